@@ -1,0 +1,94 @@
+// zerocut.install_domain_schema() RETURNS text
+//
+// Runs the idempotent SQL files installed in $sharedir/extension/zerocut_domain
+// (the repository's domain/ folder) in name order and returns their names, comma-separated.
+// Each capability adds its own file there; none of the objects created
+// belong to the extension, so DROP EXTENSION leaves them and their rows.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "pg/values.hpp"
+
+extern "C" {
+#include "storage/lmgr.h"
+}
+
+namespace {
+
+std::filesystem::path domain_directory()
+{
+    char share_path[MAXPGPATH];
+    zc::pg::guard([&] { get_share_path(my_exec_path, share_path); });
+    return std::filesystem::path(share_path) / "extension" / "zerocut_domain";
+}
+
+std::vector<std::filesystem::path> domain_files()
+{
+    std::filesystem::path directory = domain_directory();
+    std::error_code error;
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(directory, error))
+        if (entry.path().extension() == ".sql") files.push_back(entry.path());
+    if (error || files.empty())
+        throw zc::Error(zc::sqlstate::undefined_file, "zerocut's domain SQL files are missing",
+                        "looked in " + directory.string(), "Reinstall zerocut with `make install`.");
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+std::string read_file(const std::filesystem::path& path)
+{
+    std::ifstream in(path);
+    if (!in) throw zc::Error(zc::sqlstate::undefined_file, "cannot read " + path.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Adds "while running <file>" to a PostgreSQL error raised by a domain file.
+[[noreturn]] void rethrow_with_file(const zc::pg::PgError& error, const std::string& file)
+{
+    ErrorData* data = error.data();
+    const char* name = file.c_str();
+    zc::pg::guard([=] {
+        data->context = data->context ? psprintf("%s\nzerocut domain file %s", data->context, name)
+                                      : psprintf("zerocut domain file %s", name);
+    });
+    throw error;
+}
+
+// Runs every file in one SPI session; returns the names applied.
+std::string apply_domain_files()
+{
+    std::vector<std::filesystem::path> files = domain_files();
+    zc::pg::SpiSession spi;
+    zc::pg::PinnedSearchPath pinned;
+    pinned.set("client_min_messages", "warning");  // no "already exists, skipping" noise
+    // Two installers at once would race on CREATE ... IF NOT EXISTS.
+    spi.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('zerocut.install_domain_schema'))");
+    std::string applied;
+    for (const auto& file : files) {
+        std::string sql = read_file(file);
+        try {
+            spi.execute(sql);
+        } catch (const zc::pg::PgError& error) {
+            rethrow_with_file(error, file.filename().string());
+        }
+        applied += (applied.empty() ? "" : ",") + file.filename().string();
+    }
+    return applied;
+}
+
+}  // namespace
+
+ZC_FUNCTION(zc_install_domain_schema)
+{
+    // The result is built after SPI_finish, in the caller's memory context.
+    return zc::pg::text_datum(apply_domain_files());
+}

@@ -1,0 +1,69 @@
+// Rule 1 of the boundary: a PostgreSQL call that may ereport(ERROR) is made
+// through zc::pg::guard().  The longjmp lands here, the ErrorData is copied,
+// the error state flushed and the memory context restored; only then, outside
+// PG_TRY, a C++ PgError is thrown that keeps SQLSTATE, detail and hint.
+//
+// The callable given to guard() must not own objects with destructors: the
+// longjmp skips them.  Pass plain pointers and scalars; build strings before.
+#pragma once
+
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+#include "pg/postgres.hpp"
+
+namespace zc::pg {
+
+// A PostgreSQL error in flight through C++ frames.  The boundary re-raises
+// it with ReThrowError(), so the client sees the original error unchanged.
+// Every PgError must reach the boundary: the (sub)transaction abort that
+// follows is what releases locks, snapshots and SPI state.
+class PgError : public std::exception {
+public:
+    explicit PgError(ErrorData* data) noexcept : data_(data) {}
+    const char* what() const noexcept override { return data_->message ? data_->message : "PostgreSQL error"; }
+    ErrorData* data() const noexcept { return data_; }
+    int sqlerrcode() const noexcept { return data_->sqlerrcode; }
+
+private:
+    ErrorData* data_;  // palloc'd in the context current at the failed call
+};
+
+[[noreturn]] void throw_pg_error(MemoryContext caller_context);
+
+template <typename Fn>
+auto guard(Fn&& fn) -> std::invoke_result_t<Fn>
+{
+    using Result = std::invoke_result_t<Fn>;
+    MemoryContext caller_context = CurrentMemoryContext;
+    volatile bool failed = false;
+    if constexpr (std::is_void_v<Result>) {
+        PG_TRY();
+        {
+            fn();
+        }
+        PG_CATCH();
+        {
+            failed = true;
+        }
+        PG_END_TRY();
+        if (failed) throw_pg_error(caller_context);
+    } else {
+        static_assert(std::is_scalar_v<Result>, "guard() returns only scalars and pointers");
+        volatile Result result{};
+        PG_TRY();
+        {
+            result = fn();
+        }
+        PG_CATCH();
+        {
+            failed = true;
+        }
+        PG_END_TRY();
+        if (failed) throw_pg_error(caller_context);
+        return result;
+    }
+}
+
+}  // namespace zc::pg

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Runs every test suite of zerocut and ends with one line "N passed, N failed".
+#   unit        GoogleTest through ctest (src/core)
+#   regress     pg_regress sql/*.sql against expected/, temporary instance
+#   isolation   pg_isolation_regress test/isolation/specs/*.spec
+#   e2e         test/e2e/*.sh, each on its own throwaway cluster
+# Expects the extension to be built and installed (make test does that).
+# A suite's failures print their diffs; a backend killed by a signal in any
+# server log fails the run.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PGXS_SRC=$(dirname "$(dirname "$(pg_config --pgxs)")")
+BINDIR=$(pg_config --bindir)
+source "$ROOT/test/lib/cluster.sh"
+
+passed=0
+failed=0
+failures=()
+
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); failures+=("$1"); }
+
+# A scratch directory the unprivileged test user owns (root cannot run initdb).
+WORK=$(mktemp -d /tmp/zerocut-test.XXXXXX)
+chmod 755 "$WORK"
+# Results and logs are kept in test/output/ for a look after the run.
+cleanup() {
+    rm -rf "$ROOT/test/output"
+    mkdir -p "$ROOT/test/output"
+    (cd "$WORK" && find . -path '*/tmp_check/data' -prune -o -type f \( -name '*.out' -o -name '*.diffs' \
+        -o -name '*.log' -o -name 'output.txt' \) -exec cp --parents {} "$ROOT/test/output" \;)
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+cp -r "$ROOT/sql" "$ROOT/expected" "$ROOT/test" "$WORK/"
+[ "$(id -u)" = 0 ] && chown -R postgres: "$WORK"
+
+check_logs() {
+    local suite=$1 log
+    for log in $(find "$WORK/$suite" -name '*.log' 2>/dev/null); do
+        if grep -q "terminated by signal" "$log"; then
+            grep "terminated by signal" "$log"
+            fail "$suite: backend terminated by a signal (see $log)"
+        fi
+    done
+}
+
+# Reads pg_regress-style "... ok" / "... FAILED" lines into the counts.
+count_results() {
+    local suite=$1 output=$2 line name
+    while IFS= read -r line; do
+        name=$(echo "$line" | sed -E 's/^(test|     )? *([^ ]+) +\.\.\..*/\2/')
+        case "$line" in
+            *"... ok"*|*"... ignored"*) pass ;;
+            *"... FAILED"*|*"... failed"*) fail "$suite/$name" ;;
+        esac
+    done < <(grep -E '\.\.\. (ok|FAILED|failed|ignored)' "$output")
+}
+
+echo "== unit (ctest)"
+if cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$WORK/cmake.log" 2>&1 &&
+    cmake --build "$ROOT/build" -j2 >>"$WORK/cmake.log" 2>&1; then
+    (cd "$ROOT/build" && ctest --output-on-failure) >"$WORK/ctest.log" 2>&1
+    cat "$WORK/ctest.log" | tail -n 4
+    while IFS= read -r line; do
+        case "$line" in
+            *"Passed"*) pass ;;
+            *"Failed"*|*"Not Run"*|*"Exception"*|*"Timeout"*) fail "unit/$(echo "$line" | awk '{print $4}')" ;;
+        esac
+    done < <(grep -E '^ *[0-9]+/[0-9]+ Test +#' "$WORK/ctest.log")
+else
+    cat "$WORK/cmake.log"
+    fail "unit: build failed"
+fi
+
+run_regress_suite() {
+    local suite=$1 runner=$2 inputdir=$3; shift 3
+    local tests=("$@")
+    [ ${#tests[@]} -gt 0 ] || return 0
+    mkdir -p "$WORK/$suite"
+    [ "$(id -u)" = 0 ] && chown postgres: "$WORK/$suite"
+    echo "== $suite (${#tests[@]} tests)"
+    (cd "$WORK/$suite" && zc_as_owner "$runner" \
+        --temp-instance="$WORK/$suite/tmp_check" \
+        --temp-config="$WORK/test/regress.conf" \
+        --inputdir="$inputdir" --outputdir="$WORK/$suite" \
+        --bindir="$BINDIR" --dbname=contrib_regression \
+        "${tests[@]}") >"$WORK/$suite/output.txt" 2>&1
+    cat "$WORK/$suite/output.txt" | grep -vE '^(=+|\s*)$' | grep -vE '^(\(using|============== )' || true
+    count_results "$suite" "$WORK/$suite/output.txt"
+    if ! grep -qE '\.\.\. (ok|FAILED|failed)' "$WORK/$suite/output.txt"; then
+        fail "$suite: runner did not run (see output above)"
+    fi
+    if [ -s "$WORK/$suite/regression.diffs" ]; then
+        echo "---- $suite diffs"
+        cat "$WORK/$suite/regression.diffs"
+    fi
+    check_logs "$suite"
+}
+
+regress_tests=()
+for f in "$ROOT"/sql/*.sql; do [ -e "$f" ] && regress_tests+=("$(basename "$f" .sql)"); done
+run_regress_suite regress "$PGXS_SRC/test/regress/pg_regress" "$WORK" "${regress_tests[@]}"
+
+isolation_tests=()
+for f in "$ROOT"/test/isolation/specs/*.spec; do [ -e "$f" ] && isolation_tests+=("$(basename "$f" .spec)"); done
+run_regress_suite isolation "$PGXS_SRC/test/isolation/pg_isolation_regress" "$WORK/test/isolation" "${isolation_tests[@]}"
+
+echo "== e2e"
+for script in "$ROOT"/test/e2e/*.sh; do
+    [ -e "$script" ] || continue
+    name=$(basename "$script" .sh)
+    start=$(date +%s)
+    if bash "$script" >"$WORK/e2e-$name.log" 2>&1; then
+        echo "e2e $name ... ok ($(( $(date +%s) - start )) s)"
+        pass
+    else
+        echo "e2e $name ... FAILED ($(( $(date +%s) - start )) s)"
+        tail -n 40 "$WORK/e2e-$name.log"
+        fail "e2e/$name"
+    fi
+done
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "failed:"
+    printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
