@@ -1,6 +1,7 @@
 -- install_domain_schema(): the schemas, tables, keys, constraints, indexes
 -- and triggers of the SaaS domain; idempotent; nothing is an extension member.
-SELECT zerocut.install_domain_schema();
+-- It returns the domain files applied, in name order.
+SELECT zerocut.install_domain_schema() LIKE '10_tables.sql,15_triggers.sql,20_indexes.sql%' AS applied_in_order;
 
 SELECT table_schema, table_name, count(*) AS columns
 FROM information_schema.columns
@@ -53,6 +54,10 @@ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
        OR (d.classid = 'pg_namespace'::regclass AND d.objid::regnamespace::text <> 'zerocut')
        OR (d.classid = 'pg_type'::regclass AND d.objid = 'user_management.user_status'::regtype));
 
+-- It creates schemas and tables: not for PUBLIC.  Neither is filling them.
+SELECT has_function_privilege('public', 'zerocut.install_domain_schema()', 'EXECUTE') AS public_may_install,
+       has_function_privilege('public', 'zerocut.generate_sample_data(integer,integer,integer)', 'EXECUTE') AS public_may_generate;
+
 -- Running it again changes nothing: same objects, same OIDs, same definitions.
 CREATE TEMP VIEW domain_catalog AS
 SELECT 'rel' AS kind, c.oid::bigint AS oid, c.oid::regclass::text || ':' || c.relkind::text || ':' || c.relfilenode AS def
@@ -68,7 +73,7 @@ SELECT 'typ', oid::bigint, typname FROM pg_type WHERE typnamespace::regnamespace
 UNION ALL
 SELECT 'nsp', oid::bigint, nspname FROM pg_namespace;
 CREATE TEMP TABLE before_second_run AS SELECT * FROM domain_catalog;
-SELECT zerocut.install_domain_schema();
+SELECT zerocut.install_domain_schema() IS NOT NULL AS ran_again;
 SELECT (SELECT count(*) FROM before_second_run) > 50 AS catalog_captured,
        NOT EXISTS (SELECT * FROM before_second_run EXCEPT SELECT * FROM domain_catalog)
    AND NOT EXISTS (SELECT * FROM domain_catalog EXCEPT SELECT * FROM before_second_run) AS unchanged;

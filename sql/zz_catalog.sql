@@ -11,13 +11,6 @@ FROM pg_proc p
 WHERE p.pronamespace = 'zerocut'::regnamespace AND p.prosecdef
   AND NOT coalesce(p.proconfig::text[] @> ARRAY['search_path=pg_catalog, pg_temp'], false);
 
--- Who may call what: functions PUBLIC cannot execute.
-SELECT p.oid::regprocedure AS revoked_from_public
-FROM pg_proc p
-WHERE p.pronamespace = 'zerocut'::regnamespace
-  AND NOT has_function_privilege('public', p.oid, 'EXECUTE')
-ORDER BY p.oid::regprocedure::text;
-
 -- Every table and view of the extension has a COMMENT.
 SELECT c.oid::regclass AS relation_without_comment
 FROM pg_class c

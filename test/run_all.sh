@@ -4,14 +4,16 @@
 #   regress     pg_regress sql/*.sql against expected/, temporary instance
 #   isolation   pg_isolation_regress test/isolation/specs/*.spec
 #   e2e         test/e2e/*.sh, each on its own throwaway cluster
-# Expects the extension to be built and installed (make test does that).
+# Builds this tree and installs it into a private copy of PostgreSQL
+# (scripts/tmp_install.sh): the suites test exactly this tree's build.
 # A suite's failures print their diffs; a backend killed by a signal in any
 # server log fails the run.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PGXS_SRC=$(dirname "$(dirname "$(pg_config --pgxs)")")
-BINDIR=$(pg_config --bindir)
+BINDIR=$(bash "$ROOT/scripts/tmp_install.sh" "$ROOT") || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+export ZC_BINDIR=$BINDIR   # e2e clusters use the private installation too
 source "$ROOT/test/lib/cluster.sh"
 
 passed=0

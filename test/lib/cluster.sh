@@ -8,7 +8,7 @@
 # The socket lives in the private directory and TCP is off
 # (listen_addresses = ''), so an existing cluster is never touched.
 
-ZC_BINDIR=${ZC_BINDIR:-$(pg_config --bindir)}
+ZC_BINDIR=${ZC_BINDIR:-$(pg_config --bindir)}  # tests and bench export a private one
 
 zc_as_owner() {
     if [ "$(id -u)" = 0 ]; then

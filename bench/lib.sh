@@ -1,0 +1,32 @@
+# Helpers for bench/<workload>/run.sh scripts (sourced by bench/run.sh).
+# Environment: ZC_SOCK/ZC_PORT (the bench cluster), BENCH_OUT (results dir).
+
+# Milliseconds taken by the last statement of `sql` in database $1, from
+# psql's \timing (client round trip; one local socket, so close to server time).
+bench_ms() {
+    local db=$1 sql=$2
+    zc_psql -d "$db" -q -c '\timing on' -c "$sql" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1
+}
+
+# Median of the numbers on stdin.
+bench_median() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# a / b with 3 decimals.
+bench_div() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "inf"; else printf "%.3f\n", a / b }'; }
+
+# Records one ratio: bench_ratio LABEL RATIO OP TARGET
+#   OP is "<=" or ">=": the ratio meets its target when RATIO OP TARGET.
+# Appends to $BENCH_OUT/ratios.tsv and prints a line.
+bench_ratio() {
+    local label=$1 ratio=$2 op=$3 target=$4 verdict
+    verdict=$(awk -v r="$ratio" -v o="$op" -v t="$target" 'BEGIN {
+        if (r == "inf") { print (o == ">=") ? "meets" : "MISSES"; exit }
+        ok = (o == "<=") ? (r <= t) : (r >= t); print ok ? "meets" : "MISSES" }')
+    printf '%s\t%s\t%s %s\t%s\n' "$label" "$ratio" "$op" "$target" "$verdict" >>"$BENCH_OUT/ratios.tsv"
+    printf '  %-60s %8s  (target %s %s: %s)\n' "$label" "$ratio" "$op" "$target" "$verdict"
+}
+
+# Appends markdown to this workload's section of the report.
+bench_note() { printf '%s\n' "$*" >>"$BENCH_OUT/sections.md"; }
