@@ -16,6 +16,27 @@ UPDATE touch_demo SET v = 'd' WHERE id = 2;
 SELECT id, modified = localtimestamp AS touched FROM touch_demo WHERE id = 2;
 COMMIT;
 
+-- A NULL updated_at, and a column added after the rows were written (not
+-- physically in the old rows), take the slow path and are set all the same.
+ALTER TABLE touch_demo ADD COLUMN added_later timestamptz DEFAULT '2000-01-01';
+CREATE TRIGGER touch_added BEFORE UPDATE ON touch_demo FOR EACH ROW EXECUTE FUNCTION zerocut.touch_updated_at('added_later');
+BEGIN;
+UPDATE touch_demo SET v = v || '!';
+SELECT id, added_later = now() AS touched, v FROM touch_demo ORDER BY id;
+COMMIT;
+DROP TRIGGER touch_added ON touch_demo;
+ALTER TABLE touch_demo DROP COLUMN added_later;
+-- Dropped and NULL columns before the target do not confuse the byte offsets.
+CREATE TABLE drop_demo (id int, junk text, note text, updated_at timestamptz, after text);
+CREATE TRIGGER touch BEFORE UPDATE ON drop_demo FOR EACH ROW EXECUTE FUNCTION zerocut.touch_updated_at();
+INSERT INTO drop_demo VALUES (1, 'junk', NULL, '2000-01-01', 'tail'), (2, 'junk', 'x', '2000-01-01', NULL);
+ALTER TABLE drop_demo DROP COLUMN junk;
+BEGIN;
+UPDATE drop_demo SET id = id + 10;
+SELECT id, note, updated_at = now() AS touched, after FROM drop_demo ORDER BY id;
+COMMIT;
+DROP TABLE drop_demo;
+
 -- Works on a partitioned table (the trigger is cloned to partitions).
 CREATE TABLE touch_parted (d date, updated_at timestamptz) PARTITION BY RANGE (d);
 CREATE TABLE touch_parted_2026 PARTITION OF touch_parted FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');

@@ -36,6 +36,9 @@ int sqlstate_code(const char* sqlstate) noexcept
 
 void capture_current_exception(FailedCall& out) noexcept
 {
+    out.pg_error = nullptr;
+    out.sqlerrcode = ERRCODE_INTERNAL_ERROR;
+    out.message[0] = out.detail[0] = out.hint[0] = '\0';
     try {
         throw;
     } catch (const PgError& error) {

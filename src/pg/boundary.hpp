@@ -19,12 +19,14 @@
 namespace zc::pg {
 
 // What is left of an exception once the C++ objects are gone: PODs only.
+// Deliberately not zero-initialised: it sits in every call's frame and is
+// filled only when a call fails (capture_current_exception sets every field).
 struct FailedCall {
-    ErrorData* pg_error = nullptr;  // a PostgreSQL error to re-raise intact
-    int sqlerrcode = 0;
-    char message[1024] = {};
-    char detail[1024] = {};
-    char hint[512] = {};
+    ErrorData* pg_error;  // a PostgreSQL error to re-raise intact
+    int sqlerrcode;
+    char message[1024];
+    char detail[1024];
+    char hint[512];
 };
 
 // Records the exception currently being handled into `out`.  Must be called
@@ -37,7 +39,7 @@ void capture_current_exception(FailedCall& out) noexcept;
 template <typename Body>
 Datum call_boundary(FunctionCallInfo fcinfo, Body body) noexcept
 {
-    FailedCall failed;
+    FailedCall failed;  // NOLINT(cppcoreguidelines-pro-type-member-init): filled on failure only
     try {
         return body(fcinfo);
     } catch (...) {
