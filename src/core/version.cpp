@@ -4,7 +4,10 @@
 
 namespace zc::core {
 
-int postgres_major(int version_num) { return version_num / 10000; }
+int postgres_major(int version_num)
+{
+    return version_num / 10000;
+}
 
 std::string format_version(const BuildInfo& info)
 {

@@ -131,17 +131,20 @@ void reset_sequences(zc::pg::SpiSession& spi, const zc::core::SampleDataPlan& pl
 
 void require_empty_domain(zc::pg::SpiSession& spi)
 {
-    auto installed = spi.query_text("SELECT to_regclass('workspace_domain.workspace') IS NOT NULL "
-                                    "AND to_regclass('financial_management.consumption_record') IS NOT NULL");
+    auto installed = spi.query_text(
+        "SELECT to_regclass('workspace_domain.workspace') IS NOT NULL "
+        "AND to_regclass('financial_management.consumption_record') IS NOT NULL");
     if (installed != std::optional<std::string>("t"))
         throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state, "the zerocut domain schema is not installed",
                         "", "Run SELECT zerocut.install_domain_schema(); first.");
-    auto has_rows = spi.query_text("SELECT EXISTS (SELECT 1 FROM workspace_domain.workspace) "
-                                   "OR EXISTS (SELECT 1 FROM user_management.\"USER\")");
+    auto has_rows = spi.query_text(
+        "SELECT EXISTS (SELECT 1 FROM workspace_domain.workspace) "
+        "OR EXISTS (SELECT 1 FROM user_management.\"USER\")");
     if (has_rows == std::optional<std::string>("t"))
-        throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
-                        "the domain tables already hold data; sample data goes only into empty tables", "",
-                        "Empty them first, e.g. TRUNCATE user_management.\"USER\", workspace_domain.workspace CASCADE;");
+        throw zc::Error(
+            zc::sqlstate::object_not_in_prerequisite_state,
+            "the domain tables already hold data; sample data goes only into empty tables", "",
+            "Empty them first, e.g. TRUNCATE user_management.\"USER\", workspace_domain.workspace CASCADE;");
 }
 
 // Inserts everything; returns the counts as a JSON object's text.
@@ -151,19 +154,23 @@ std::string load_sample_data(const zc::core::SampleDataPlan& plan)
     zc::pg::PinnedSearchPath pinned;
     require_empty_domain(spi);
     std::string counts;
-    const std::pair<const char*, const char*> steps[] = {
-        {"users", insert_users},       {"workspaces", insert_workspaces},   {"memberships", insert_memberships},
-        {"api_keys", insert_api_keys}, {"accounts", insert_accounts},       {"usage_stats", insert_usage},
-        {"consumption_records", insert_consumption}};
+    const std::pair<const char*, const char*> steps[] = {{"users", insert_users},
+                                                         {"workspaces", insert_workspaces},
+                                                         {"memberships", insert_memberships},
+                                                         {"api_keys", insert_api_keys},
+                                                         {"accounts", insert_accounts},
+                                                         {"usage_stats", insert_usage},
+                                                         {"consumption_records", insert_consumption}};
     for (const auto& [name, sql] : steps) {
-        uint64 rows = spi.execute(sql, {zc::pg::int4_param(plan.workspaces), zc::pg::int4_param(plan.days),
-                                        zc::pg::int4_param(plan.seed)});
+        uint64 rows = spi.execute(
+            sql, {zc::pg::int4_param(plan.workspaces), zc::pg::int4_param(plan.days), zc::pg::int4_param(plan.seed)});
         counts += fmt::format("{}\"{}\": {}", counts.empty() ? "" : ", ", name, rows);
     }
     reset_sequences(spi, plan);
-    spi.execute("ANALYZE user_management.\"USER\", workspace_domain.workspace, workspace_domain.user_workspace, "
-                "api_management.api_key, financial_management.account, data_statistics.usage_stats, "
-                "financial_management.consumption_record");
+    spi.execute(
+        "ANALYZE user_management.\"USER\", workspace_domain.workspace, workspace_domain.user_workspace, "
+        "api_management.api_key, financial_management.account, data_statistics.usage_stats, "
+        "financial_management.consumption_record");
     return "{" + counts + "}";
 }
 

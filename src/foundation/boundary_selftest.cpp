@@ -34,8 +34,9 @@ void raise_through_spi()
 {
     Tracked held;
     zc::pg::SpiSession spi;
-    spi.execute("DO $$ BEGIN RAISE EXCEPTION 'selftest: raised by SQL' USING ERRCODE = 'P0001', "
-                "DETAIL = 'detail from SQL', HINT = 'hint from SQL'; END $$");
+    spi.execute(
+        "DO $$ BEGIN RAISE EXCEPTION 'selftest: raised by SQL' USING ERRCODE = 'P0001', "
+        "DETAIL = 'detail from SQL', HINT = 'hint from SQL'; END $$");
 }
 
 }  // namespace
@@ -55,7 +56,7 @@ ZC_FUNCTION(zc_boundary_selftest)
     if (kind == "cpp_unknown") throw 42;
     if (kind == "pg_error") raise_postgres_division_by_zero();
     if (kind == "pg_spi_error") raise_through_spi();
-    throw zc::Error(zc::sqlstate::invalid_parameter_value, "unknown selftest kind \"" + kind + "\"",
-                    "", "Use one of: ok, live_objects, cpp_error, cpp_std_exception, cpp_bad_alloc, "
-                        "cpp_unknown, pg_error, pg_spi_error.");
+    throw zc::Error(zc::sqlstate::invalid_parameter_value, "unknown selftest kind \"" + kind + "\"", "",
+                    "Use one of: ok, live_objects, cpp_error, cpp_std_exception, cpp_bad_alloc, "
+                    "cpp_unknown, pg_error, pg_spi_error.");
 }

@@ -22,7 +22,7 @@ namespace {
 
 struct TouchTarget {
     Oid trigger_oid;
-    int attnum;       // 1-based
+    int attnum;  // 1-based
     bool is_timestamptz;
 };
 
@@ -49,7 +49,8 @@ TouchTarget resolve_target(TriggerData* data)
         throw zc::Error(zc::sqlstate::undefined_column,
                         std::string("column \"") + column + "\" of relation \"" +
                             RelationGetRelationName(data->tg_relation) + "\" does not exist",
-                        "", "Name the column as the trigger's argument: EXECUTE FUNCTION zerocut.touch_updated_at('col').");
+                        "",
+                        "Name the column as the trigger's argument: EXECUTE FUNCTION zerocut.touch_updated_at('col').");
     Oid type = TupleDescAttr(desc, attnum - 1)->atttypid;
     if (type != TIMESTAMPTZOID && type != TIMESTAMPOID)
         throw zc::Error(zc::sqlstate::wrong_object_type,
@@ -64,7 +65,8 @@ const TouchTarget& cached_target(FunctionCallInfo fcinfo, TriggerData* data)
     if (cached == nullptr || cached->trigger_oid != data->tg_trigger->tgoid) {
         TouchTarget target = resolve_target(data);
         MemoryContext context = fcinfo->flinfo->fn_mcxt;
-        cached = static_cast<TouchTarget*>(zc::pg::guard([=] { return MemoryContextAlloc(context, sizeof(TouchTarget)); }));
+        cached =
+            static_cast<TouchTarget*>(zc::pg::guard([=] { return MemoryContextAlloc(context, sizeof(TouchTarget)); }));
         *cached = target;
         fcinfo->flinfo->fn_extra = cached;
     }
@@ -102,9 +104,9 @@ ZC_FUNCTION(zc_touch_updated_at)
     auto* data = reinterpret_cast<TriggerData*>(fcinfo->context);
     const TouchTarget& target = cached_target(fcinfo, data);
     TimestampTz now = GetCurrentTransactionStartTimestamp();
-    Datum value = target.is_timestamptz
-                      ? TimestampTzGetDatum(now)
-                      : zc::pg::guard([=] { return DirectFunctionCall1(timestamptz_timestamp, TimestampTzGetDatum(now)); });
+    Datum value = target.is_timestamptz ? TimestampTzGetDatum(now) : zc::pg::guard([=] {
+        return DirectFunctionCall1(timestamptz_timestamp, TimestampTzGetDatum(now));
+    });
     HeapTuple new_row = data->tg_newtuple;
     TupleDesc desc = data->tg_relation->rd_att;
     int attnum = target.attnum;
@@ -116,6 +118,7 @@ ZC_FUNCTION(zc_touch_updated_at)
         return PointerGetDatum(touched);
     }
     bool is_null = false;
-    HeapTuple touched = zc::pg::guard([&] { return heap_modify_tuple_by_cols(new_row, desc, 1, &attnum, &value, &is_null); });
+    HeapTuple touched =
+        zc::pg::guard([&] { return heap_modify_tuple_by_cols(new_row, desc, 1, &attnum, &value, &is_null); });
     return PointerGetDatum(touched);
 }

@@ -52,13 +52,13 @@ Datum call_boundary(FunctionCallInfo fcinfo, Body body) noexcept
 
 // Declares the SQL-callable function `name` (C symbol `name`) with its
 // body running inside the boundary.
-#define ZC_FUNCTION(name)                                                        \
-    static Datum name##_body([[maybe_unused]] FunctionCallInfo fcinfo);                           \
-    extern "C" {                                                                 \
-    PG_FUNCTION_INFO_V1(name);                                                   \
-    Datum name(PG_FUNCTION_ARGS)                                                 \
-    {                                                                            \
-        return zc::pg::call_boundary(fcinfo, name##_body);                       \
-    }                                                                            \
-    }                                                                            \
+#define ZC_FUNCTION(name)                                               \
+    static Datum name##_body([[maybe_unused]] FunctionCallInfo fcinfo); \
+    extern "C" {                                                        \
+    PG_FUNCTION_INFO_V1(name);                                          \
+    Datum name(PG_FUNCTION_ARGS)                                        \
+    {                                                                   \
+        return zc::pg::call_boundary(fcinfo, name##_body);              \
+    }                                                                   \
+    }                                                                   \
     static Datum name##_body([[maybe_unused]] FunctionCallInfo fcinfo)

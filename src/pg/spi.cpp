@@ -48,8 +48,14 @@ Param text_param(const std::string& value)
     return Param{TEXTOID, datum, false};
 }
 
-Param int4_param(int32 value) { return Param{INT4OID, Int32GetDatum(value), false}; }
-Param int8_param(int64 value) { return Param{INT8OID, Int64GetDatum(value), false}; }
+Param int4_param(int32 value)
+{
+    return Param{INT4OID, Int32GetDatum(value), false};
+}
+Param int8_param(int64 value)
+{
+    return Param{INT8OID, Int64GetDatum(value), false};
+}
 
 SpiSession::SpiSession(bool nonatomic) : entry_exceptions_(std::uncaught_exceptions())
 {
@@ -79,9 +85,7 @@ uint64 SpiSession::execute(const std::string& sql, std::initializer_list<Param> 
         Oid* type_ptr = types.data();
         Datum* value_ptr = values.data();
         const char* null_ptr = nulls.data();
-        rc = guard([=] {
-            return SPI_execute_with_args(text, count, type_ptr, value_ptr, null_ptr, read_only, 0);
-        });
+        rc = guard([=] { return SPI_execute_with_args(text, count, type_ptr, value_ptr, null_ptr, read_only, 0); });
     }
     check_spi_result(rc, sql);
     return SPI_processed;
@@ -155,17 +159,15 @@ PinnedSearchPath::PinnedSearchPath() : nest_level_(0), entry_exceptions_(std::un
 {
     nest_level_ = guard([] {
         int level = NewGUCNestLevel();
-        set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-                          true, 0, false);
+        set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                          false);
         return level;
     });
 }
 
 void PinnedSearchPath::set(const char* name, const char* value)
 {
-    guard([=] {
-        set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-    });
+    guard([=] { set_config_option(name, value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false); });
 }
 
 PinnedSearchPath::~PinnedSearchPath()
@@ -191,7 +193,8 @@ std::string quote_literal(const std::string& value)
 std::string qualified_relation_name(Oid relid)
 {
     char* name = guard([=] { return get_rel_name(relid); });
-    if (name == nullptr) throw Error(sqlstate::undefined_table, "relation with OID " + std::to_string(relid) + " does not exist");
+    if (name == nullptr)
+        throw Error(sqlstate::undefined_table, "relation with OID " + std::to_string(relid) + " does not exist");
     Oid namespace_oid = guard([=] { return get_rel_namespace(relid); });
     char* schema = guard([=] { return get_namespace_name(namespace_oid); });
     return quote_ident(schema ? schema : "") + "." + quote_ident(name);

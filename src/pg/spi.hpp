@@ -39,8 +39,7 @@ public:
     uint64 execute(const std::string& sql, std::initializer_list<Param> params = {}, bool read_only = false);
 
     // Like execute(), through a plan prepared once per backend and kept.
-    uint64 execute_cached(const std::string& sql, std::initializer_list<Param> params = {},
-                          bool read_only = false);
+    uint64 execute_cached(const std::string& sql, std::initializer_list<Param> params = {}, bool read_only = false);
 
     // First column of the first row of the last result, as text; nullopt for
     // NULL or no rows.

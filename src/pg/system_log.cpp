@@ -18,13 +18,15 @@ bool write_system_log(SpiSession& spi, const std::string& level, const std::stri
     auto exists = spi.query_text("SELECT pg_catalog.to_regclass('audit_log.system_log') IS NOT NULL");
     if (exists != std::optional<std::string>("t")) {
         if (!missing_log_reported)
-            notice("zerocut: audit_log.system_log does not exist; maintenance actions are not logged "
-                   "(run SELECT zerocut.install_domain_schema() to create it)");
+            notice(
+                "zerocut: audit_log.system_log does not exist; maintenance actions are not logged "
+                "(run SELECT zerocut.install_domain_schema() to create it)");
         missing_log_reported = true;
         return false;
     }
-    spi.execute_cached("INSERT INTO audit_log.system_log (level, message, metadata) VALUES ($1, $2, $3::pg_catalog.jsonb)",
-                       {text_param(level), text_param(message), text_param(metadata_json)});
+    spi.execute_cached(
+        "INSERT INTO audit_log.system_log (level, message, metadata) VALUES ($1, $2, $3::pg_catalog.jsonb)",
+        {text_param(level), text_param(message), text_param(metadata_json)});
     return true;
 }
 
@@ -40,6 +42,9 @@ void warning(const std::string& message)
     guard([=] { ereport(WARNING, (errmsg_internal("%s", text))); });
 }
 
-bool in_recovery() { return RecoveryInProgress(); }
+bool in_recovery()
+{
+    return RecoveryInProgress();
+}
 
 }  // namespace zc::pg
