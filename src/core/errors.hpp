@@ -12,10 +12,7 @@ namespace zc {
 class Error : public std::runtime_error {
 public:
     Error(const char* sqlstate, const std::string& message, std::string detail = {}, std::string hint = {})
-        : std::runtime_error(message),
-          sqlstate_(sqlstate),
-          detail_(std::move(detail)),
-          hint_(std::move(hint))
+        : std::runtime_error(message), sqlstate_(sqlstate), detail_(std::move(detail)), hint_(std::move(hint))
     {
     }
     const char* sqlstate() const noexcept { return sqlstate_; }
