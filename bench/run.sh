@@ -60,17 +60,17 @@ report=$ROOT/bench/results/latest.md
 
 if command -v gnuplot >/dev/null && [ -s "$BENCH_OUT/ratios.tsv" ]; then
     gnuplot <<GNUPLOT
-set terminal pngcairo size 1100,$((200 + 40 * $(wc -l <"$BENCH_OUT/ratios.tsv"))) font ",10"
+set terminal pngcairo size 1100,$((200 + 40 * $(wc -l <"$BENCH_OUT/ratios.tsv"))) font ",10" noenhanced
 set output "$ROOT/bench/results/latest.png"
 set datafile separator "\t"
 set style fill solid 0.6
 set yrange [*:*] reverse
 set ytics nomirror
 set xlabel "ratio (see the target in latest.md)"
-set title "zerocut benchmark ratios"
+set title "zerocut benchmark ratios (green: meets its target, red: misses)"
 set grid xtics
 unset key
-plot "$BENCH_OUT/ratios.tsv" using (\$2 * 0.5):0:(\$2 * 0.5):(0.35):yticlabels(1) with boxxyerror
+plot "$BENCH_OUT/ratios.tsv" using (\$2 * 0.5):0:(\$2 * 0.5):(0.35):(strcol(4) eq "meets" ? 0x2ca02c : 0xd62728):yticlabels(1) with boxxyerror lc rgb variable
 GNUPLOT
 fi
 echo
