@@ -29,4 +29,4 @@ bench_ratio() {
 }
 
 # Appends markdown to this workload's section of the report.
-bench_note() { printf '%s\n' "$*" >>"$BENCH_OUT/sections.md"; }
+bench_note() { printf '%s\n' "$@" >>"$BENCH_OUT/sections.md"; }
