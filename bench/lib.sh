@@ -30,3 +30,19 @@ bench_ratio() {
 
 # Appends markdown to this workload's section of the report.
 bench_note() { printf '%s\n' "$@" >>"$BENCH_OUT/sections.md"; }
+
+# CPU milliseconds the backend spent on the last statement of `sql` (from
+# /proc/<pid>/schedstat, nanosecond resolution).  Unlike wall time it is
+# barely moved by other work on the machine, so ratios stay comparable.
+bench_cpu_ms() {
+    local db=$1 sql=$2 out
+    out=$(zc_psql -d "$db" -q -At <<SQL
+SELECT pg_backend_pid() AS zc_pid \gset
+\setenv ZC_BACKEND_PID :zc_pid
+\! echo "cpu_before \$(cut -d' ' -f1 /proc/\$ZC_BACKEND_PID/schedstat)"
+$sql;
+\! echo "cpu_after \$(cut -d' ' -f1 /proc/\$ZC_BACKEND_PID/schedstat)"
+SQL
+)
+    awk '/^cpu_before/ { b = $2 } /^cpu_after/ { a = $2 } END { printf "%.3f\n", (a - b) / 1e6 }' <<<"$out"
+}
