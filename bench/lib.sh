@@ -46,3 +46,7 @@ SQL
 )
     awk '/^cpu_before/ { b = $2 } /^cpu_after/ { a = $2 } END { printf "%.3f\n", (a - b) / 1e6 }' <<<"$out"
 }
+
+# Minimum of the numbers on stdin: for CPU cost under interference from
+# other work, noise only ever adds, so the minimum is the steadiest estimate.
+bench_min() { sort -g | head -n 1; }
