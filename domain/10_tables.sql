@@ -5,6 +5,41 @@
 -- are RANGE-partitioned by month; their primary keys include the partition
 -- column, and a DEFAULT partition catches rows no monthly partition holds yet.
 
+-- IF NOT EXISTS would silently adopt an object someone else created first
+-- (say, a system_log with a trigger of theirs that later fires inside
+-- superuser jobs).  Existing domain schemas and tables must belong to the
+-- installing role or to a superuser.
+DO $$
+DECLARE
+    foreign_objects text;
+BEGIN
+    SELECT string_agg(format('%s %s (owner %s)', kind, name, pg_get_userbyid(owner)), ', ' ORDER BY name)
+    INTO foreign_objects
+    FROM (
+        SELECT 'schema' AS kind, quote_ident(nspname) AS name, nspowner AS owner
+        FROM pg_namespace
+        WHERE nspname IN ('user_management', 'workspace_domain', 'financial_management', 'api_management',
+                          'data_statistics', 'audit_log', 'archive')
+        UNION ALL
+        SELECT 'table', c.oid::regclass::text, c.relowner
+        FROM pg_class c
+        WHERE c.oid IN (SELECT to_regclass(t) FROM unnest(ARRAY[
+            'user_management."USER"', 'workspace_domain.workspace', 'workspace_domain.user_workspace',
+            'financial_management.account', 'financial_management.consumption_record',
+            'api_management.api_key', 'data_statistics.usage_stats', 'audit_log.system_log']) AS t)
+    ) AS existing
+    WHERE owner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)
+      AND NOT (SELECT rolsuper FROM pg_roles WHERE oid = existing.owner);
+    IF foreign_objects IS NOT NULL THEN
+        RAISE EXCEPTION USING
+            ERRCODE = '42501',
+            MESSAGE = 'install_domain_schema() will not adopt domain objects owned by another role',
+            DETAIL = foreign_objects,
+            HINT = 'Run it as that role, or transfer ownership (ALTER ... OWNER TO) to the installing role first.';
+    END IF;
+END
+$$;
+
 CREATE SCHEMA IF NOT EXISTS user_management;
 CREATE SCHEMA IF NOT EXISTS workspace_domain;
 CREATE SCHEMA IF NOT EXISTS financial_management;

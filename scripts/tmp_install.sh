@@ -12,8 +12,16 @@ ROOT=$(cd "${1:?usage: tmp_install.sh ROOT}" && pwd)
 PGBIN=$(pg_config --bindir)            # /usr/lib/postgresql/15/bin
 PGHOME=$(dirname "$PGBIN")             # /usr/lib/postgresql/15
 PGSHARE=$(pg_config --sharedir)        # /usr/share/postgresql/15
-DEST=/tmp/zerocut-tmp-install-$(id -u)-$(echo "$ROOT" | md5sum | cut -c1-10)
+# One copy per tree and per PostgreSQL build: a minor upgrade or a newly
+# installed extension package (pg_cron, pg_partman) gives a fresh copy.
+STAMP=$( (echo "$ROOT"; pg_config --version; ls -l --time-style=+%s "$PGBIN/postgres"; ls "$(pg_config --pkglibdir)") | md5sum | cut -c1-12)
+DEST=/tmp/zerocut-tmp-install-$(id -u)-$STAMP
 
+# Reuse only a copy this user made.
+if [ -e "$DEST" ] && [ "$(stat -c %u "$DEST")" != "$(id -u)" ]; then
+    echo "tmp_install: $DEST belongs to another user; remove it" >&2
+    exit 1
+fi
 if [ ! -x "$DEST$PGBIN/postgres" ]; then
     rm -rf "$DEST"
     mkdir -p "$DEST$(dirname "$PGHOME")" "$DEST$(dirname "$PGSHARE")"

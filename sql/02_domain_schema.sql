@@ -87,3 +87,13 @@ INSERT INTO data_statistics.usage_stats (workspace_id, date) VALUES (12345, CURR
 
 -- Two installers at once wait for each other (advisory lock) rather than race;
 -- the isolation suite covers the concurrent case.
+
+-- It will not adopt a domain table that another (non-superuser) role owns:
+-- such a table could carry that role's triggers into superuser jobs.
+\set VERBOSITY default
+CREATE ROLE zc_not_owner;
+ALTER TABLE audit_log.system_log OWNER TO zc_not_owner;
+SELECT zerocut.install_domain_schema();
+ALTER TABLE audit_log.system_log OWNER TO CURRENT_USER;
+DROP ROLE zc_not_owner;
+SELECT zerocut.install_domain_schema() IS NOT NULL AS installs_again;

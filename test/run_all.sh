@@ -48,29 +48,38 @@ check_logs() {
     done
 }
 
-# Reads pg_regress-style "... ok" / "... FAILED" lines into the counts.
+# Reads pg_regress-style "test name ... ok|FAILED" lines into the counts and
+# returns how many result lines there were.
 count_results() {
     local suite=$1 output=$2 line name
+    results_seen=0
     while IFS= read -r line; do
+        results_seen=$((results_seen + 1))
         name=$(echo "$line" | sed -E 's/^(test|     )? *([^ ]+) +\.\.\..*/\2/')
         case "$line" in
-            *"... ok"*|*"... ignored"*) pass ;;
-            *"... FAILED"*|*"... failed"*) fail "$suite/$name" ;;
+            *"... ok "*|*"... ok") pass ;;
+            *) fail "$suite/$name" ;;
         esac
-    done < <(grep -E '\.\.\. (ok|FAILED|failed|ignored)' "$output")
+    done < <(grep -E '\.\.\. (ok|FAILED|failed)' "$output")
 }
 
 echo "== unit (ctest)"
 if cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$WORK/cmake.log" 2>&1 &&
     cmake --build "$ROOT/build" -j2 >>"$WORK/cmake.log" 2>&1; then
     (cd "$ROOT/build" && ctest --output-on-failure) >"$WORK/ctest.log" 2>&1
+    echo $? >"$WORK/ctest.rc"
     cat "$WORK/ctest.log" | tail -n 4
+    ctest_rc=$(cat "$WORK/ctest.rc")
+    unit_lines=0
     while IFS= read -r line; do
+        unit_lines=$((unit_lines + 1))
         case "$line" in
-            *"Passed"*) pass ;;
-            *"Failed"*|*"Not Run"*|*"Exception"*|*"Timeout"*) fail "unit/$(echo "$line" | awk '{print $4}')" ;;
+            *" Passed "*) pass ;;
+            *) fail "unit/$(echo "$line" | awk '{print $4}')" ;;
         esac
     done < <(grep -E '^ *[0-9]+/[0-9]+ Test +#' "$WORK/ctest.log")
+    [ "$unit_lines" -gt 0 ] || fail "unit: ctest ran no test"
+    [ "$ctest_rc" = 0 ] || [ "$failed" -gt 0 ] || fail "unit: ctest exited with $ctest_rc"
 else
     cat "$WORK/cmake.log"
     fail "unit: build failed"
@@ -89,10 +98,14 @@ run_regress_suite() {
         --inputdir="$inputdir" --outputdir="$WORK/$suite" \
         --bindir="$BINDIR" --dbname=contrib_regression \
         "${tests[@]}") >"$WORK/$suite/output.txt" 2>&1
-    cat "$WORK/$suite/output.txt" | grep -vE '^(=+|\s*)$' | grep -vE '^(\(using|============== )' || true
+    local rc=$?
+    grep -vE '^(CREATE|ALTER) DATABASE$' "$WORK/$suite/output.txt" || true
     count_results "$suite" "$WORK/$suite/output.txt"
-    if ! grep -qE '\.\.\. (ok|FAILED|failed)' "$WORK/$suite/output.txt"; then
-        fail "$suite: runner did not run (see output above)"
+    # Every test must have a result line, and the runner must agree.
+    if [ "$results_seen" -ne ${#tests[@]} ]; then
+        fail "$suite: ${#tests[@]} tests but $results_seen results (runner stopped early, see output above)"
+    elif [ "$rc" -ne 0 ] && ! grep -qE '\.\.\. (FAILED|failed)' "$WORK/$suite/output.txt"; then
+        fail "$suite: runner exited with $rc"
     fi
     if [ -s "$WORK/$suite/regression.diffs" ]; then
         echo "---- $suite diffs"

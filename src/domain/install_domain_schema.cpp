@@ -16,7 +16,7 @@
 #include "pg/values.hpp"
 
 extern "C" {
-#include "storage/lmgr.h"
+#include "commands/extension.h"
 }
 
 namespace {
@@ -51,15 +51,13 @@ std::string read_file(const std::filesystem::path& path)
     return text.str();
 }
 
-// Adds "while running <file>" to a PostgreSQL error raised by a domain file.
+// Names the domain file in a PostgreSQL error it raised.  The context SPI
+// adds would quote the whole file; the file name says more, in one line.
 [[noreturn]] void rethrow_with_file(const zc::pg::PgError& error, const std::string& file)
 {
     ErrorData* data = error.data();
     const char* name = file.c_str();
-    zc::pg::guard([=] {
-        data->context = data->context ? psprintf("%s\nzerocut domain file %s", data->context, name)
-                                      : psprintf("zerocut domain file %s", name);
-    });
+    zc::pg::guard([=] { data->context = psprintf("zerocut domain file %s", name); });
     throw error;
 }
 
@@ -89,6 +87,13 @@ std::string apply_domain_files()
 
 ZC_FUNCTION(zc_install_domain_schema)
 {
+    // Called from an extension script, every object would become a member
+    // of that extension and DROP EXTENSION would take the tables with it.
+    if (creating_extension)
+        throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
+                        "install_domain_schema() cannot run inside CREATE EXTENSION or ALTER EXTENSION",
+                        "Domain objects must not become extension members.",
+                        "Call SELECT zerocut.install_domain_schema(); after CREATE EXTENSION.");
     // The result is built after SPI_finish, in the caller's memory context.
     return zc::pg::text_datum(apply_domain_files());
 }

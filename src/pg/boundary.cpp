@@ -21,7 +21,11 @@ void copy_text(char (&buffer)[N], const char* text) noexcept
         return;
     }
     std::size_t length = std::strlen(text);
-    if (length >= N) length = N - 1;
+    if (length >= N) {
+        length = N - 1;
+        // Never cut a UTF-8 sequence in half: back off over continuation bytes.
+        while (length > 0 && (static_cast<unsigned char>(text[length]) & 0xC0) == 0x80) --length;
+    }
     std::memcpy(buffer, text, length);
     buffer[length] = '\0';
 }

@@ -40,6 +40,7 @@ template <typename Body>
 Datum call_boundary(FunctionCallInfo fcinfo, Body body) noexcept
 {
     FailedCall failed;  // NOLINT(cppcoreguidelines-pro-type-member-init): filled on failure only
+    clear_pg_error_in_flight();
     try {
         return body(fcinfo);
     } catch (...) {

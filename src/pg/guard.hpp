@@ -32,16 +32,25 @@ private:
 
 [[noreturn]] void throw_pg_error(MemoryContext caller_context);
 
+// True from the moment a PgError is thrown until the boundary re-raises it:
+// RAII cleanups (SPI_finish, GUC restore) are then left to the abort.  A
+// zc::Error or other C++ exception does not set it, so cleanups run.
+bool pg_error_in_flight() noexcept;
+void clear_pg_error_in_flight() noexcept;
+
 template <typename Fn>
 auto guard(Fn&& fn) -> std::invoke_result_t<Fn>
 {
     using Result = std::invoke_result_t<Fn>;
+    // A C++ exception inside PG_TRY would leave PG_exception_stack pointing at
+    // a dead frame; noexcept turns that mistake into an immediate terminate.
+    auto call = [&]() noexcept -> Result { return fn(); };
     MemoryContext caller_context = CurrentMemoryContext;
     volatile bool failed = false;
     if constexpr (std::is_void_v<Result>) {
         PG_TRY();
         {
-            fn();
+            call();
         }
         PG_CATCH();
         {
@@ -54,7 +63,7 @@ auto guard(Fn&& fn) -> std::invoke_result_t<Fn>
         volatile Result result{};
         PG_TRY();
         {
-            result = fn();
+            result = call();
         }
         PG_CATCH();
         {

@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 
+#include "pg/boundary.hpp"
 #include "pg/postgres.hpp"
 
 extern "C" {
@@ -31,9 +32,17 @@ OnLoad::OnLoad(LoadStep step) noexcept
 
 void _PG_init(void)
 {
-    // Every step is plain C-style code calling PostgreSQL: no C++ objects
-    // live in these frames, so ereport may longjmp straight through.
-    for (std::size_t i = 0; i < zc::pg::load_step_count; ++i) zc::pg::load_steps[i]();
+    // Steps are plain C-style code calling PostgreSQL (ereport may longjmp
+    // straight through them); a C++ exception is still stopped here.
+    zc::pg::FailedCall failed;  // NOLINT(cppcoreguidelines-pro-type-member-init): filled on failure only
+    bool step_failed = false;
+    try {
+        for (std::size_t i = 0; i < zc::pg::load_step_count; ++i) zc::pg::load_steps[i]();
+    } catch (...) {
+        zc::pg::capture_current_exception(failed);
+        step_failed = true;
+    }
+    if (step_failed) zc::pg::raise_failed_call(failed);
 #if PG_VERSION_NUM >= 150000
     MarkGUCPrefixReserved("zerocut");
 #else

@@ -4,7 +4,8 @@
 //
 //   static zc::pg::OnLoad define_my_gucs([] { DefineCustomStringVariable(...); });
 //
-// Steps run in _PG_init inside the boundary's guard; they may call ereport.
+// Steps run in _PG_init; they may call ereport (no C++ objects in their
+// frames), and a C++ exception they throw becomes an ERROR.
 #pragma once
 
 namespace zc::pg {

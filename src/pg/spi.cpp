@@ -66,7 +66,8 @@ SpiSession::SpiSession(bool nonatomic) : entry_exceptions_(std::uncaught_excepti
 
 SpiSession::~SpiSession()
 {
-    if (std::uncaught_exceptions() > entry_exceptions_) return;  // the abort cleans up
+    // A PostgreSQL error in flight: the (sub)transaction abort cleans SPI up.
+    if (std::uncaught_exceptions() > entry_exceptions_ && pg_error_in_flight()) return;
     SPI_finish();
 }
 
@@ -95,9 +96,13 @@ uint64 SpiSession::execute_cached(const std::string& sql, std::initializer_list<
 {
     // Plans live for the backend's life; plancache revalidates them when a
     // relation they use changes.
+    // Keyed by the text and the parameter types: the same text with other
+    // types must not reuse a plan.  Meant for constant SQL: it never shrinks.
     static std::unordered_map<std::string, SPIPlanPtr> plans;
+    std::string key = sql;
+    for (const Param& p : params) key += "\x1f" + std::to_string(p.type);
     SPIPlanPtr plan = nullptr;
-    if (auto found = plans.find(sql); found != plans.end()) {
+    if (auto found = plans.find(key); found != plans.end()) {
         plan = found->second;
     } else {
         std::vector<Oid> types = param_types(params);
@@ -110,7 +115,7 @@ uint64 SpiSession::execute_cached(const std::string& sql, std::initializer_list<
             SPI_keepplan(prepared);
             return prepared;
         });
-        plans.emplace(sql, plan);
+        plans.emplace(std::move(key), plan);
     }
     std::vector<Datum> values;
     std::vector<char> nulls;
@@ -149,9 +154,10 @@ std::vector<std::vector<std::optional<std::string>>> SpiSession::rows_text() con
     return rows;
 }
 
-std::optional<std::string> SpiSession::query_text(const std::string& sql, std::initializer_list<Param> params)
+std::optional<std::string> SpiSession::query_text(const std::string& sql, std::initializer_list<Param> params,
+                                                  bool read_only)
 {
-    execute(sql, params, true);
+    execute(sql, params, read_only);
     return first_text();
 }
 
@@ -172,7 +178,8 @@ void PinnedSearchPath::set(const char* name, const char* value)
 
 PinnedSearchPath::~PinnedSearchPath()
 {
-    if (std::uncaught_exceptions() > entry_exceptions_) return;  // the abort restores it
+    // A PostgreSQL error in flight: the (sub)transaction abort restores it.
+    if (std::uncaught_exceptions() > entry_exceptions_ && pg_error_in_flight()) return;
     AtEOXact_GUC(true, nest_level_);
 }
 

@@ -25,8 +25,8 @@ Param int4_param(int32 value);
 Param int8_param(int64 value);
 
 // SPI_connect on construction, SPI_finish on destruction.  When the scope is
-// left by an exception, SPI_finish is skipped on purpose: the error reaches
-// the boundary and the (sub)transaction abort cleans SPI up consistently.
+// left by a PostgreSQL error (PgError), SPI_finish is skipped on purpose: the
+// error reaches the boundary and the (sub)transaction abort cleans SPI up.
 class SpiSession {
 public:
     explicit SpiSession(bool nonatomic = false);
@@ -47,7 +47,10 @@ public:
     // All rows of the last result, one vector of column texts per row.
     std::vector<std::vector<std::optional<std::string>>> rows_text() const;
 
-    std::optional<std::string> query_text(const std::string& sql, std::initializer_list<Param> params = {});
+    // execute() then first_text().  read_only: see SPI_execute (a read-only
+    // query does not see rows written earlier in the same call).
+    std::optional<std::string> query_text(const std::string& sql, std::initializer_list<Param> params = {},
+                                          bool read_only = false);
 
 private:
     int entry_exceptions_;
