@@ -195,71 +195,104 @@ const char* retention_action_name(RetentionAction action)
 
 namespace {
 
-// Reads one bound value at `pos`: 'literal' (with '' escapes) or MINVALUE /
-// MAXVALUE.  Sets `value` (nullopt for MIN/MAXVALUE); advances `pos`.
-bool read_bound_value(std::string_view text, size_t& pos, std::optional<std::string>& value)
+// Reads `:kind N` and, for N = 0, `:constvalue L [ b0 ... ]` of one
+// PARTITIONRANGEDATUM starting at `pos`.  nullopt in `value` = MIN/MAXVALUE.
+bool read_range_datum(std::string_view text, std::optional<int64_t>& value)
 {
-    if (text.compare(pos, 8, "MINVALUE") == 0 || text.compare(pos, 8, "MAXVALUE") == 0) {
-        value.reset();
-        pos += 8;
-        return true;
-    }
-    if (pos >= text.size() || text[pos] != '\'') return false;
-    std::string out;
-    for (++pos; pos < text.size(); ++pos) {
-        if (text[pos] == '\'') {
-            if (pos + 1 < text.size() && text[pos + 1] == '\'') {
-                out += '\'';
-                ++pos;
-                continue;
-            }
-            ++pos;
-            value = out;
+    size_t kind_pos = text.find(":kind ");
+    if (kind_pos == std::string_view::npos) return false;
+    std::string_view rest = text.substr(kind_pos + 6);
+    if (rest.rfind("0 ", 0) != 0) {
+        if (rest.rfind("-1 ", 0) == 0 || rest.rfind("1 ", 0) == 0) {
+            value.reset();
             return true;
         }
-        out += text[pos];
+        return false;
     }
-    return false;
+    if (rest.find(":constbyval true") == std::string_view::npos) return false;
+    size_t value_pos = rest.find(":constvalue ");
+    if (value_pos == std::string_view::npos) return false;
+    size_t open = rest.find('[', value_pos);
+    size_t close = rest.find(']', value_pos);
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open) return false;
+    std::string_view bytes = rest.substr(open + 1, close - open - 1);
+    uint64_t raw = 0;
+    int count = 0;
+    size_t i = 0;
+    while (i < bytes.size()) {
+        while (i < bytes.size() && bytes[i] == ' ') ++i;
+        if (i >= bytes.size()) break;
+        bool negative = bytes[i] == '-';
+        if (negative) ++i;
+        int byte = 0;
+        size_t digits = 0;
+        while (i < bytes.size() && bytes[i] >= '0' && bytes[i] <= '9') {
+            byte = byte * 10 + (bytes[i] - '0');
+            ++i;
+            ++digits;
+        }
+        if (digits == 0 || byte > 255 || count >= 8) return false;
+        if (negative) byte = -byte;
+        // Datum bytes as the server printed them, little-endian (x86-64, arm64).
+        raw |= static_cast<uint64_t>(static_cast<uint8_t>(byte)) << (8 * count);
+        ++count;
+    }
+    if (count != 8) return false;
+    value = static_cast<int64_t>(raw);
+    return true;
 }
 
-bool expect(std::string_view text, size_t& pos, std::string_view word)
+// The text between `open_marker` and its matching ')' (one level of nesting
+// in PARTITIONRANGEDATUM lists is all the catalog writes).
+std::optional<std::string_view> datum_list(std::string_view text, std::string_view marker)
 {
-    if (text.compare(pos, word.size(), word) != 0) return false;
-    pos += word.size();
-    return true;
+    size_t pos = text.find(marker);
+    if (pos == std::string_view::npos) return std::nullopt;
+    pos += marker.size();
+    if (pos >= text.size() || text[pos] != '(') return std::nullopt;
+    int depth = 0;
+    for (size_t i = pos; i < text.size(); ++i) {
+        if (text[i] == '(' || text[i] == '{') ++depth;
+        if (text[i] == ')' || text[i] == '}') --depth;
+        if (depth == 0) return text.substr(pos + 1, i - pos - 1);
+    }
+    return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<RangeBound> parse_range_bound(std::string_view text)
+std::optional<RangeBound> parse_partition_bound_node(std::string_view text)
 {
+    if (text.rfind("{PARTITIONBOUNDSPEC ", 0) != 0) return std::nullopt;
     RangeBound bound;
-    if (text == "DEFAULT") {
+    if (text.find(":is_default true") != std::string_view::npos) {
         bound.is_default = true;
         return bound;
     }
-    size_t pos = 0;
-    if (!expect(text, pos, "FOR VALUES FROM (")) return std::nullopt;
-    if (!read_bound_value(text, pos, bound.lower)) return std::nullopt;
-    if (!expect(text, pos, ") TO (")) return std::nullopt;
-    if (!read_bound_value(text, pos, bound.upper)) return std::nullopt;
-    if (!expect(text, pos, ")") || pos != text.size()) return std::nullopt;
-    // MAXVALUE as a lower bound or MINVALUE as an upper one means an empty
-    // or unbounded side; both read as "no limit" here, which is conservative
-    // for overlap checks.
+    if (text.find(":strategy r ") == std::string_view::npos) return std::nullopt;
+    auto lower = datum_list(text, ":lowerdatums ");
+    auto upper = datum_list(text, ":upperdatums ");
+    if (!lower || !upper) return std::nullopt;
+    auto one_datum = [](std::string_view list) {
+        size_t first = list.find("{PARTITIONRANGEDATUM");
+        return first != std::string_view::npos &&
+               list.find("{PARTITIONRANGEDATUM", first + 1) == std::string_view::npos;
+    };
+    if (!one_datum(*lower) || !one_datum(*upper)) return std::nullopt;
+    if (!read_range_datum(*lower, bound.lower) || !read_range_datum(*upper, bound.upper)) return std::nullopt;
     return bound;
 }
-
-bool text_before(std::string_view value, std::string_view limit) { return value < limit; }
 
 bool ranges_overlap(const RangeBound& a, const RangeBound& b)
 {
     if (a.is_default || b.is_default) return false;
-    // a.lower < b.upper and b.lower < a.upper, with nullopt as -inf / +inf.
     bool a_starts_before_b_ends = !a.lower || !b.upper || *a.lower < *b.upper;
     bool b_starts_before_a_ends = !b.lower || !a.upper || *b.lower < *a.upper;
     return a_starts_before_b_ends && b_starts_before_a_ends;
 }
+
+int64_t date_value(const CivilDate& date) { return days_from_civil(date) - 10957; }
+int64_t timestamp_value(const CivilDate& date) { return date_value(date) * 86400LL * 1000000LL; }
 
 namespace {
 

@@ -52,21 +52,25 @@ enum class RetentionAction { detach, drop, archive };
 std::optional<RetentionAction> parse_retention_action(std::string_view text);
 const char* retention_action_name(RetentionAction action);
 
-// A partition bound as pg_get_expr(relpartbound) prints it for a one-column
-// RANGE key: FOR VALUES FROM ('lo') TO ('hi'), MINVALUE/MAXVALUE, or DEFAULT.
+// A partition bound of a one-column RANGE partition, read from the
+// catalog's node text (pg_class.relpartbound::text).  Values are the key's
+// internal integer: days since 2000-01-01 for date, microseconds since
+// 2000-01-01 00:00 (UTC for timestamptz) for timestamp/timestamptz.
 struct RangeBound {
     bool is_default = false;
-    std::optional<std::string> lower;  // nullopt: MINVALUE
-    std::optional<std::string> upper;  // nullopt: MAXVALUE
+    std::optional<int64_t> lower;  // nullopt: MINVALUE
+    std::optional<int64_t> upper;  // nullopt: MAXVALUE
 };
-std::optional<RangeBound> parse_range_bound(std::string_view text);
+// nullopt for anything else: LIST/HASH bounds, several key columns,
+// by-reference values, malformed text.
+std::optional<RangeBound> parse_partition_bound_node(std::string_view node_text);
 
-// Whether [a.lower, a.upper) and [b.lower, b.upper) intersect.  Values are
-// compared as text, which is time order for ISO output of one type with the
-// same DateStyle/TimeZone and years 1..9999.
+// Whether [a.lower, a.upper) and [b.lower, b.upper) intersect (nullopt = -inf / +inf).
 bool ranges_overlap(const RangeBound& a, const RangeBound& b);
-// Whether `value` < `limit` in the same text order.
-bool text_before(std::string_view value, std::string_view limit);
+
+// The internal value of midnight at the start of `date` (date and timestamp keys).
+int64_t date_value(const CivilDate& date);
+int64_t timestamp_value(const CivilDate& date);
 
 // A relation name as SQL writes it: `name`, `schema.name`, either part
 // double-quoted ("My ""odd"" name"); unquoted parts are lower-cased.

@@ -194,7 +194,7 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     shape.name = table.name;
     shape.type = table.type;
     auto edges = zc::partition::period_bounds(spi, shape, time_zone, granularity, {first, last});
-    std::string lower = edges.front().lower, upper = edges.back().upper;
+    std::string lower = edges.front().lower_text, upper = edges.back().upper_text;
     std::string type_name = table.type == DATEOID ? "pg_catalog.date"
                             : table.type == TIMESTAMPOID ? "pg_catalog.timestamp" : "pg_catalog.timestamptz";
     double scan_ms = ms_since(scan_start);

@@ -1,6 +1,7 @@
 #include "partition/engine.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -105,6 +106,11 @@ const Child* find_default(const std::vector<Child>& children)
     return nullptr;
 }
 
+// Midnights of dates in time zones, read once per maintenance run:
+// (zone, "YYYY-MM-DD") -> (timestamptz text, internal value).
+using EdgeCache = std::map<std::pair<std::string, std::string>, std::pair<std::string, int64_t>>;
+const EdgeCache* active_edges = nullptr;  // set while maintain() runs
+
 struct Config {
     Oid parent = InvalidOid;
     bool parent_exists = false;
@@ -114,51 +120,87 @@ struct Config {
     core::RetentionAction retention_action = core::RetentionAction::detach;
     std::string time_zone;
     core::CivilDate today;
-    std::string cutoff_local;  // now - retention as a timestamp, in time_zone
-    std::string cutoff_utc;    // the same instant as timestamptz text
+    int64_t cutoff_date = 0;       // now - retention, floored to a date (date keys)
+    int64_t cutoff_timestamp = 0;  // now - retention as local time (timestamp keys)
+    int64_t cutoff_instant = 0;    // the same instant (timestamptz keys)
+    std::optional<ParentInfo> parent_info;
+    std::string parent_problem;    // why parent_info is missing
 };
 
+// The columns describe_parent() reads, for one parent `p` (pg_class c, pg_namespace n).
+constexpr const char* parent_columns =
+    "n.nspname, c.relname, c.relkind::pg_catalog.text, p.partstrat::pg_catalog.text, p.partnatts, "
+    "a.attname, a.atttypid::pg_catalog.oid, pg_catalog.pg_has_role(c.relowner, 'USAGE')";
+constexpr const char* parent_joins =
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_catalog.pg_partitioned_table p ON p.partrelid = c.oid "
+    "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0] ";
+
+using TextRow = std::vector<std::optional<std::string>>;
+
+ParentInfo parent_from_row(const TextRow& row, size_t at, Oid relid, const char* argument);
+
+int64_t to_int64(const std::optional<std::string>& text) { return text ? std::stoll(*text) : 0; }
+
+// Every managed parent (or one) with its settings, its catalog description
+// and the retention cutoffs, in one query.
 std::vector<Config> read_configs(SpiSession& spi, std::optional<Oid> parent)
 {
     spi.execute_cached(
-        "SELECT c.parent::pg_catalog.oid, c.granularity, c.premake, c.retention IS NOT NULL, c.retention_action, "
-        "c.time_zone, (pg_catalog.now() AT TIME ZONE c.time_zone)::pg_catalog.date, "
-        "(pg_catalog.now() AT TIME ZONE c.time_zone) - c.retention, "
-        "((pg_catalog.now() AT TIME ZONE c.time_zone) - c.retention) AT TIME ZONE c.time_zone, "
-        "EXISTS (SELECT FROM pg_catalog.pg_class r WHERE r.oid = c.parent::pg_catalog.oid) "
-        "FROM zerocut.partition_config c "
-        "WHERE $1 IS NULL OR c.parent::pg_catalog.oid = $1 ORDER BY c.parent::pg_catalog.oid",
+        std::string("SELECT ") + parent_columns +
+            ", x.parent::pg_catalog.oid, x.granularity, x.premake, x.retention IS NOT NULL, x.retention_action, "
+            "x.time_zone, (pg_catalog.now() AT TIME ZONE x.time_zone)::pg_catalog.date, "
+            "((pg_catalog.now() AT TIME ZONE x.time_zone) - x.retention)::pg_catalog.date - pg_catalog.date '2000-01-01', "
+            "(EXTRACT(EPOCH FROM (pg_catalog.now() AT TIME ZONE x.time_zone) - x.retention) * 1000000)::pg_catalog.int8 "
+            "  - 946684800000000, "
+            "(EXTRACT(EPOCH FROM ((pg_catalog.now() AT TIME ZONE x.time_zone) - x.retention) AT TIME ZONE x.time_zone) "
+            "  * 1000000)::pg_catalog.int8 - 946684800000000, "
+            "c.oid IS NOT NULL "
+            "FROM zerocut.partition_config x LEFT JOIN pg_catalog.pg_class c ON c.oid = x.parent::pg_catalog.oid " +
+            parent_joins +
+            "WHERE $1 IS NULL OR x.parent::pg_catalog.oid = $1 ORDER BY x.parent::pg_catalog.oid",
         {parent ? oid_param(*parent) : Param{OIDOID, 0, true}});
     std::vector<Config> configs;
     for (const auto& row : spi.rows_text()) {
         Config config;
-        config.parent = parse_oid(row[0]);
-        config.granularity = core::parse_granularity(row[1].value_or("month")).value_or(core::Granularity::month);
-        config.premake = std::stoi(row[2].value_or("0"));
-        config.has_retention = row[3] == std::optional<std::string>("t");
+        config.parent = parse_oid(row[8]);
+        config.granularity = core::parse_granularity(row[9].value_or("month")).value_or(core::Granularity::month);
+        config.premake = std::stoi(row[10].value_or("0"));
+        config.has_retention = row[11] == std::optional<std::string>("t");
         config.retention_action =
-            core::parse_retention_action(row[4].value_or("detach")).value_or(core::RetentionAction::detach);
-        config.time_zone = row[5].value_or("UTC");
-        auto today = core::parse_iso_date(row[6].value_or(""));
+            core::parse_retention_action(row[12].value_or("detach")).value_or(core::RetentionAction::detach);
+        config.time_zone = row[13].value_or("UTC");
+        auto today = core::parse_iso_date(row[14].value_or(""));
         if (!today)
             throw Error(zc::sqlstate::internal_error, "cannot read today's date in time zone " + config.time_zone);
         config.today = *today;
-        config.cutoff_local = row[7].value_or("");
-        config.cutoff_utc = row[8].value_or("");
-        config.parent_exists = row[9] == std::optional<std::string>("t");
+        config.cutoff_date = to_int64(row[15]);
+        config.cutoff_timestamp = to_int64(row[16]);
+        config.cutoff_instant = to_int64(row[17]);
+        config.parent_exists = row[18] == std::optional<std::string>("t");
+        if (config.parent_exists) {
+            try {
+                config.parent_info = parent_from_row(row, 0, config.parent, "parent");
+            } catch (const Error& error) {
+                config.parent_problem = error.what();
+            }
+        }
         configs.push_back(std::move(config));
     }
     return configs;
 }
 
+// Children of every managed parent (or of one), grouped by parent.
+std::map<Oid, std::vector<Child>> read_all_children(SpiSession& spi, std::optional<Oid> parent);
+
 // Whether a child's upper bound lies at or before the retention cutoff.
 bool entirely_older(const ParentInfo& parent, const Config& config, const Child& child)
 {
     if (!config.has_retention || child.bound.is_default || !child.bound.upper) return false;
-    const std::string& upper = *child.bound.upper;
-    if (parent.type == DATEOID) return upper <= config.cutoff_local.substr(0, 10);
-    if (parent.type == TIMESTAMPOID) return upper <= config.cutoff_local;
-    return upper <= config.cutoff_utc;
+    int64_t upper = *child.bound.upper;
+    if (parent.type == DATEOID) return upper <= config.cutoff_date;
+    if (parent.type == TIMESTAMPOID) return upper <= config.cutoff_timestamp;
+    return upper <= config.cutoff_instant;
 }
 
 struct Plan {
@@ -199,10 +241,9 @@ std::vector<core::CivilDate> default_row_periods(SpiSession& spi, const ParentIn
 }
 
 Plan make_plan(SpiSession& spi, const ParentInfo& parent, const Config& config, const MaintainOptions& options,
-               bool locked)
+               bool locked, const std::vector<Child>& children)
 {
     Plan plan;
-    std::vector<Child> children = list_children(spi, parent.oid);
     const Child* def = find_default(children);
     plan.create_default = def == nullptr;
 
@@ -246,8 +287,8 @@ Plan make_plan(SpiSession& spi, const ParentInfo& parent, const Config& config, 
         if (exact) continue;
         if (overlapping)
             plan.conflicts.push_back(Action{parent.oid, "conflict", period.name,
-                                            fmt::format("[{}, {}) overlaps existing partition {}", period.lower,
-                                                        period.upper, overlapping->qualified)});
+                                            fmt::format("[{}, {}) overlaps existing partition {}", period.lower_text,
+                                                        period.upper_text, overlapping->qualified)});
         else
             plan.creates.push_back(period);
     }
@@ -284,7 +325,7 @@ std::string retire_partition(SpiSession& spi, const ParentInfo& parent, const Co
 }
 
 std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const MaintainOptions& options,
-                                    std::string& outcome)
+                                    const std::vector<Child>& surveyed, std::string& outcome)
 {
     std::vector<Action> actions;
     if (!config.parent_exists) {
@@ -293,15 +334,13 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
                                                             "DELETE its row from zerocut.partition_config"});
         return actions;
     }
-    ParentInfo parent;
-    try {
-        parent = describe_parent(spi, config.parent, "parent");
-    } catch (const Error& error) {
-        outcome = std::string("skipped: ") + error.what();
-        actions.push_back(Action{config.parent, "skip", "", error.what()});
+    if (!config.parent_info) {
+        outcome = "skipped: " + config.parent_problem;
+        actions.push_back(Action{config.parent, "skip", "", config.parent_problem});
         return actions;
     }
-    Plan plan = make_plan(spi, parent, config, options, false);
+    ParentInfo parent = *config.parent_info;
+    Plan plan = make_plan(spi, parent, config, options, false, surveyed);
     if (!plan.has_work()) {
         for (const Action& conflict : plan.conflicts) log_action(spi, conflict, parent.qualified);
         outcome = plan.conflicts.empty() ? "ok: nothing to do" : "conflict: see audit_log.system_log";
@@ -319,8 +358,14 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
         return actions;
     }
     // Locked: read everything again, another run may have done the work.
-    parent = describe_parent(spi, config.parent, "parent");
-    plan = make_plan(spi, parent, config, options, true);
+    try {
+        parent = describe_parent(spi, config.parent, "parent");
+    } catch (const Error& error) {
+        outcome = std::string("skipped: ") + error.what();
+        actions.push_back(Action{config.parent, "skip", "", error.what()});
+        return actions;
+    }
+    plan = make_plan(spi, parent, config, options, true, list_children(spi, parent.oid));
     if (plan.create_default) {
         auto made = ensure_default_partition(spi, parent);
         if (made) actions.push_back(Action{parent.oid, "create_default", *made, "DEFAULT partition"});
@@ -406,40 +451,42 @@ Oid resolve_table_name(const std::string& text, const char* argument)
 
 ParentInfo describe_parent(SpiSession& spi, Oid relid, const char* argument)
 {
-    spi.execute_cached(
-        "SELECT n.nspname, c.relname, c.relkind::pg_catalog.text, p.partstrat::pg_catalog.text, p.partnatts, "
-        "a.attname, a.atttypid::pg_catalog.oid, pg_catalog.pg_has_role(c.relowner, 'USAGE') "
-        "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-        "LEFT JOIN pg_catalog.pg_partitioned_table p ON p.partrelid = c.oid "
-        "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0] "
-        "WHERE c.oid = $1",
-        {oid_param(relid)});
+    spi.execute_cached(std::string("SELECT ") + parent_columns + " FROM pg_catalog.pg_class c " + parent_joins +
+                           "WHERE c.oid = $1",
+                       {oid_param(relid)});
     auto rows = spi.rows_text();
     if (rows.empty())
         throw Error(zc::sqlstate::undefined_table,
                     fmt::format("argument \"{}\": relation with OID {} does not exist", argument, relid));
-    const auto& row = rows[0];
+    return parent_from_row(rows[0], 0, relid, argument);
+}
+
+namespace {
+
+ParentInfo parent_from_row(const TextRow& all, size_t at, Oid relid, const char* argument)
+{
+    auto row = [&](size_t i) -> const std::optional<std::string>& { return all.at(at + i); };
     ParentInfo info;
     info.oid = relid;
-    info.schema = row[0].value_or("");
-    info.name = row[1].value_or("");
+    info.schema = row(0).value_or("");
+    info.name = row(1).value_or("");
     info.qualified = zc::pg::quote_ident(info.schema) + "." + zc::pg::quote_ident(info.name);
-    std::string kind = row[2].value_or("");
+    std::string kind = row(2).value_or("");
     if (kind != "p")
         throw Error(zc::sqlstate::wrong_object_type,
                     fmt::format("argument \"{}\": {} is not a partitioned table", argument, info.qualified), "",
                     kind == "r" ? "Turn a plain table into a managed partitioned one with zerocut.convert_to_partitioned()."
                                 : "");
-    if (row[3] != std::optional<std::string>("r"))
+    if (row(3) != std::optional<std::string>("r"))
         throw Error(zc::sqlstate::feature_not_supported,
                     fmt::format("argument \"{}\": {} is not RANGE-partitioned", argument, info.qualified),
                     "zerocut manages RANGE partitions on one date, timestamp or timestamptz column.");
-    if (row[4] != std::optional<std::string>("1") || !row[5])
+    if (row(4) != std::optional<std::string>("1") || !row(5))
         throw Error(zc::sqlstate::feature_not_supported,
                     fmt::format("argument \"{}\": {} must be partitioned on exactly one column", argument, info.qualified),
                     "multi-column and expression partition keys are not managed");
-    info.column = *row[5];
-    info.type = parse_oid(row[6]);
+    info.column = *row(5);
+    info.type = parse_oid(row(6));
     if (info.type == DATEOID)
         info.type_name = "pg_catalog.date";
     else if (info.type == TIMESTAMPOID)
@@ -451,32 +498,53 @@ ParentInfo describe_parent(SpiSession& spi, Oid relid, const char* argument)
                     fmt::format("argument \"{}\": partition key column \"{}\" of {} is not a date, timestamp or "
                                 "timestamptz column",
                                 argument, info.column, info.qualified));
-    if (row[7] != std::optional<std::string>("t"))
+    if (row(7) != std::optional<std::string>("t"))
         throw Error(zc::sqlstate::insufficient_privilege,
                     fmt::format("argument \"{}\": must be owner of table {}", argument, info.qualified));
     return info;
 }
 
+}  // namespace
+
+namespace {
+
+constexpr const char* child_select =
+    "SELECT i.inhparent, c.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+    "c.relname, c.relpartbound::pg_catalog.text "
+    "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ";
+
+Child child_from_row(const TextRow& row)
+{
+    Child child;
+    child.oid = parse_oid(row[1]);
+    child.qualified = row[2].value_or("");
+    child.relname = row[3].value_or("");
+    auto bound = core::parse_partition_bound_node(row[4].value_or(""));
+    // A bound we cannot read is treated as covering everything: we never
+    // create next to what we do not understand.
+    child.bound = bound ? *bound : core::RangeBound{false, std::nullopt, std::nullopt};
+    return child;
+}
+
+std::map<Oid, std::vector<Child>> read_all_children(SpiSession& spi, std::optional<Oid> parent)
+{
+    spi.execute_cached(std::string(child_select) +
+                           "JOIN zerocut.partition_config x ON x.parent::pg_catalog.oid = i.inhparent "
+                           "WHERE $1 IS NULL OR i.inhparent = $1 ORDER BY i.inhparent, c.oid",
+                       {parent ? oid_param(*parent) : Param{OIDOID, 0, true}});
+    std::map<Oid, std::vector<Child>> children;
+    for (const auto& row : spi.rows_text()) children[parse_oid(row[0])].push_back(child_from_row(row));
+    return children;
+}
+
+}  // namespace
+
 std::vector<Child> list_children(SpiSession& spi, Oid parent)
 {
-    spi.execute_cached(
-        "SELECT c.oid, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), c.relname, "
-        "pg_catalog.pg_get_expr(c.relpartbound, c.oid) "
-        "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE i.inhparent = $1 ORDER BY c.oid",
-        {oid_param(parent)});
+    spi.execute_cached(std::string(child_select) + "WHERE i.inhparent = $1 ORDER BY c.oid", {oid_param(parent)});
     std::vector<Child> children;
-    for (const auto& row : spi.rows_text()) {
-        Child child;
-        child.oid = parse_oid(row[0]);
-        child.qualified = row[1].value_or("");
-        child.relname = row[2].value_or("");
-        auto bound = core::parse_range_bound(row[3].value_or(""));
-        // A bound we cannot read is treated as covering everything: we never
-        // create next to what we do not understand.
-        child.bound = bound ? *bound : core::RangeBound{false, std::nullopt, std::nullopt};
-        children.push_back(std::move(child));
-    }
+    for (const auto& row : spi.rows_text()) children.push_back(child_from_row(row));
     return children;
 }
 
@@ -492,27 +560,56 @@ std::vector<PeriodBounds> period_bounds(SpiSession& spi, const ParentInfo& paren
                         "period starting " + core::format_iso_date(start));
         PeriodBounds period;
         period.start = start;
-        period.lower = core::format_iso_date(start);
-        period.upper = core::format_iso_date(next);
+        period.lower_text = core::format_iso_date(start);
+        period.upper_text = core::format_iso_date(next);
         period.name = core::partition_name(parent.name, core::period_suffix(start, granularity));
-        if (parent.type == TIMESTAMPOID) {
-            period.lower += " 00:00:00";
-            period.upper += " 00:00:00";
+        if (parent.type == DATEOID) {
+            period.lower = core::date_value(start);
+            period.upper = core::date_value(next);
+        } else {
+            period.lower = core::timestamp_value(start);
+            period.upper = core::timestamp_value(next);
+            period.lower_text += " 00:00:00";
+            period.upper_text += " 00:00:00";
         }
         periods.push_back(std::move(period));
     }
-    if (parent.type == TIMESTAMPTZOID && !periods.empty()) {
-        for (const PeriodBounds& period : periods) {
-            edges.push_back(period.lower);
-            edges.push_back(period.upper);
+    if (parent.type == TIMESTAMPTZOID && active_edges != nullptr) {
+        bool all_known = true;
+        for (PeriodBounds& period : periods) {
+            auto lower = active_edges->find({time_zone, period.lower_text.substr(0, 10)});
+            auto upper = active_edges->find({time_zone, period.upper_text.substr(0, 10)});
+            if (lower == active_edges->end() || upper == active_edges->end()) {
+                all_known = false;
+                break;
+            }
+            period.lower_text = lower->second.first;
+            period.lower = lower->second.second;
+            period.upper_text = upper->second.first;
+            period.upper = upper->second.second;
         }
-        spi.execute_cached("SELECT (d::pg_catalog.timestamp AT TIME ZONE $2)::pg_catalog.text "
-                           "FROM pg_catalog.unnest($1::pg_catalog.date[]) WITH ORDINALITY AS u(d, i) ORDER BY i",
+        if (all_known) return periods;
+        for (PeriodBounds& period : periods) {  // back to plain dates, computed below
+            period.lower_text = core::format_iso_date(period.start);
+            period.upper_text = core::format_iso_date(core::add_periods(period.start, granularity, 1));
+        }
+    }
+    if (parent.type == TIMESTAMPTZOID && !periods.empty()) {
+        // Midnight of each edge in the stored time zone, as an instant.
+        for (const PeriodBounds& period : periods) {
+            edges.push_back(period.lower_text.substr(0, 10));
+            edges.push_back(period.upper_text.substr(0, 10));
+        }
+        spi.execute_cached("SELECT t::pg_catalog.text, (EXTRACT(EPOCH FROM t) * 1000000)::pg_catalog.int8 - 946684800000000 "
+                           "FROM (SELECT d::pg_catalog.timestamp AT TIME ZONE $2 AS t, i "
+                           "      FROM pg_catalog.unnest($1::pg_catalog.date[]) WITH ORDINALITY AS u(d, i)) s ORDER BY i",
                            {zc::pg::text_param(array_literal(edges)), zc::pg::text_param(time_zone)});
         auto rows = spi.rows_text();
         for (size_t i = 0; i < periods.size(); ++i) {
-            periods[i].lower = rows.at(2 * i)[0].value_or("");
-            periods[i].upper = rows.at(2 * i + 1)[0].value_or("");
+            periods[i].lower_text = rows.at(2 * i)[0].value_or("");
+            periods[i].lower = to_int64(rows.at(2 * i)[1]);
+            periods[i].upper_text = rows.at(2 * i + 1)[0].value_or("");
+            periods[i].upper = to_int64(rows.at(2 * i + 1)[1]);
         }
     }
     return periods;
@@ -549,7 +646,7 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
         if (core::ranges_overlap(child.bound, wanted)) {
             outcome.kind = CreateOutcome::conflict;
             outcome.sqlstate = "42P17";
-            outcome.detail = fmt::format("[{}, {}) overlaps existing partition {}", period.lower, period.upper,
+            outcome.detail = fmt::format("[{}, {}) overlaps existing partition {}", period.lower_text, period.upper_text,
                                          child.qualified);
             return outcome;
         }
@@ -560,21 +657,21 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
         outcome.detail = fmt::format("the name {} is taken by a relation that is not this partition", qualified);
         return outcome;
     }
-    std::string bounds = fmt::format("FOR VALUES FROM ({}) TO ({})", zc::pg::quote_literal(period.lower),
-                                     zc::pg::quote_literal(period.upper));
+    std::string bounds = fmt::format("FOR VALUES FROM ({}) TO ({})", zc::pg::quote_literal(period.lower_text),
+                                     zc::pg::quote_literal(period.upper_text));
     std::string column = zc::pg::quote_ident(parent.column);
     const Child* def = find_default(children);
     bool rescue = false;
     if (def != nullptr) {
         spi.execute(fmt::format("SELECT EXISTS (SELECT FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{})", def->qualified,
                                 column, parent.type_name, column, parent.type_name),
-                    {zc::pg::text_param(period.lower), zc::pg::text_param(period.upper)});
+                    {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
         rescue = spi.first_text() == std::optional<std::string>("t");
     }
     if (!rescue) {
         spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} {}", qualified, parent.qualified, bounds));
         outcome.kind = CreateOutcome::created;
-        outcome.detail = fmt::format("[{}, {})", period.lower, period.upper);
+        outcome.detail = fmt::format("[{}, {})", period.lower_text, period.upper_text);
         return outcome;
     }
     // Rows of this period wait in the default partition: build the partition
@@ -592,10 +689,10 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
         fmt::format("WITH moved AS (DELETE FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{} RETURNING {}) "
                     "INSERT INTO {} ({}) SELECT {} FROM moved",
                     def->qualified, column, parent.type_name, column, parent.type_name, list, qualified, list, list),
-        {zc::pg::text_param(period.lower), zc::pg::text_param(period.upper)});
+        {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
     spi.execute(fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, qualified, bounds));
     outcome.kind = CreateOutcome::created;
-    outcome.detail = fmt::format("[{}, {}); moved {} rows from the default partition", period.lower, period.upper,
+    outcome.detail = fmt::format("[{}, {}); moved {} rows from the default partition", period.lower_text, period.upper_text,
                                  outcome.moved_rows);
     return outcome;
 }
@@ -616,9 +713,38 @@ std::vector<Action> maintain(SpiSession& spi, const MaintainOptions& options)
 {
     std::vector<Action> all;
     std::vector<std::string> parents, outcomes;
-    for (const Config& config : read_configs(spi, options.parent)) {
+    std::vector<Config> configs = read_configs(spi, options.parent);
+    std::map<Oid, std::vector<Child>> children = read_all_children(spi, options.parent);
+    // The premade periods' edges of every timestamptz parent, in one query.
+    std::vector<std::string> zones, dates;
+    for (const Config& config : configs) {
+        if (!config.parent_info || config.parent_info->type != TIMESTAMPTZOID) continue;
+        core::CivilDate current = core::period_start(config.today, config.granularity);
+        for (int k = 0; k <= config.premake + 1; ++k) {
+            core::CivilDate edge = core::add_periods(current, config.granularity, k);
+            if (!core::in_supported_range(edge)) break;
+            zones.push_back(config.time_zone);
+            dates.push_back(core::format_iso_date(edge));
+        }
+    }
+    EdgeCache edges;
+    if (!zones.empty()) {
+        spi.execute_cached(
+            "SELECT z, d::pg_catalog.text, t::pg_catalog.text, "
+            "(EXTRACT(EPOCH FROM t) * 1000000)::pg_catalog.int8 - 946684800000000 "
+            "FROM (SELECT z, d, d::pg_catalog.timestamp AT TIME ZONE z AS t FROM ROWS FROM "
+            "(pg_catalog.unnest($1::pg_catalog.text[]), pg_catalog.unnest($2::pg_catalog.date[])) AS u(z, d)) s",
+            {zc::pg::text_param(array_literal(zones)), zc::pg::text_param(array_literal(dates))});
+        for (const auto& row : spi.rows_text())
+            edges[{row[0].value_or(""), row[1].value_or("")}] = {row[2].value_or(""), to_int64(row[3])};
+    }
+    struct ActiveEdges {
+        explicit ActiveEdges(const EdgeCache* cache) { active_edges = cache; }
+        ~ActiveEdges() { active_edges = nullptr; }
+    } active(&edges);
+    for (const Config& config : configs) {
         std::string outcome;
-        std::vector<Action> actions = maintain_parent(spi, config, options, outcome);
+        std::vector<Action> actions = maintain_parent(spi, config, options, children[config.parent], outcome);
         all.insert(all.end(), actions.begin(), actions.end());
         parents.push_back(std::to_string(config.parent));
         outcomes.push_back(outcome);

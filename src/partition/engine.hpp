@@ -61,11 +61,14 @@ Oid resolve_table_name(const std::string& text, const char* argument);
 
 std::vector<Child> list_children(zc::pg::SpiSession& spi, Oid parent);
 
-// Bounds of the period starting at `start` as the partition's FROM/TO text.
+// Bounds of the period starting at `start`: the FROM/TO literals for DDL
+// and the key's internal values for comparisons.
 struct PeriodBounds {
     zc::core::CivilDate start;
-    std::string lower;
-    std::string upper;
+    std::string lower_text;
+    std::string upper_text;
+    int64_t lower = 0;
+    int64_t upper = 0;
     std::string name;  // unqualified partition name
 };
 std::vector<PeriodBounds> period_bounds(zc::pg::SpiSession& spi, const ParentInfo& parent, const std::string& time_zone,

@@ -81,36 +81,62 @@ TEST(PartitionCalendar, RetentionActions)
     EXPECT_STREQ(retention_action_name(RetentionAction::detach), "detach");
 }
 
-TEST(PartitionCalendar, RangeBounds)
+TEST(PartitionCalendar, RangeBoundNodes)
 {
-    auto b = parse_range_bound("FOR VALUES FROM ('2024-01-01') TO ('2024-02-01')");
+    // As PostgreSQL 15 stores them (relpartbound::text).
+    const char* tz_month =
+        "{PARTITIONBOUNDSPEC :strategy r :is_default false :modulus 0 :remainder 0 :listdatums <> :lowerdatums "
+        "({PARTITIONRANGEDATUM :kind 0 :value {CONST :consttype 1184 :consttypmod -1 :constcollid 0 :constlen 8 "
+        ":constbyval true :constisnull false :location 71 :constvalue 8 [ 0 -128 -44 126 -104 -51 2 0 ]} :location 71}) "
+        ":upperdatums ({PARTITIONRANGEDATUM :kind 0 :value {CONST :consttype 1184 :consttypmod -1 :constcollid 0 "
+        ":constlen 8 :constbyval true :constisnull false :location 101 :constvalue 8 [ 0 32 -23 27 8 -48 2 0 ]} "
+        ":location 101}) :location 65}";
+    auto b = parse_partition_bound_node(tz_month);
     ASSERT_TRUE(b);
     EXPECT_FALSE(b->is_default);
-    EXPECT_EQ(b->lower, "2024-01-01");
-    EXPECT_EQ(b->upper, "2024-02-01");
-    auto tz = parse_range_bound("FOR VALUES FROM ('2024-01-01 00:00:00+00') TO (MAXVALUE)");
-    ASSERT_TRUE(tz);
-    EXPECT_EQ(tz->lower, "2024-01-01 00:00:00+00");
-    EXPECT_FALSE(tz->upper);
-    EXPECT_TRUE(parse_range_bound("DEFAULT")->is_default);
-    EXPECT_FALSE(parse_range_bound("FOR VALUES IN (1, 2)"));
-    EXPECT_FALSE(parse_range_bound("FOR VALUES FROM ('a', 'b') TO ('c', 'd')"));
-    EXPECT_FALSE(parse_range_bound("FOR VALUES FROM ('2024-01-01') TO ('2024-02-01') junk"));
-    auto quoted = parse_range_bound("FOR VALUES FROM ('it''s') TO ('z')");
-    ASSERT_TRUE(quoted);
-    EXPECT_EQ(quoted->lower, "it's");
+    EXPECT_EQ(*b->lower, 0x02CD987ED48000LL);
+    EXPECT_EQ(*b->upper, 0x02D0081BE92000LL);
+    EXPECT_EQ(*b->upper - *b->lower, 31LL * 86400 * 1000000);  // a 31-day month
+    const char* date_open =
+        "{PARTITIONBOUNDSPEC :strategy r :is_default false :modulus 0 :remainder 0 :listdatums <> :lowerdatums "
+        "({PARTITIONRANGEDATUM :kind 0 :value {CONST :consttype 1082 :consttypmod -1 :constcollid 0 :constlen 4 "
+        ":constbyval true :constisnull false :location 96 :constvalue 4 [ 62 34 0 0 0 0 0 0 ]} :location 96}) "
+        ":upperdatums ({PARTITIONRANGEDATUM :kind 1 :value <> :location 114}) :location 90}";
+    auto d = parse_partition_bound_node(date_open);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(*d->lower, date_value({2024, 1, 1}));
+    EXPECT_EQ(*d->lower, 8766);
+    EXPECT_FALSE(d->upper);
+    auto def = parse_partition_bound_node(
+        "{PARTITIONBOUNDSPEC :strategy r :is_default true :modulus 0 :remainder 0 :listdatums <> :lowerdatums <> "
+        ":upperdatums <> :location 156}");
+    ASSERT_TRUE(def);
+    EXPECT_TRUE(def->is_default);
+    // Negative values (before 2000) are sign-extended.
+    const char* before_2000 =
+        "{PARTITIONBOUNDSPEC :strategy r :is_default false :lowerdatums ({PARTITIONRANGEDATUM :kind -1 :value <> "
+        ":location 1}) :upperdatums ({PARTITIONRANGEDATUM :kind 0 :value {CONST :consttype 1082 :constlen 4 "
+        ":constbyval true :constisnull false :constvalue 4 [ -1 -1 -1 -1 -1 -1 -1 -1 ]} :location 2}) :location 0}";
+    auto old = parse_partition_bound_node(before_2000);
+    ASSERT_TRUE(old);
+    EXPECT_FALSE(old->lower);
+    EXPECT_EQ(*old->upper, -1);
+    EXPECT_FALSE(parse_partition_bound_node("{PARTITIONBOUNDSPEC :strategy l :is_default false :listdatums (x)}"));
+    EXPECT_FALSE(parse_partition_bound_node("FOR VALUES FROM ('2024-01-01') TO ('2024-02-01')"));
+    // Two key columns are not ours.
+    std::string two = std::string(date_open);
+    two.replace(two.find(":location 96})"), 14,
+                ":location 96} {PARTITIONRANGEDATUM :kind 0 :value {CONST :constbyval true :constvalue 4 [ 1 0 0 0 0 0 0 0 ]} :location 97})");
+    EXPECT_FALSE(parse_partition_bound_node(two));
 
-    RangeBound jan{false, "2024-01-01", "2024-02-01"}, feb{false, "2024-02-01", "2024-03-01"};
-    RangeBound mid{false, "2024-01-15", "2024-02-15"}, open_low{false, std::nullopt, "2024-01-02"};
+    RangeBound jan{false, 0, 31}, feb{false, 31, 60}, mid{false, 15, 45}, open_low{false, std::nullopt, 1};
     EXPECT_FALSE(ranges_overlap(jan, feb));
     EXPECT_TRUE(ranges_overlap(jan, mid));
     EXPECT_TRUE(ranges_overlap(feb, mid));
     EXPECT_TRUE(ranges_overlap(open_low, jan));
     EXPECT_FALSE(ranges_overlap(open_low, feb));
     EXPECT_FALSE(ranges_overlap(RangeBound{true, {}, {}}, jan));
-    // Fractional seconds order correctly for timestamptz text.
-    EXPECT_TRUE(text_before("2024-01-01 00:00:00+00", "2024-01-01 00:00:00.5+00"));
-    EXPECT_TRUE(text_before("2024-01-01 00:00:00", "2024-01-01 00:00:00.5"));
+    EXPECT_EQ(timestamp_value({2000, 1, 2}), 86400LL * 1000000);
 }
 
 TEST(PartitionCalendar, QualifiedNames)
