@@ -128,8 +128,8 @@ void check_convertible(SpiSession& spi, const Table& table)
         {oid_param(table.oid), zc::pg::text_param(table.column)});
     if (bad)
         throw Error(zc::sqlstate::feature_not_supported,
-                    fmt::format("argument \"tbl\": {} cannot become a partitioned table as it is", table.qualified),
-                    *bad, "Every unique key must include the partition column; drop dependent views first.");
+                    fmt::format("argument \"tbl\": {} cannot become a partitioned table: {}", table.qualified, *bad),
+                    "", "Every unique key must include the partition column; drop dependent views first.");
 }
 
 // Marks a NOT VALID constraint validated: our own scan, made under a lock

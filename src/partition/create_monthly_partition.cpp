@@ -40,8 +40,8 @@ std::string create_monthly(Oid relid, const core::CivilDate& day)
     zc::partition::CreateOutcome outcome = zc::partition::create_partition(spi, parent, periods.at(0));
     if (outcome.kind == zc::partition::CreateOutcome::conflict)
         throw zc::Error(outcome.sqlstate ? outcome.sqlstate : "42P17",
-                        fmt::format("cannot create partition {} of {}", outcome.partition, parent.qualified),
-                        outcome.detail);
+                        fmt::format("argument \"start_date\": cannot create partition {} of {}: {}", outcome.partition,
+                                    parent.qualified, outcome.detail));
     if (outcome.kind == zc::partition::CreateOutcome::created)
         zc::partition::log_action(spi, {parent.oid, "create", outcome.partition, outcome.detail}, parent.qualified);
     return outcome.partition;

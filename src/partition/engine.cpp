@@ -278,7 +278,11 @@ Plan make_plan(SpiSession& spi, const ParentInfo& parent, const Config& config, 
         const Child* overlapping = nullptr;
         for (const Child& child : children) {
             if (child.bound.is_default) continue;
-            if (child.bound.lower == wanted.lower && child.bound.upper == wanted.upper) {
+            // Exactly this period, or inside one bigger partition (a legacy
+            // partition from convert_to_partitioned, say): nothing to make.
+            bool covers = (!child.bound.lower || *child.bound.lower <= *wanted.lower) &&
+                          (!child.bound.upper || *child.bound.upper >= *wanted.upper);
+            if (covers) {
                 exact = true;
                 break;
             }

@@ -27,6 +27,11 @@ std::vector<zc::partition::Action> run(std::optional<Oid> parent)
     zc::pg::SpiSession spi;
     zc::partition::EngineSettings settings;
     if (parent) {
+        auto exists = zc::partition::query_value(spi, "SELECT EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = $1)",
+                                                 {zc::pg::Param{OIDOID, ObjectIdGetDatum(*parent), false}});
+        if (exists != std::optional<std::string>("t"))
+            throw zc::Error(zc::sqlstate::undefined_table,
+                            fmt::format("argument \"parent\": relation with OID {} does not exist", *parent));
         auto managed = zc::partition::query_value(spi, 
             "SELECT EXISTS (SELECT FROM zerocut.partition_config WHERE parent = $1::pg_catalog.oid::pg_catalog.regclass)",
             {zc::pg::Param{OIDOID, ObjectIdGetDatum(*parent), false}});
