@@ -171,6 +171,14 @@ SELECT parent, partitions, retention_due FROM zerocut.partition_health WHERE par
 SELECT * FROM zerocut.run_maintenance('pt.r_archive');
 \set VERBOSITY terse
 SELECT retention_due > 20 AS archive_still_due, partitions - retention_due AS not_due FROM zerocut.partition_health WHERE parent = 'pt.r_archive'::regclass;
+DELETE FROM zerocut.partition_config WHERE parent = 'pt.r_archive'::regclass;
+-- A dropped parent's configuration is forgotten by the next run.
+CREATE TABLE pt.gone (d date NOT NULL) PARTITION BY RANGE (d);
+SELECT zerocut.manage_partitions('pt.gone', 'd', premake => 0);
+SELECT oid AS gone_oid FROM pg_class WHERE oid = 'pt.gone'::regclass \gset
+DROP TABLE pt.gone;
+SELECT parent::oid = :gone_oid AS same_parent, action, detail FROM zerocut.run_maintenance() WHERE action = 'forget';
+SELECT count(*) AS gone_configs FROM zerocut.partition_config WHERE parent::oid = :gone_oid;
 -- run_maintenance(): partitions already registered only.
 SELECT pt.try($$SELECT * FROM zerocut.run_maintenance('pt.plain')$$);
 SELECT pt.try($$SELECT * FROM zerocut.run_maintenance(0)$$);

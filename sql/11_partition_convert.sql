@@ -42,7 +42,10 @@ SELECT zerocut.convert_to_partitioned('pc.usage_stats', 'date');
 -- Same name, now partitioned; the old heap is the legacy partition (not copied).
 SELECT c.relkind, pg_get_partkeydef(c.oid) AS partition_key, obj_description(c.oid, 'pg_class') AS comment
 FROM pg_class c WHERE c.oid = 'pc.usage_stats'::regclass;
-SELECT relfilenode = :old_heap AS legacy_is_old_heap, pg_get_expr(relpartbound, oid) AS legacy_bound
+SELECT relfilenode = :old_heap AS legacy_is_old_heap,
+       substring(pg_get_expr(relpartbound, oid) FROM $$FROM \('([^']*)'\)$$)::date AS legacy_from,
+       substring(pg_get_expr(relpartbound, oid) FROM $$TO \('([^']*)'\)$$)::date
+           = date_trunc('month', now() + interval '1 month')::date AS legacy_to_end_of_this_month
 FROM pg_class WHERE oid = 'pc.usage_stats_legacy'::regclass;
 SELECT (SELECT count(*) FROM pc.usage_stats) = n AS same_rows, (SELECT sum(api_calls) FROM pc.usage_stats) = calls AS same_values
 FROM before;

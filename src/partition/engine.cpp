@@ -132,7 +132,7 @@ constexpr const char* parent_columns =
     "n.nspname, c.relname, c.relkind::pg_catalog.text, p.partstrat::pg_catalog.text, p.partnatts, "
     "a.attname, a.atttypid::pg_catalog.oid, pg_catalog.pg_has_role(c.relowner, 'USAGE')";
 constexpr const char* parent_joins =
-    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pg_catalog.pg_partitioned_table p ON p.partrelid = c.oid "
     "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0] ";
 
@@ -333,9 +333,11 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
 {
     std::vector<Action> actions;
     if (!config.parent_exists) {
-        outcome = "skipped: the parent table no longer exists";
-        actions.push_back(Action{config.parent, "skip", "", "the parent table no longer exists; "
-                                                            "DELETE its row from zerocut.partition_config"});
+        // The parent was dropped: forget its configuration.
+        spi.execute("DELETE FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1", {oid_param(config.parent)});
+        Action forget{config.parent, "forget", "", "the parent table no longer exists; its configuration was removed"};
+        log_action(spi, forget, std::to_string(config.parent));
+        actions.push_back(forget);
         return actions;
     }
     if (!config.parent_info) {

@@ -27,19 +27,21 @@ std::vector<zc::partition::Action> run(std::optional<Oid> parent)
     zc::pg::SpiSession spi;
     zc::partition::EngineSettings settings;
     if (parent) {
-        auto exists = zc::partition::query_value(spi, "SELECT EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = $1)",
-                                                 {zc::pg::Param{OIDOID, ObjectIdGetDatum(*parent), false}});
-        if (exists != std::optional<std::string>("t"))
-            throw zc::Error(zc::sqlstate::undefined_table,
-                            fmt::format("argument \"parent\": relation with OID {} does not exist", *parent));
-        auto managed = zc::partition::query_value(spi, 
-            "SELECT EXISTS (SELECT FROM zerocut.partition_config WHERE parent = $1::pg_catalog.oid::pg_catalog.regclass)",
-            {zc::pg::Param{OIDOID, ObjectIdGetDatum(*parent), false}});
-        if (managed != std::optional<std::string>("t"))
+        zc::pg::Param oid{OIDOID, ObjectIdGetDatum(*parent), false};
+        auto managed = zc::partition::query_value(
+            spi, "SELECT EXISTS (SELECT FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1)", {oid});
+        // A managed parent that was dropped is forgotten by maintain().
+        if (managed != std::optional<std::string>("t")) {
+            auto exists = zc::partition::query_value(
+                spi, "SELECT EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = $1)", {oid});
+            if (exists != std::optional<std::string>("t"))
+                throw zc::Error(zc::sqlstate::undefined_table,
+                                fmt::format("argument \"parent\": relation with OID {} does not exist", *parent));
             throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
                             fmt::format("argument \"parent\": {} is not managed by zerocut",
                                         zc::pg::qualified_relation_name(*parent)),
                             "", "Register it first with zerocut.manage_partitions().");
+        }
     }
     return zc::partition::maintain(spi, zc::partition::MaintainOptions{parent, true, std::nullopt});
 }
