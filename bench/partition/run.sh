@@ -45,7 +45,18 @@ zc_idle=$(echo ${t[zc_idle]} | tr ' ' '\n' | bench_median)
 echo "  idle run_maintenance(), median of $RUNS: pg_partman ${pm_idle} ms, zerocut ${zc_idle} ms"
 
 # 2. The next month for every parent: drop the newest premade partition of
-# each parent on both sides, then time one maintenance run.
+# each parent on both sides, then time one maintenance run.  pg_partman
+# premakes relative to the newest row, not to now(), so every parent gets a
+# row at now() first (both sides alike); without it pg_partman makes nothing.
+zc_psql -q -d $DB -c "
+DO \$\$
+BEGIN
+    FOR i IN 1..$PARENTS LOOP
+        EXECUTE format('INSERT INTO pm.t%s VALUES (1, now(), 1)', i);
+        EXECUTE format('INSERT INTO zc.t%s VALUES (1, now(), 1)', i);
+    END LOOP;
+END
+\$\$"
 drop_newest() {  # schema
     zc_psql -q -d $DB -c "SET client_min_messages = warning" -c "
 DO \$\$
@@ -95,7 +106,7 @@ SQL
 done
 for run in 1 2 3; do
     for table in usage_plain usage_part; do
-        tps=$(zc_as_owner "$PGB" -n -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -c 2 -j 2 -T 8 -f "$BENCH_OUT/insert_$table.sql" $DB 2>/dev/null \
+        tps=$("$PGB" -n -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -c 2 -j 2 -T 8 -f "$BENCH_OUT/insert_$table.sql" $DB 2>/dev/null \
               | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n 1)
         t[$table]+="$tps "
     done

@@ -17,8 +17,16 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "nodes/makefuncs.h"
 #include "pgtime.h"
+#include "storage/bufmgr.h"
+#include "storage/smgr.h"
 #include "storage/lmgr.h"
+#include "access/relation.h"
 #include "utils/timestamp.h"
+#include "catalog/partition.h"
+#include "catalog/pg_class.h"
+#include "partitioning/partdesc.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
 }
 
 namespace zc::partition {
@@ -190,8 +198,12 @@ std::vector<Config> read_configs(SpiSession& spi, std::optional<Oid> parent)
     return configs;
 }
 
-// Children of every managed parent (or of one), grouped by parent.
-std::map<Oid, std::vector<Child>> read_all_children(SpiSession& spi, std::optional<Oid> parent);
+// Children of every managed parent (or of one), grouped by parent.  To keep
+// the idle run cheap, a parent without retention gets only its default
+// partition and the partitions named as its premade periods would be; the
+// rest is read (list_children) only when that survey finds work.
+std::map<Oid, std::vector<Child>> read_all_children(SpiSession& spi, std::optional<Oid> parent,
+                                                    const std::vector<struct Config>& configs);
 
 // Whether a child's upper bound lies at or before the retention cutoff.
 bool entirely_older(const ParentInfo& parent, const Config& config, const Child& child)
@@ -216,6 +228,30 @@ struct Plan {
 std::vector<core::CivilDate> default_row_periods(SpiSession& spi, const ParentInfo& parent, const Child& def,
                                                  const Config& config, std::vector<Action>& conflicts)
 {
+    // An empty heap has no blocks: no query needed (the usual case).  The
+    // caller holds a lock on the default partition.
+    // The size comes from the storage manager, so no relcache entry has to
+    // be built for a default partition that is (as usual) empty.
+    Oid def_oid = def.oid;
+    BlockNumber blocks = zc::pg::guard([=] {
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(def_oid));
+        if (!HeapTupleIsValid(tuple)) return static_cast<BlockNumber>(1);
+        Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+        bool plain = form->relkind == RELKIND_RELATION && form->relpersistence != RELPERSISTENCE_TEMP &&
+                     OidIsValid(form->relfilenode);
+        RelFileNode node{OidIsValid(form->reltablespace) ? form->reltablespace : MyDatabaseTableSpace, MyDatabaseId,
+                         form->relfilenode};
+        ReleaseSysCache(tuple);
+        if (!plain) {
+            Relation rel = relation_open(def_oid, NoLock);
+            BlockNumber count = rel->rd_rel->relkind == RELKIND_RELATION ? RelationGetNumberOfBlocks(rel) : 1;
+            relation_close(rel, NoLock);
+            return count;
+        }
+        SMgrRelation storage = smgropen(node, InvalidBackendId);
+        return smgrexists(storage, MAIN_FORKNUM) ? smgrnblocks(storage, MAIN_FORKNUM) : static_cast<BlockNumber>(0);
+    });
+    if (blocks == 0) return {};
     std::string column = zc::pg::quote_ident(parent.column);
     spi.execute_cached(fmt::format("SELECT EXISTS (SELECT FROM ONLY {} WHERE {} IS NOT NULL)", def.qualified, column),
                        {});
@@ -261,9 +297,12 @@ Plan make_plan(SpiSession& spi, const ParentInfo& parent, const Config& config, 
         }
     }
     if (def != nullptr) {
-        bool can_read = locked || zc::pg::guard([=] {
-                            return ConditionalLockRelationOid(def->oid, AccessShareLock);
-                        });
+        Oid def_oid = def->oid;
+        bool can_read = zc::pg::guard([=] {
+            if (!locked) return ConditionalLockRelationOid(def_oid, AccessShareLock);
+            LockRelationOid(def_oid, AccessShareLock);  // the parent's lock is held
+            return true;
+        });
         if (!can_read)
             plan.default_busy = true;
         else
@@ -347,6 +386,8 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
     }
     ParentInfo parent = *config.parent_info;
     Plan plan = make_plan(spi, parent, config, options, false, surveyed);
+    if (plan.has_work() && !config.has_retention)  // the survey saw only some children
+        plan = make_plan(spi, parent, config, options, false, list_children(spi, parent.oid));
     if (!plan.has_work()) {
         for (const Action& conflict : plan.conflicts) log_action(spi, conflict, parent.qualified);
         outcome = plan.conflicts.empty() ? "ok: nothing to do" : "conflict: see audit_log.system_log";
@@ -533,13 +574,72 @@ Child child_from_row(const TextRow& row)
     return child;
 }
 
-std::map<Oid, std::vector<Child>> read_all_children(SpiSession& spi, std::optional<Oid> parent)
+// The default partition and the children named `names` of `parent`, read
+// from the syscache (no SQL, no deparsing).
+std::vector<Child> named_children(const ParentInfo& parent, const std::vector<std::string>& names)
 {
+    std::vector<Child> children;
+    Oid parent_oid = parent.oid;
+    Oid namespace_oid = zc::pg::guard([=] { return get_rel_namespace(parent_oid); });
+    auto add = [&](Oid relid) {
+        char* bound_text = zc::pg::guard([=]() -> char* {
+            HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+            if (!HeapTupleIsValid(tuple)) return nullptr;
+            bool is_null = true;
+            Datum bound = SysCacheGetAttr(RELOID, tuple, Anum_pg_class_relpartbound, &is_null);
+            char* cstring = is_null ? nullptr : TextDatumGetCString(bound);
+            ReleaseSysCache(tuple);
+            return cstring;
+        });
+        if (bound_text == nullptr) return;
+        char* relname = zc::pg::guard([=] { return get_rel_name(relid); });
+        if (relname == nullptr) return;
+        Child child;
+        child.oid = relid;
+        child.relname = relname;
+        child.qualified = zc::pg::quote_ident(parent.schema) + "." + zc::pg::quote_ident(child.relname);
+        auto bound = core::parse_partition_bound_node(bound_text);
+        child.bound = bound ? *bound : core::RangeBound{false, std::nullopt, std::nullopt};
+        children.push_back(std::move(child));
+    };
+    Oid default_oid = zc::pg::guard([=] { return get_default_partition_oid(parent_oid); });
+    if (OidIsValid(default_oid)) add(default_oid);
+    for (const std::string& name : names) {
+        const char* raw = name.c_str();
+        Oid relid = zc::pg::guard([=] { return get_relname_relid(raw, namespace_oid); });
+        if (!OidIsValid(relid) || relid == default_oid) continue;
+        Oid owner = zc::pg::guard([=] { return get_partition_parent(relid, true); });
+        if (owner == parent_oid) add(relid);
+    }
+    return children;
+}
+
+std::map<Oid, std::vector<Child>> read_all_children(SpiSession& spi, std::optional<Oid> parent,
+                                                    const std::vector<Config>& configs)
+{
+    std::map<Oid, std::vector<Child>> children;
+    bool any_retention = false;
+    for (const Config& config : configs) {
+        if (!config.parent_info) continue;
+        if (config.has_retention) {
+            any_retention = true;
+            continue;
+        }
+        std::vector<std::string> names;
+        core::CivilDate current = core::period_start(config.today, config.granularity);
+        for (int k = 0; k <= config.premake; ++k)
+            names.push_back(core::partition_name(
+                config.parent_info->name,
+                core::period_suffix(core::add_periods(current, config.granularity, k), config.granularity)));
+        children[config.parent] = named_children(*config.parent_info, names);
+    }
+    if (!any_retention) return children;
+    // Parents with retention need every child's bounds.
     spi.execute_cached(std::string(child_select) +
                            "JOIN zerocut.partition_config x ON x.parent::pg_catalog.oid = i.inhparent "
-                           "WHERE $1 IS NULL OR i.inhparent = $1 ORDER BY i.inhparent, c.oid",
+                           "WHERE x.retention IS NOT NULL AND ($1 IS NULL OR i.inhparent = $1) "
+                           "ORDER BY i.inhparent, c.oid",
                        {parent ? oid_param(*parent) : Param{OIDOID, 0, true}});
-    std::map<Oid, std::vector<Child>> children;
     for (const auto& row : spi.rows_text()) children[parse_oid(row[0])].push_back(child_from_row(row));
     return children;
 }
@@ -720,7 +820,7 @@ std::vector<Action> maintain(SpiSession& spi, const MaintainOptions& options)
     std::vector<Action> all;
     std::vector<std::string> parents, outcomes;
     std::vector<Config> configs = read_configs(spi, options.parent);
-    std::map<Oid, std::vector<Child>> children = read_all_children(spi, options.parent);
+    std::map<Oid, std::vector<Child>> children = read_all_children(spi, options.parent, configs);
     // The premade periods' edges of every timestamptz parent, in one query.
     std::vector<std::string> zones, dates;
     for (const Config& config : configs) {
