@@ -13,7 +13,10 @@ DB=bench_partition
 zc_psql -q -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 zc_psql -q -d $DB -c "SET client_min_messages = warning" -c "CREATE EXTENSION zerocut" \
     -c "CREATE SCHEMA partman" -c "CREATE EXTENSION pg_partman SCHEMA partman" \
-    -c "CREATE SCHEMA pm" -c "CREATE SCHEMA zc"
+    -c "CREATE SCHEMA pm" -c "CREATE SCHEMA zc" \
+    -c "CREATE SCHEMA audit_log" \
+    -c "CREATE TABLE audit_log.system_log (id bigserial PRIMARY KEY, level varchar(10) NOT NULL, message text NOT NULL,
+        metadata jsonb NOT NULL DEFAULT '{}', user_id integer, created_at timestamptz NOT NULL DEFAULT now())"
 zc_psql -q -d $DB -c "SET client_min_messages = warning" -c "
 DO \$\$
 BEGIN
@@ -124,8 +127,8 @@ zc_psql -q -d $DB -c "SET client_min_messages = warning" -c "
 CREATE TABLE public.legacy_usage (id bigserial, workspace_id int NOT NULL, date date NOT NULL, api_calls int NOT NULL DEFAULT 0,
     PRIMARY KEY (id, date));
 CREATE INDEX legacy_usage_ws ON public.legacy_usage (workspace_id, date);
-INSERT INTO public.legacy_usage (workspace_id, date, api_calls) SELECT 1 + g % 100, CURRENT_DATE - g % 730, g % 5000 FROM generate_series(1, 1000000) g;
-VACUUM ANALYZE public.legacy_usage;"
+INSERT INTO public.legacy_usage (workspace_id, date, api_calls) SELECT 1 + g % 100, CURRENT_DATE - g % 730, g % 5000 FROM generate_series(1, 1000000) g;" \
+    -c "VACUUM ANALYZE public.legacy_usage"
 output=$(zc_psql -d $DB -c '\timing on' -c "SELECT zerocut.convert_to_partitioned('public.legacy_usage', 'date')" 2>&1)
 convert_ms=$(echo "$output" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1)
 scan_ms=$(echo "$output" | sed -n 's/.*SHARE ROW EXCLUSIVE \([0-9.]*\) ms.*/\1/p')
