@@ -43,7 +43,9 @@ SELECT (SELECT md5(string_agg(email || phone || status || language, ',' ORDER BY
        (SELECT md5(string_agg(workspace_id || ':' || date || ':' || api_calls || ':' || tokens_used || ':' || cost_amount, ',' ORDER BY workspace_id, date)) FROM data_statistics.usage_stats) AS usage,
        (SELECT md5(string_agg(workspace_id || ':' || amount || ':' || model || ':' || created_at, ',' ORDER BY created_at, workspace_id, amount)) FROM financial_management.consumption_record) AS consumption,
        (SELECT md5(string_agg(balance::text, ',' ORDER BY id)) FROM financial_management.account) AS accounts;
+SET client_min_messages = warning;  -- the cascade list names monthly partitions
 TRUNCATE user_management."USER", workspace_domain.workspace, financial_management.consumption_record CASCADE;
+RESET client_min_messages;
 SELECT zerocut.generate_sample_data(20, 30, 7);
 SELECT f.users = (SELECT md5(string_agg(email || phone || status || language, ',' ORDER BY id)) FROM user_management."USER") AS same_users,
        f.usage = (SELECT md5(string_agg(workspace_id || ':' || date || ':' || api_calls || ':' || tokens_used || ':' || cost_amount, ',' ORDER BY workspace_id, date)) FROM data_statistics.usage_stats) AS same_usage,
@@ -51,7 +53,9 @@ SELECT f.users = (SELECT md5(string_agg(email || phone || status || language, ',
        f.accounts = (SELECT md5(string_agg(balance::text, ',' ORDER BY id)) FROM financial_management.account) AS same_accounts
 FROM fingerprint f;
 -- Another seed gives other data.
+SET client_min_messages = warning;  -- the cascade list names monthly partitions
 TRUNCATE user_management."USER", workspace_domain.workspace, financial_management.consumption_record CASCADE;
+RESET client_min_messages;
 SELECT zerocut.generate_sample_data(20, 30, 8);
 SELECT f.usage <> (SELECT md5(string_agg(workspace_id || ':' || date || ':' || api_calls || ':' || tokens_used || ':' || cost_amount, ',' ORDER BY workspace_id, date)) FROM data_statistics.usage_stats) AS other_seed_differs
 FROM fingerprint f;
@@ -63,5 +67,7 @@ SELECT zerocut.sample_hash(1, 42) = zerocut.sample_hash(1, 42) AS stable,
        zerocut.sample_hash(NULL, 1) IS NULL AS strict;
 
 -- Leave the domain empty for the next tests.
+SET client_min_messages = warning;  -- the cascade list names monthly partitions
 TRUNCATE user_management."USER", workspace_domain.workspace, financial_management.consumption_record,
          audit_log.system_log CASCADE;
+RESET client_min_messages;

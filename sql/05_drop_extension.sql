@@ -25,5 +25,7 @@ SELECT nspname FROM pg_namespace WHERE nspname = 'zerocut';
 CREATE EXTENSION zerocut;
 SELECT zerocut.install_domain_schema() IS NOT NULL AS installed;
 SELECT count(*) AS touch_triggers FROM pg_trigger WHERE tgname = 'touch_updated_at' AND tgparentid = 0;
+SET client_min_messages = warning;  -- the cascade list names monthly partitions
 TRUNCATE user_management."USER", workspace_domain.workspace, financial_management.consumption_record,
          audit_log.system_log CASCADE;
+RESET client_min_messages;

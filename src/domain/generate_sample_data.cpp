@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/sample_data.hpp"
+#include "partition/engine.hpp"
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
 #include "pg/values.hpp"
@@ -167,6 +168,12 @@ std::string load_sample_data(const zc::core::SampleDataPlan& plan)
         counts += fmt::format("{}\"{}\": {}", counts.empty() ? "" : ", ", name, rows);
     }
     reset_sequences(spi, plan);
+    {
+        // Managed parents: rows older than their partitions sit in the default
+        // partition; give them monthly partitions (no retention here).
+        zc::partition::EngineSettings settings;
+        zc::partition::maintain(spi, zc::partition::MaintainOptions{std::nullopt, false, std::nullopt});
+    }
     spi.execute(
         "ANALYZE user_management.\"USER\", workspace_domain.workspace, workspace_domain.user_workspace, "
         "api_management.api_key, financial_management.account, data_statistics.usage_stats, "

@@ -1,0 +1,110 @@
+-- This part: the partition manager (docs/partitions.md).
+
+CREATE TABLE zerocut.partition_config (
+    parent              regclass PRIMARY KEY,
+    control_column      name NOT NULL,
+    granularity         text NOT NULL DEFAULT 'month'
+                        CHECK (granularity IN ('day', 'week', 'month', 'quarter', 'year')),
+    premake             integer NOT NULL DEFAULT 3 CHECK (premake BETWEEN 0 AND 1000),
+    retention           interval CHECK (retention > interval '0'),
+    retention_action    text NOT NULL DEFAULT 'detach' CHECK (retention_action IN ('detach', 'drop', 'archive')),
+    time_zone           text NOT NULL DEFAULT 'UTC',
+    start_date          date,
+    registered_at       timestamptz NOT NULL DEFAULT now(),
+    last_maintenance_at timestamptz,
+    last_outcome        text
+);
+COMMENT ON TABLE zerocut.partition_config IS
+    'Parents managed by zerocut''s partition manager (one row per parent; kept by pg_dump); written by manage_partitions() and run_maintenance()';
+SELECT pg_catalog.pg_extension_config_dump('zerocut.partition_config', '');
+
+CREATE FUNCTION zerocut.create_monthly_partition(table_name text, start_date date) RETURNS text
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_create_monthly_partition';
+COMMENT ON FUNCTION zerocut.create_monthly_partition(text, date) IS
+    'Creates (or returns, when an identical one exists) the partition <table>_YYYY_MM for the whole month containing start_date, moving that month''s rows out of the default partition; returns its qualified name';
+REVOKE ALL ON FUNCTION zerocut.create_monthly_partition(text, date) FROM PUBLIC;
+
+CREATE FUNCTION zerocut.manage_partitions(parent regclass, control_column name, granularity text DEFAULT 'month',
+                                          premake integer DEFAULT 3, retention interval DEFAULT NULL,
+                                          retention_action text DEFAULT 'detach', start_date date DEFAULT NULL)
+    RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_manage_partitions';
+COMMENT ON FUNCTION zerocut.manage_partitions(regclass, name, text, integer, interval, text, date) IS
+    'Registers a RANGE-partitioned parent for maintenance and creates its default partition and every partition from the start (given, oldest row, or now) through now + premake';
+REVOKE ALL ON FUNCTION zerocut.manage_partitions(regclass, name, text, integer, interval, text, date) FROM PUBLIC;
+
+CREATE FUNCTION zerocut.run_maintenance(parent regclass DEFAULT NULL)
+    RETURNS TABLE(parent regclass, action text, partition text, detail text)
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_run_maintenance';
+COMMENT ON FUNCTION zerocut.run_maintenance(regclass) IS
+    'For every managed parent (or the one given): creates partitions through now + premake, moves default-partition rows into their partitions, applies retention; logs every action; skips a parent it cannot lock within zerocut.partition_lock_timeout';
+REVOKE ALL ON FUNCTION zerocut.run_maintenance(regclass) FROM PUBLIC;
+
+CREATE PROCEDURE zerocut.run_maintenance_proc()
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    managed regclass;
+BEGIN
+    -- One transaction per parent, so a long run holds no lock for long.
+    FOR managed IN SELECT c.parent FROM zerocut.partition_config c ORDER BY c.parent::pg_catalog.oid LOOP
+        PERFORM zerocut.run_maintenance(managed);
+        COMMIT;
+    END LOOP;
+END
+$$;
+COMMENT ON PROCEDURE zerocut.run_maintenance_proc() IS
+    'CALL zerocut.run_maintenance_proc(): run_maintenance() for each managed parent, committing after each (for pg_cron)';
+REVOKE ALL ON PROCEDURE zerocut.run_maintenance_proc() FROM PUBLIC;
+
+CREATE FUNCTION zerocut.convert_to_partitioned(tbl regclass, control_column name, granularity text DEFAULT 'month')
+    RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_convert_to_partitioned';
+COMMENT ON FUNCTION zerocut.convert_to_partitioned(regclass, name, text) IS
+    'Turns a plain table into a managed RANGE-partitioned table of the same name, keeping rows (attached as a legacy partition without copying), defaults, indexes, constraints, foreign keys, grants, triggers and sequence ownership';
+REVOKE ALL ON FUNCTION zerocut.convert_to_partitioned(regclass, name, text) FROM PUBLIC;
+
+CREATE VIEW zerocut.partition_health AS
+WITH children AS (
+    SELECT c.parent, k.oid AS child, pg_catalog.pg_get_expr(k.relpartbound, k.oid) AS bound,
+           a.atttypid = 'pg_catalog.timestamptz'::pg_catalog.regtype AS with_zone, c.time_zone
+    FROM zerocut.partition_config c
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = c.parent AND a.attname = c.control_column
+    JOIN pg_catalog.pg_inherits i ON i.inhparent = c.parent
+    JOIN pg_catalog.pg_class k ON k.oid = i.inhrelid
+), bounds AS (
+    SELECT parent, child, bound = 'DEFAULT' AS is_default,
+           CASE WHEN with_zone THEN lower_text::pg_catalog.timestamptz
+                ELSE lower_text::pg_catalog.timestamp AT TIME ZONE time_zone END AS lower_at,
+           CASE WHEN with_zone THEN upper_text::pg_catalog.timestamptz
+                ELSE upper_text::pg_catalog.timestamp AT TIME ZONE time_zone END AS upper_at
+    FROM (SELECT *, pg_catalog.substring(bound, $re$^FOR VALUES FROM \('([^']*)'\)$re$) AS lower_text,
+                 pg_catalog.substring(bound, $re$ TO \('([^']*)'\)$$re$) AS upper_text
+          FROM children) parsed
+)
+SELECT c.parent,
+       c.granularity,
+       c.premake,
+       (SELECT pg_catalog.count(*) FROM bounds b WHERE b.parent = c.parent AND NOT b.is_default) AS partitions,
+       (SELECT pg_catalog.count(*) FROM bounds b WHERE b.parent = c.parent AND b.lower_at > pg_catalog.now()) AS partitions_ahead,
+       (SELECT (pg_catalog.xpath('/row/n/text()', pg_catalog.query_to_xml(
+                   pg_catalog.format('SELECT pg_catalog.count(*) AS n FROM ONLY %s', b.child::pg_catalog.regclass),
+                   false, true, '')))[1]::pg_catalog.text::bigint
+        FROM bounds b WHERE b.parent = c.parent AND b.is_default) AS rows_in_default,
+       (SELECT pg_catalog.min(b.lower_at) FROM bounds b WHERE b.parent = c.parent) AS oldest_bound,
+       (SELECT pg_catalog.max(b.upper_at) FROM bounds b WHERE b.parent = c.parent) AS newest_bound,
+       c.retention,
+       c.retention_action,
+       (SELECT pg_catalog.count(*) FROM bounds b
+        WHERE b.parent = c.parent AND NOT b.is_default AND c.retention IS NOT NULL
+          AND b.upper_at <= ((pg_catalog.now() AT TIME ZONE c.time_zone) - c.retention) AT TIME ZONE c.time_zone)
+           AS retention_due,
+       c.last_maintenance_at,
+       c.last_outcome
+FROM zerocut.partition_config c;
+COMMENT ON VIEW zerocut.partition_health IS
+    'Per managed parent: partitions, partitions starting after now, rows waiting in the default partition, oldest and newest bounds, partitions due for retention, last maintenance time and outcome';

@@ -1,0 +1,122 @@
+// The partition manager's engine, shared by the SQL entry points in this
+// folder (create_monthly_partition, manage_partitions, run_maintenance,
+// convert_to_partitioned) and by generate_sample_data.  Everything runs in
+// the caller's SpiSession with an EngineSettings object alive, which pins
+// search_path, TimeZone = UTC and DateStyle = ISO so that partition bounds
+// print, parse and compare the same way in every session.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/partition_calendar.hpp"
+#include "pg/spi.hpp"
+
+namespace zc::partition {
+
+// Pins the settings the engine relies on for the life of the object.
+class EngineSettings {
+public:
+    EngineSettings();
+
+private:
+    zc::pg::PinnedSearchPath pinned_;
+};
+
+// A RANGE-partitioned table on one date / timestamp / timestamptz column.
+struct ParentInfo {
+    Oid oid = InvalidOid;
+    std::string schema;
+    std::string name;
+    std::string qualified;  // quoted schema.name
+    std::string column;     // the partition key column
+    Oid type = InvalidOid;  // DATEOID, TIMESTAMPOID or TIMESTAMPTZOID
+    std::string type_name;  // date, timestamp, timestamptz
+};
+
+struct Child {
+    Oid oid = InvalidOid;
+    std::string qualified;
+    std::string relname;
+    zc::core::RangeBound bound;
+};
+
+// One row of run_maintenance()'s result.
+struct Action {
+    Oid parent = InvalidOid;
+    std::string action;
+    std::string partition;
+    std::string detail;
+};
+
+// Checks `relid` is a partitioned table the engine can manage; errors name
+// `argument`.  Needs no lock: the catalog rows are read as they are.
+ParentInfo describe_parent(zc::pg::SpiSession& spi, Oid relid, const char* argument);
+
+// The relation a text argument names (`schema.table` or search_path), or a
+// clear error naming `argument`.  Call it BEFORE EngineSettings pins search_path.
+Oid resolve_table_name(const std::string& text, const char* argument);
+
+std::vector<Child> list_children(zc::pg::SpiSession& spi, Oid parent);
+
+// Bounds of the period starting at `start`: the FROM/TO literals for DDL
+// and the key's internal values for comparisons.
+struct PeriodBounds {
+    zc::core::CivilDate start;
+    std::string lower_text;
+    std::string upper_text;
+    int64_t lower = 0;
+    int64_t upper = 0;
+    std::string name;  // unqualified partition name
+};
+std::vector<PeriodBounds> period_bounds(zc::pg::SpiSession& spi, const ParentInfo& parent, const std::string& time_zone,
+                                        zc::core::Granularity granularity,
+                                        const std::vector<zc::core::CivilDate>& starts);
+
+// Creates the partition for `period` (moving rows of the default partition
+// that belong to it into it, in this transaction) unless an identical one
+// exists.  The caller holds the parent's lock.
+struct CreateOutcome {
+    enum Kind { created, existing, conflict } kind = conflict;
+    std::string partition;  // qualified name
+    uint64_t moved_rows = 0;
+    std::string detail;
+    const char* sqlstate = nullptr;  // for a conflict: 42P17 overlap, 42P07 name taken
+};
+CreateOutcome create_partition(zc::pg::SpiSession& spi, const ParentInfo& parent, const PeriodBounds& period);
+
+// Creates "<parent>_default" when the parent has no default partition;
+// returns its qualified name, or nullopt when one existed.
+std::optional<std::string> ensure_default_partition(zc::pg::SpiSession& spi, const ParentInfo& parent);
+
+// What run_maintenance does for the managed parents (all when `parent` is
+// nullopt).  `from` makes the initial creation of manage_partitions start
+// at that date; `apply_retention` = false only creates and rescues.
+struct MaintainOptions {
+    std::optional<Oid> parent;
+    bool apply_retention = true;
+    std::optional<zc::core::CivilDate> from;
+};
+std::vector<Action> maintain(zc::pg::SpiSession& spi, const MaintainOptions& options);
+
+// Lock helpers that never wait in the lock manager: they retry until
+// zerocut.partition_lock_timeout has passed and report whether they got it.
+bool lock_relation_polling(Oid relid, int lockmode);
+int lock_timeout_ms();
+
+// Logs one action to audit_log.system_log (skipped, with a NOTICE once, in
+// a database without the domain schema).
+void log_action(zc::pg::SpiSession& spi, const Action& action, const std::string& parent_name);
+
+// First column of the first row of `sql`, run read-write so that it sees
+// this transaction's earlier changes (SpiSession::query_text runs read-only,
+// on the snapshot the calling statement started with).
+std::optional<std::string> query_value(zc::pg::SpiSession& spi, const std::string& sql,
+                                       std::initializer_list<zc::pg::Param> params = {});
+
+// The time zone new configurations store (GUC zerocut.partition_timezone).
+std::string configured_time_zone();
+
+}  // namespace zc::partition
