@@ -81,20 +81,24 @@ seed_refresh_ms=$(median_of $seed_refresh)
 echo "  refresh_analytics_views(): first (plain) $first_ms ms, concurrent $concurrent_ms ms;" \
      "plain REFRESH SQL $plain_sql_ms ms; seed's fan-out MV plain refresh $seed_refresh_ms ms"
 
-bench_note "pgbench -M prepared, 2 clients, ${SECONDS_PER_RUN} s per run, $RUNS interleaved rounds (median TPS)," \
-    "random workspace of $WORKSPACES x $DAYS days (400k usage rows); identical JSON for $same of $WORKSPACES workspaces." "" \
-    "| variant | TPS (median) | runs |" "|---|---|---|" \
-    "| zerocut.get_workspace_dashboard_stats() | $zerocut | ${runs[zerocut]} |" \
-    "| seed PL/pgSQL (baseline) | $seed | ${runs[seed_plpgsql]} |" \
-    "| lower bound: one prepared statement, one scan (same JSON) | $lower | ${runs[lower_bound_sql]} |" \
-    "| the seed's query (two scans) as one prepared statement | $seed_query | ${runs[seed_query_sql]} |" \
-    "| seed PL/pgSQL, seed's own index set | $seed_seed_idx | ${runs[seed_plpgsql_seed_idx]} |" \
-    "| zerocut, seed's own index set | $zerocut_seed_idx | ${runs[zerocut_seed_idx]} |" "" \
-    "| refresh (1,000 workspaces, 400k usage rows) | ms (median of $RUNS) |" "|---|---|" \
-    "| refresh_analytics_views(), first call (plain) | $first_ms |" \
-    "| refresh_analytics_views(), CONCURRENTLY | $concurrent_ms |" \
-    "| plain REFRESH MATERIALIZED VIEW of the same view | $plain_sql_ms |" \
-    "| seed's fan-out view, plain REFRESH (CONCURRENTLY impossible: no unique index) | $seed_refresh_ms |"
+# bench_note joins its arguments into one line: one call per markdown line.
+bench_note "pgbench -M prepared, 2 clients, ${SECONDS_PER_RUN} s per run, $RUNS interleaved rounds (median TPS), random workspace of $WORKSPACES x $DAYS days (400k usage rows); identical JSON for $same of $WORKSPACES workspaces."
+bench_note ""
+bench_note "| variant | TPS (median) | runs |"
+bench_note "|---|---|---|"
+bench_note "| zerocut.get_workspace_dashboard_stats() | $zerocut | ${runs[zerocut]} |"
+bench_note "| seed PL/pgSQL (baseline) | $seed | ${runs[seed_plpgsql]} |"
+bench_note "| lower bound: one prepared statement, one scan (same JSON) | $lower | ${runs[lower_bound_sql]} |"
+bench_note "| the seed's query (two scans) as one prepared statement | $seed_query | ${runs[seed_query_sql]} |"
+bench_note "| seed PL/pgSQL, seed's own index set | $seed_seed_idx | ${runs[seed_plpgsql_seed_idx]} |"
+bench_note "| zerocut, seed's own index set | $zerocut_seed_idx | ${runs[zerocut_seed_idx]} |"
+bench_note ""
+bench_note "| refresh (1,000 workspaces, 400k usage rows) | ms (median of $RUNS) |"
+bench_note "|---|---|"
+bench_note "| refresh_analytics_views(), first call (plain) | $first_ms |"
+bench_note "| refresh_analytics_views(), CONCURRENTLY | $concurrent_ms |"
+bench_note "| plain REFRESH MATERIALIZED VIEW of the same view | $plain_sql_ms |"
+bench_note "| seed's fan-out view, plain REFRESH (CONCURRENTLY impossible: no unique index) | $seed_refresh_ms |"
 bench_ratio "analytics: dashboard TPS, zerocut / seed PL/pgSQL" "$(bench_div $zerocut $seed)" ">=" 1.3
 bench_ratio "analytics: dashboard TPS, lower bound SQL / zerocut" "$(bench_div $lower $zerocut)" "<=" 1.1
 bench_ratio "analytics: seed PL/pgSQL TPS, domain indexes / seed's index set" "$(bench_div $seed $seed_seed_idx)" ">=" 1.0

@@ -19,7 +19,7 @@ zc_cluster_start "wal_level = replica" "max_wal_senders = 4" "hot_standby = on"
 zc_psql -q -c "CREATE EXTENSION zerocut" -c "SELECT zerocut.install_domain_schema()" \
     -c "SELECT zerocut.generate_sample_data(3, 10)" -c "SELECT count(*) FROM zerocut.refresh_analytics_views()" >/dev/null
 
-zc_as_owner "$ZC_BINDIR/pg_basebackup" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -D "$ZC_DIR/standby" -R -X stream >/dev/null
+zc_as_owner "$ZC_BINDIR/pg_basebackup" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -D "$ZC_DIR/standby" -R -X stream -c fast >/dev/null
 STANDBY_PORT=$((ZC_PORT + 1))
 while ss -Hltn "sport = :$STANDBY_PORT" 2>/dev/null | grep -q . || [ -e "/tmp/.s.PGSQL.$STANDBY_PORT" ]; do
     STANDBY_PORT=$((STANDBY_PORT + 1))
