@@ -10,8 +10,8 @@
 # Targets: zerocut >= 1.3 x seed TPS; lower bound <= 1.1 x zerocut TPS.
 WORKSPACES=1000
 DAYS=400
-RUNS=3        # interleaved rounds; medians reported
-SECONDS_PER_RUN=10
+RUNS=5        # interleaved rounds; medians reported
+SECONDS_PER_RUN=8
 DB=bench_analytics
 PGBENCH=$ZC_BINDIR/pgbench
 
