@@ -168,6 +168,11 @@ SET search_path = analytics_decoy, public;
 SELECT zerocut.get_workspace_dashboard_stats(1)::text = seed_dashboard_stats(1)::text AS unaffected_by_search_path;
 RESET search_path;
 DROP SCHEMA analytics_decoy CASCADE;
+-- Nor can DateStyle: JSON dates are ISO whatever the session's style.
+SET datestyle = 'German';
+SELECT zerocut.get_workspace_dashboard_stats(1)::text = seed_dashboard_stats(1)::text AS unaffected_by_datestyle,
+       zerocut.get_workspace_dashboard_stats(1)->'last_30_days_trend'->0->>'date' ~ '^\d{4}-\d{2}-\d{2}$' AS iso_date;
+RESET datestyle;
 
 -- Runs as the caller: row-level security decides what it sees.
 CREATE ROLE regress_analytics_reader;

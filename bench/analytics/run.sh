@@ -95,7 +95,7 @@ bench_note "| zerocut, seed's own index set | $zerocut_seed_idx | ${runs[zerocut
 bench_note ""
 bench_note "| refresh (1,000 workspaces, 400k usage rows) | ms (median of $RUNS) |"
 bench_note "|---|---|"
-bench_note "| refresh_analytics_views(), first call (plain) | $first_ms |"
+bench_note "| refresh_analytics_views(), first call (plain; one run, not a median) | $first_ms |"
 bench_note "| refresh_analytics_views(), CONCURRENTLY | $concurrent_ms |"
 bench_note "| plain REFRESH MATERIALIZED VIEW of the same view | $plain_sql_ms |"
 bench_note "| seed's fan-out view, plain REFRESH (CONCURRENTLY impossible: no unique index) | $seed_refresh_ms |"
