@@ -292,6 +292,8 @@ RESET ROLE;
 DROP OWNED BY regress_analytics_reader;
 DROP ROLE regress_analytics_reader;
 DROP FUNCTION seed_dashboard_stats(integer), seed_dashboard_stats_days(integer, integer);
+SET client_min_messages = warning;  -- the cascade list names monthly partitions
 TRUNCATE user_management."USER", workspace_domain.workspace, financial_management.consumption_record,
          audit_log.system_log CASCADE;
+RESET client_min_messages;
 REFRESH MATERIALIZED VIEW data_statistics.mv_workspace_analytics WITH NO DATA;
