@@ -3,11 +3,11 @@
 -- audit_log.system_log.  Idempotent: a second run changes nothing, and a
 -- table whose audit settings were changed with enable_audit() keeps them.
 
--- One row's history (zerocut.audit_history): rows carry their primary key
--- as metadata->'pk'; rows without one (maintenance logs, TRUNCATE) stay out.
-CREATE INDEX IF NOT EXISTS idx_system_log_audit_row
-    ON audit_log.system_log ((metadata ->> 'table'), (metadata -> 'pk'), (metadata ->> 'schema'))
-    WHERE (metadata -> 'pk') IS NOT NULL;
+-- One row's history (zerocut.audit_history) needs no index of its own: audit
+-- rows carry {schema, table, pk}, and the containment query on them is
+-- served by idx_system_log_metadata_gin (domain/20_indexes.sql), whose fast
+-- scan starts from the rare pk entry.  A btree on (table, pk) would cost
+-- every audited write another random-position insert.
 
 -- Append-only for everyone but the owner: nothing granted, and a guard
 -- trigger refuses UPDATE, DELETE and TRUNCATE even where a grant slipped in.

@@ -62,10 +62,11 @@ AuditedTable audited_table(Oid relid, const char* arg_name)
 int drop_audit_triggers(zc::pg::SpiSession& spi, const AuditedTable& table)
 {
     spi.execute("SELECT tgname::text FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgparentid = 0 "
-                "AND tgname = ANY (ARRAY[$2, $3, $4, $5, $6]::pg_catalog.name[]) ORDER BY 1",
+                "AND tgname = ANY (ARRAY[$2, $3, $4, $5, $6, $7]::pg_catalog.name[]) ORDER BY 1",
                 {zc::pg::Param{OIDOID, ObjectIdGetDatum(table.relid)}, zc::pg::text_param(core::audit::row_trigger),
                  zc::pg::text_param(core::audit::insert_trigger), zc::pg::text_param(core::audit::update_trigger),
-                 zc::pg::text_param(core::audit::delete_trigger), zc::pg::text_param(core::audit::truncate_trigger)},
+                 zc::pg::text_param(core::audit::delete_trigger), zc::pg::text_param(core::audit::truncate_trigger),
+                 zc::pg::text_param(core::audit::flush_trigger)},
                 true);
     auto rows = spi.rows_text();
     for (const auto& row : rows)

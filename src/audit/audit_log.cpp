@@ -20,6 +20,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
 #include "nodes/makefuncs.h"
+#include "utils/array.h"
 #include "utils/datetime.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
@@ -192,6 +193,19 @@ void build_relation(AuditRelation* rel, TriggerData* data, bool changed_only, co
             rel->pk[rel->npk++] = rel->ncolumns;
         rel->ncolumns++;
     }
+    // Row events a flush trigger on this relation will write at statement end.
+    TriggerDesc* triggers = relation->trigdesc;
+    Trigger* self = data->tg_trigger;
+    for (int i = 0; triggers != nullptr && i < triggers->numtriggers; ++i) {
+        Trigger* other = &triggers->triggers[i];
+        if (other->tgfoid != self->tgfoid || other->tgenabled != self->tgenabled || TRIGGER_FOR_ROW(other->tgtype) ||
+            !TRIGGER_FOR_AFTER(other->tgtype) || other->tgoldtable != nullptr || other->tgnewtable != nullptr)
+            continue;
+        bool is_flush = false;
+        for (int a = 0; a < other->tgnargs && !is_flush; ++a) is_flush = strcmp(other->tgargs[a], "flush=true") == 0;
+        if (is_flush)
+            rel->flush_events |= other->tgtype & (TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE);
+    }
     for (int i = 0; i < nexcluded; ++i) {
         bool found = false;
         for (int c = 0; c < rel->ncolumns && !found; ++c) found = strcmp(rel->columns[c].name, excluded[i]) == 0;
@@ -358,9 +372,14 @@ void push_pk(JsonbParseState** state, AuditRelation* rel, Datum* values, bool* n
 
 constexpr const char* insert_one_sql =
     "INSERT INTO audit_log.system_log (level, message, metadata, user_id) VALUES ('INFO', $1, $2, $3)";
+// unnest() returns its elements in order and a function scan keeps it.
 constexpr const char* insert_many_sql =
     "INSERT INTO audit_log.system_log (level, message, metadata, user_id) "
-    "SELECT 'INFO', $1, m, $3 FROM pg_catalog.unnest($2::pg_catalog.jsonb[]) WITH ORDINALITY AS u(m, n) ORDER BY n";
+    "SELECT 'INFO', $1, m, $3 FROM pg_catalog.unnest($2::pg_catalog.jsonb[]) AS u(m)";
+constexpr const char* insert_buffered_sql =
+    "INSERT INTO audit_log.system_log (level, message, metadata, user_id) "
+    "SELECT 'INFO', m, d, u FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
+    "pg_catalog.unnest($2::pg_catalog.jsonb[]), pg_catalog.unnest($3::pg_catalog.int4[])) AS x(m, d, u)";
 
 // The log table as audit_log.system_log has it in the domain schema
 // (domain/10_tables.sql, domain/40_audit.sql): created, when a database has
@@ -381,8 +400,6 @@ CREATE TABLE IF NOT EXISTS audit_log.system_log (
 CREATE TABLE IF NOT EXISTS audit_log.system_log_default PARTITION OF audit_log.system_log DEFAULT;
 CREATE INDEX IF NOT EXISTS idx_system_log_metadata_gin ON audit_log.system_log USING gin (metadata jsonb_path_ops);
 CREATE INDEX IF NOT EXISTS idx_system_log_created ON audit_log.system_log (created_at);
-CREATE INDEX IF NOT EXISTS idx_system_log_audit_row ON audit_log.system_log
-    ((metadata ->> 'table'), (metadata -> 'pk'), (metadata ->> 'schema')) WHERE (metadata -> 'pk') IS NOT NULL;
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_log.system_log FROM PUBLIC;
 CREATE TRIGGER zerocut_append_only BEFORE UPDATE OR DELETE ON audit_log.system_log
     FOR EACH ROW EXECUTE FUNCTION zerocut.audit_log_guard();
@@ -431,13 +448,13 @@ Oid log_owner()
 
 SPIPlanPtr insert_one_plan = nullptr;
 SPIPlanPtr insert_many_plan = nullptr;
+SPIPlanPtr insert_buffered_plan = nullptr;
 
-SPIPlanPtr kept_plan(SPIPlanPtr* slot, const char* sql, Oid metadata_type)
+SPIPlanPtr kept_plan(SPIPlanPtr* slot, const char* sql, const Oid* types)
 {
     if (*slot != nullptr) return *slot;
     *slot = zc::pg::guard([=] {
-        Oid types[3] = {TEXTOID, metadata_type, INT4OID};
-        SPIPlanPtr plan = SPI_prepare(sql, 3, types);
+        SPIPlanPtr plan = SPI_prepare(sql, 3, const_cast<Oid*>(types));
         if (plan == nullptr) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
         SPI_keepplan(plan);
         return plan;
@@ -445,17 +462,13 @@ SPIPlanPtr kept_plan(SPIPlanPtr* slot, const char* sql, Oid metadata_type)
     return *slot;
 }
 
-// Runs the kept INSERT as the log table's owner (as ri_triggers.c runs its
+// Runs a kept INSERT as the log table's owner (as ri_triggers.c runs its
 // checks as the referenced table's owner): writers need no grant on the log.
-void run_insert(SPIPlanPtr* slot, const char* sql, Oid metadata_type, const char* message, Datum metadata,
-                std::optional<int32> user_id)
+void run_insert(SPIPlanPtr* slot, const char* sql, const Oid* types, Datum* values, const char* nulls)
 {
     Oid owner = log_owner();
     zc::pg::SpiSession spi;
-    SPIPlanPtr plan = kept_plan(slot, sql, metadata_type);
-    Datum message_datum = zc::pg::guard([=] { return PointerGetDatum(cstring_to_text(message)); });
-    Datum values[3] = {message_datum, metadata, Int32GetDatum(user_id.value_or(0))};
-    char nulls[4] = {' ', ' ', user_id ? ' ' : 'n', '\0'};
+    SPIPlanPtr plan = kept_plan(slot, sql, types);
     int rc = zc::pg::guard([&] {
         Oid saved_user;
         int saved_context;
@@ -469,6 +482,128 @@ void run_insert(SPIPlanPtr* slot, const char* sql, Oid metadata_type, const char
         throw zc::Error(zc::sqlstate::internal_error,
                         std::string("writing the audit log failed: ") + SPI_result_code_string(rc));
 }
+
+void insert_one(const char* message, Datum metadata, Oid metadata_type, SPIPlanPtr* slot, const char* sql,
+                std::optional<int32> user_id)
+{
+    Datum message_datum = zc::pg::guard([=] { return PointerGetDatum(cstring_to_text(message)); });
+    Oid types[3] = {TEXTOID, metadata_type, INT4OID};
+    Datum values[3] = {message_datum, metadata, Int32GetDatum(user_id.value_or(0))};
+    char nulls[4] = {' ', ' ', user_id ? ' ' : 'n', '\0'};
+    run_insert(slot, sql, types, values, nulls);
+}
+
+// ------------------------------------------------- row-mode buffering ----
+//
+// A row-mode trigger whose table also carries the statement-level flush
+// trigger (zerocut_audit_zz_flush, created by enable_audit) does not insert
+// per row: it appends the row here, and the flush trigger, which fires after
+// every row trigger of the statement, writes them with one INSERT.  Rows
+// carry the subtransaction that made them: a flush writes only rows of the
+// current subtransaction and its committed children (an outer
+// subtransaction's rows wait for their own statement's flush), and a
+// rolled-back subtransaction drops its rows.  Anything left at commit is
+// written then.  Plain data in a context under TopTransactionContext.
+
+struct PendingRow {
+    SubTransactionId subid;
+    char* message;
+    Jsonb* metadata;
+    int32 user_id;
+    bool user_null;
+};
+
+MemoryContext pending_context = nullptr;
+PendingRow* pending = nullptr;
+int pending_count = 0;
+int pending_capacity = 0;
+Size pending_bytes = 0;
+constexpr Size pending_limit = 64 * 1024 * 1024;  // flush early past this
+
+void forget_pending()
+{
+    pending_context = nullptr;  // freed with TopTransactionContext
+    pending = nullptr;
+    pending_count = pending_capacity = 0;
+    pending_bytes = 0;
+}
+
+// Appends one row; C-style, runs inside guard().
+void append_pending(const char* message, Jsonb* metadata, bool user_null, int32 user_id)
+{
+    if (pending_context == nullptr) {
+        pending_context = AllocSetContextCreate(TopTransactionContext, "zerocut audit pending rows",
+                                                ALLOCSET_DEFAULT_SIZES);
+        pending_capacity = 1024;
+        pending = static_cast<PendingRow*>(MemoryContextAlloc(pending_context, sizeof(PendingRow) * pending_capacity));
+    }
+    if (pending_count == pending_capacity) {
+        pending_capacity *= 2;
+        pending = static_cast<PendingRow*>(repalloc(pending, sizeof(PendingRow) * pending_capacity));
+    }
+    PendingRow* row = &pending[pending_count];
+    row->subid = GetCurrentSubTransactionId();
+    row->message = MemoryContextStrdup(pending_context, message);
+    row->metadata = static_cast<Jsonb*>(MemoryContextAlloc(pending_context, VARSIZE(metadata)));
+    memcpy(row->metadata, metadata, VARSIZE(metadata));
+    row->user_id = user_id;
+    row->user_null = user_null;
+    pending_count++;
+    pending_bytes += VARSIZE(metadata);
+}
+
+// The rows a flush in the current subtransaction may write: a suffix.
+int first_flushable()
+{
+    SubTransactionId current = GetCurrentSubTransactionId();
+    int first = pending_count;
+    while (first > 0 && pending[first - 1].subid >= current) --first;
+    return first;
+}
+
+void xact_callback(XactEvent event, void*)
+{
+    switch (event) {
+        case XACT_EVENT_PRE_COMMIT:
+        case XACT_EVENT_PRE_PREPARE:
+            if (pending_count > 0) {
+                // A statement whose flush trigger did not fire (e.g. a write
+                // addressed to a partition of an audited parent): write now.
+                zc::pg::FailedCall failed;
+                try {
+                    flush_pending_rows();
+                    return;
+                } catch (...) {
+                    zc::pg::capture_current_exception(failed);
+                }
+                zc::pg::raise_failed_call(failed);
+            }
+            break;
+        case XACT_EVENT_COMMIT:
+        case XACT_EVENT_ABORT:
+        case XACT_EVENT_PREPARE:
+        case XACT_EVENT_PARALLEL_COMMIT:
+        case XACT_EVENT_PARALLEL_ABORT:
+            forget_pending();
+            break;
+        default:
+            break;
+    }
+}
+
+void subxact_callback(SubXactEvent event, SubTransactionId subid, SubTransactionId, void*)
+{
+    if (event != SUBXACT_EVENT_ABORT_SUB) return;
+    while (pending_count > 0 && pending[pending_count - 1].subid >= subid) {
+        pending_bytes -= VARSIZE(pending[pending_count - 1].metadata);
+        pending_count--;
+    }
+}
+
+zc::pg::OnLoad audit_xact_on_load([] {
+    RegisterXactCallback(xact_callback, nullptr);
+    RegisterSubXactCallback(subxact_callback, nullptr);
+});
 
 }  // namespace
 
@@ -594,12 +729,62 @@ std::optional<int32> current_app_user()
 
 void write_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id)
 {
-    run_insert(&insert_one_plan, insert_one_sql, JSONBOID, message, JsonbPGetDatum(metadata), user_id);
+    insert_one(message, JsonbPGetDatum(metadata), JSONBOID, &insert_one_plan, insert_one_sql, user_id);
 }
 
 void write_log_rows(const char* message, Datum metadata_array, std::optional<int32> user_id)
 {
-    run_insert(&insert_many_plan, insert_many_sql, JSONBARRAYOID, message, metadata_array, user_id);
+    insert_one(message, metadata_array, JSONBARRAYOID, &insert_many_plan, insert_many_sql, user_id);
+}
+
+void buffer_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id)
+{
+    bool user_null = !user_id.has_value();
+    int32 user = user_id.value_or(0);
+    zc::pg::guard([=] { append_pending(message, metadata, user_null, user); });
+    if (pending_bytes >= pending_limit) flush_pending_rows();
+}
+
+void flush_pending_rows()
+{
+    if (pending_count == 0) return;
+    int first = first_flushable();
+    int count = pending_count - first;
+    if (count == 0) return;
+    if (count == 1) {
+        PendingRow row = pending[first];
+        pending_count = first;
+        pending_bytes -= VARSIZE(row.metadata);
+        write_log_row(row.message, row.metadata,
+                      row.user_null ? std::nullopt : std::optional<int32>(row.user_id));
+        return;
+    }
+    // Three parallel arrays, one set-based INSERT; the rows leave the buffer
+    // first (the INSERT could fire further triggers).
+    Datum values[3];
+    zc::pg::guard([&] {
+        Datum* messages = static_cast<Datum*>(palloc(sizeof(Datum) * count));
+        Datum* metadata = static_cast<Datum*>(palloc(sizeof(Datum) * count));
+        Datum* users = static_cast<Datum*>(palloc(sizeof(Datum) * count));
+        bool* user_nulls = static_cast<bool*>(palloc(sizeof(bool) * count));
+        for (int i = 0; i < count; ++i) {
+            const PendingRow* row = &pending[first + i];
+            messages[i] = PointerGetDatum(cstring_to_text(row->message));
+            metadata[i] = JsonbPGetDatum(row->metadata);
+            users[i] = Int32GetDatum(row->user_id);
+            user_nulls[i] = row->user_null;
+        }
+        int dims[1] = {count};
+        int lbs[1] = {1};
+        values[0] = PointerGetDatum(construct_array(messages, count, TEXTOID, -1, false, TYPALIGN_INT));
+        values[1] = PointerGetDatum(construct_array(metadata, count, JSONBOID, -1, false, TYPALIGN_INT));
+        values[2] = PointerGetDatum(construct_md_array(users, user_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+    });
+    for (int i = first; i < pending_count; ++i) pending_bytes -= VARSIZE(pending[i].metadata);
+    pending_count = first;
+    Oid types[3] = {TEXTARRAYOID, JSONBARRAYOID, INT4ARRAYOID};
+    char nulls[4] = "   ";
+    run_insert(&insert_buffered_plan, insert_buffered_sql, types, values, nulls);
 }
 
 }  // namespace zc::audit

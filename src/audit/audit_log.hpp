@@ -37,6 +37,9 @@ struct AuditRelation {
     AuditColumn* columns;  // live (not dropped) attributes in attnum order
     int npk;
     int* pk;  // indexes into columns
+    // TRIGGER_TYPE_INSERT/UPDATE/DELETE bits covered by an enabled flush
+    // trigger on the same relation: those row events are buffered.
+    int16 flush_events;
     // "<table> record created|updated|deleted", "<table> truncated"
     char* message_insert;
     char* message_update;
@@ -63,5 +66,11 @@ std::optional<int32> current_app_user();
 // first when the database has none.
 void write_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id);
 void write_log_rows(const char* message, Datum metadata_array, std::optional<int32> user_id);
+
+// Row mode with the flush trigger present: keeps the row until the flush
+// trigger fires at the end of the statement (or commit, or 64 MB).
+void buffer_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id);
+// Writes the buffered rows of the current subtransaction with one INSERT.
+void flush_pending_rows();
 
 }  // namespace zc::audit

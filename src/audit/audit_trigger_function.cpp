@@ -16,6 +16,7 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "catalog/pg_trigger.h"
 #include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
@@ -185,11 +186,30 @@ void statement_changes(AuditRelation* rel, TriggerData* data, std::optional<int3
     });
 }
 
+bool is_flush_trigger(TriggerData* data)
+{
+    if (!TRIGGER_FIRED_FOR_STATEMENT(data->tg_event) || TRIGGER_FIRED_BY_TRUNCATE(data->tg_event)) return false;
+    for (int i = 0; i < data->tg_trigger->tgnargs; ++i)
+        if (strcmp(data->tg_trigger->tgargs[i], "flush=true") == 0) return true;
+    return false;
+}
+
+int16 event_type(TriggerEvent event)
+{
+    if (TRIGGER_FIRED_BY_INSERT(event)) return TRIGGER_TYPE_INSERT;
+    if (TRIGGER_FIRED_BY_UPDATE(event)) return TRIGGER_TYPE_UPDATE;
+    return TRIGGER_TYPE_DELETE;
+}
+
 }  // namespace
 
 ZC_FUNCTION(zc_audit_trigger_function)
 {
     TriggerData* data = require_after_trigger(fcinfo);
+    if (is_flush_trigger(data)) {
+        zc::audit::flush_pending_rows();
+        return PointerGetDatum(nullptr);
+    }
     AuditRelation* rel = zc::audit::audit_relation(data);
     std::optional<int32> user_id = zc::audit::current_app_user();
     if (TRIGGER_FIRED_BY_TRUNCATE(data->tg_event)) {
@@ -198,7 +218,12 @@ ZC_FUNCTION(zc_audit_trigger_function)
     } else if (TRIGGER_FIRED_FOR_ROW(data->tg_event)) {
         const char* message = nullptr;
         Jsonb* metadata = row_change(rel, data, &message);
-        if (metadata != nullptr) zc::audit::write_log_row(message, metadata, user_id);
+        if (metadata != nullptr) {
+            if (rel->flush_events & event_type(data->tg_event))
+                zc::audit::buffer_log_row(message, metadata, user_id);
+            else
+                zc::audit::write_log_row(message, metadata, user_id);
+        }
     } else {
         statement_changes(rel, data, user_id);
     }

@@ -88,7 +88,7 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
 
     std::vector<std::string> wanted;
     if (mode == audit::Mode::row)
-        wanted = {audit::row_trigger, audit::truncate_trigger};
+        wanted = {audit::row_trigger, audit::truncate_trigger, audit::flush_trigger};
     else
         wanted = {audit::delete_trigger, audit::insert_trigger, audit::truncate_trigger, audit::update_trigger};
     std::sort(wanted.begin(), wanted.end());
@@ -114,6 +114,9 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
         args += (args.empty() ? "" : ", ") + zc::pg::quote_literal(arg);
     if (mode == audit::Mode::row) {
         spi.execute(create_trigger(audit::row_trigger, "AFTER INSERT OR UPDATE OR DELETE", table, "FOR EACH ROW", args));
+        // Fires after every row trigger of the statement: one INSERT for its rows.
+        spi.execute(create_trigger(audit::flush_trigger, "AFTER INSERT OR UPDATE OR DELETE", table, "FOR EACH STATEMENT",
+                                   zc::pg::quote_literal("flush=true")));
     } else {
         spi.execute(create_trigger(audit::insert_trigger, "AFTER INSERT", table,
                                    "REFERENCING NEW TABLE AS zerocut_new FOR EACH STATEMENT", args));

@@ -12,6 +12,7 @@ namespace zc::core::audit {
 namespace {
 constexpr std::string_view changed_only_prefix = "changed_only=";
 constexpr std::string_view exclude_prefix = "exclude=";
+constexpr std::string_view flush_argument = "flush=true";
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 }  // namespace
@@ -21,7 +22,9 @@ TriggerOptions parse_trigger_arguments(const std::vector<std::string>& args)
     TriggerOptions options;
     for (const std::string& arg : args) {
         std::string_view view(arg);
-        if (view.substr(0, changed_only_prefix.size()) == changed_only_prefix) {
+        if (view == flush_argument) {
+            options.flush = true;
+        } else if (view.substr(0, changed_only_prefix.size()) == changed_only_prefix) {
             std::string_view value = view.substr(changed_only_prefix.size());
             if (value == "true")
                 options.changed_only = true;
@@ -36,7 +39,7 @@ TriggerOptions parse_trigger_arguments(const std::vector<std::string>& args)
             options.excluded.emplace_back(view.substr(exclude_prefix.size()));
         } else {
             throw Error(sqlstate::invalid_parameter_value, "audit trigger argument \"" + arg + "\" is invalid",
-                        "arguments are changed_only=true|false and exclude=<column>",
+                        "arguments are changed_only=true|false, exclude=<column> and flush=true",
                         "Use zerocut.enable_audit() to create the audit triggers.");
         }
     }
@@ -48,6 +51,7 @@ std::vector<std::string> trigger_arguments(const TriggerOptions& options)
     std::vector<std::string> args;
     args.push_back(std::string(changed_only_prefix) + (options.changed_only ? "true" : "false"));
     for (const std::string& column : options.excluded) args.push_back(std::string(exclude_prefix) + column);
+    if (options.flush) args.emplace_back(flush_argument);
     return args;
 }
 

@@ -19,10 +19,13 @@ enum class Mode { row, statement };
 struct TriggerOptions {
     bool changed_only = true;
     std::vector<std::string> excluded;  // column names, exact
+    // The statement-level companion of a row-mode trigger: writes the rows
+    // the row trigger buffered during the statement, in one INSERT.
+    bool flush = false;
 };
 
-// Arguments as written by trigger_arguments(): "changed_only=true|false" and
-// one "exclude=<column>" per excluded column.  Throws zc::Error (22023) on
+// Arguments as written by trigger_arguments(): "changed_only=true|false",
+// one "exclude=<column>" per excluded column, and "flush=true".  Throws zc::Error (22023) on
 // anything else, naming the argument.
 TriggerOptions parse_trigger_arguments(const std::vector<std::string>& args);
 std::vector<std::string> trigger_arguments(const TriggerOptions& options);
@@ -47,6 +50,7 @@ inline constexpr const char* insert_trigger = "zerocut_audit_insert";
 inline constexpr const char* update_trigger = "zerocut_audit_update";
 inline constexpr const char* delete_trigger = "zerocut_audit_delete";
 inline constexpr const char* truncate_trigger = "zerocut_audit_truncate";
+inline constexpr const char* flush_trigger = "zerocut_audit_zz_flush";  // sorts last: fires after user statement triggers
 inline constexpr const char* redacted_marker = "[redacted]";
 
 // "<table> record created|updated|deleted" / "<table> truncated".

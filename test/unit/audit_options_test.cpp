@@ -22,7 +22,11 @@ TEST(AuditOptions, RoundTripsThroughTriggerArguments)
     EXPECT_EQ(args[0], "changed_only=false");
     TriggerOptions back = parse_trigger_arguments(args);
     EXPECT_FALSE(back.changed_only);
+    EXPECT_FALSE(back.flush);
     EXPECT_EQ(back.excluded, options.excluded);
+    options.flush = true;
+    EXPECT_TRUE(parse_trigger_arguments(trigger_arguments(options)).flush);
+    EXPECT_THROW(parse_trigger_arguments({"flush=false"}), zc::Error);
 }
 
 TEST(AuditOptions, RejectsUnknownArguments)
