@@ -9,7 +9,9 @@ extern "C" {
 #include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "utils/acl.h"
+#include "access/htup_details.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 }
 
 namespace zc::audit {
@@ -57,6 +59,27 @@ AuditedTable audited_table(Oid relid, const char* arg_name)
         throw Error(sqlstate::insufficient_privilege,
                     std::string("argument \"") + arg_name + "\": must be owner of table " + table.qualified);
     return table;
+}
+
+uint64 write_config(zc::pg::SpiSession& spi, const std::string& sql, std::initializer_list<zc::pg::Param> params)
+{
+    Oid owner = zc::pg::guard([] {
+        Oid config = get_relname_relid("audit_config", get_namespace_oid("zerocut", false));
+        if (!OidIsValid(config)) elog(ERROR, "zerocut.audit_config is missing");
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(config));
+        if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for relation %u", config);
+        Oid relowner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+        ReleaseSysCache(tuple);
+        return relowner;
+    });
+    Oid saved_user;
+    int saved_context;
+    GetUserIdAndSecContext(&saved_user, &saved_context);
+    SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+    // On an error the (sub)transaction abort restores the user.
+    uint64 rows = spi.execute(sql, params);
+    SetUserIdAndSecContext(saved_user, saved_context);
+    return rows;
 }
 
 int drop_audit_triggers(zc::pg::SpiSession& spi, const AuditedTable& table)

@@ -9,6 +9,7 @@
 #include "pg/spi.hpp"
 
 extern "C" {
+#include "catalog/partition.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
 }
@@ -26,10 +27,16 @@ ZC_FUNCTION(zc_audit_log_guard)
     bool allowed = zc::pg::guard([=] { return has_privs_of_role(GetUserId(), owner); });
     if (!allowed) {
         const char* what = TRIGGER_FIRED_BY_UPDATE(event) ? "UPDATE" : TRIGGER_FIRED_BY_DELETE(event) ? "DELETE" : "TRUNCATE";
-        std::string table = RelationGetRelationName(data->tg_relation);
+        // A row trigger fires on the partition: name the partitioned log.
+        Oid relid = RelationGetRelid(data->tg_relation);
+        Oid root = zc::pg::guard([=] {
+            List* ancestors = data->tg_relation->rd_rel->relispartition ? get_partition_ancestors(relid) : NIL;
+            return ancestors != NIL ? llast_oid(ancestors) : relid;
+        });
+        std::string table = zc::pg::qualified_relation_name(root);
         char* owner_name = zc::pg::guard([=] { return GetUserNameFromId(owner, true); });
         throw zc::Error(zc::sqlstate::insufficient_privilege,
-                        std::string("audit log \"") + table + "\" is append-only: " + what + " refused",
+                        "audit log " + table + " is append-only: " + what + " refused",
                         std::string("only its owner ") + (owner_name ? zc::pg::quote_ident(owner_name) : "") +
                             " may change or remove log rows",
                         "Old log rows leave by dropping or detaching their monthly partition.");

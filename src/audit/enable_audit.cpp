@@ -127,8 +127,8 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
                                    "REFERENCING OLD TABLE AS zerocut_old FOR EACH STATEMENT", args));
     }
     spi.execute(create_trigger(audit::truncate_trigger, "AFTER TRUNCATE", table, "FOR EACH STATEMENT", args));
-    spi.execute(
-        "INSERT INTO zerocut.audit_config (schema_name, table_name, mode, exclude_columns, changed_only) "
+    zc::audit::write_config(
+        spi, "INSERT INTO zerocut.audit_config (schema_name, table_name, mode, exclude_columns, changed_only) "
         "VALUES ($1, $2, $3, $4::text[], $5) ON CONFLICT (schema_name, table_name) DO UPDATE SET "
         "mode = EXCLUDED.mode, exclude_columns = EXCLUDED.exclude_columns, changed_only = EXCLUDED.changed_only, "
         "enabled_at = pg_catalog.now(), enabled_by = CURRENT_USER",
