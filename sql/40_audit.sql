@@ -255,6 +255,25 @@ SELECT * FROM zerocut.audit_history('who', '[1]');
 SELECT * FROM zerocut.audit_history('who', '{}');
 SELECT * FROM zerocut.audit_history(0, '{"id": 1}');
 SELECT count(*) AS still_unaudited FROM pg_trigger WHERE tgrelid = 'who'::regclass;
+-- Their SQLSTATEs.
+CREATE FUNCTION sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+SELECT q AS call, sqlstate_of(q) AS sqlstate FROM (VALUES
+    ('SELECT zerocut.enable_audit(NULL)'),
+    ('SELECT zerocut.enable_audit(''who'', mode => ''sometimes'')'),
+    ('SELECT zerocut.enable_audit(''who'', exclude_columns => ARRAY[''nope''])'),
+    ('SELECT zerocut.enable_audit(0)'),
+    ('SELECT zerocut.enable_audit(''who_view'')'),
+    ('SELECT zerocut.enable_audit(''audit_log.system_log'')'),
+    ('SELECT zerocut.disable_audit(NULL)'),
+    ('SELECT zerocut.audit_history(''who'', ''[1]'')'),
+    ('SELECT zerocut.audit_trigger_function()')) v(q);
+DROP FUNCTION sqlstate_of(text);
 -- Misused trigger function.
 SELECT zerocut.audit_trigger_function();
 CREATE TRIGGER early BEFORE INSERT ON who FOR EACH ROW EXECUTE FUNCTION zerocut.audit_trigger_function();

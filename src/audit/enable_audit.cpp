@@ -17,6 +17,7 @@
 
 extern "C" {
 #include "catalog/pg_attribute.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 }
@@ -72,6 +73,9 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
             bool changed_only)
 {
     check_columns(table, excluded);
+    // Who enabled it: the caller (the config row is written as its owner).
+    const char* caller_name = zc::pg::guard([] { return GetUserNameFromId(GetUserId(), false); });
+    std::string caller(caller_name);
     zc::pg::SpiSession spi;
     zc::pg::PinnedSearchPath pinned;
     // The settings as text[] for audit_config, built from the checked names.
@@ -128,12 +132,13 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
     }
     spi.execute(create_trigger(audit::truncate_trigger, "AFTER TRUNCATE", table, "FOR EACH STATEMENT", args));
     zc::audit::write_config(
-        spi, "INSERT INTO zerocut.audit_config (schema_name, table_name, mode, exclude_columns, changed_only) "
-        "VALUES ($1, $2, $3, $4::text[], $5) ON CONFLICT (schema_name, table_name) DO UPDATE SET "
+        spi, "INSERT INTO zerocut.audit_config (schema_name, table_name, mode, exclude_columns, changed_only, enabled_by) "
+        "VALUES ($1, $2, $3, $4::text[], $5, $6) ON CONFLICT (schema_name, table_name) DO UPDATE SET "
         "mode = EXCLUDED.mode, exclude_columns = EXCLUDED.exclude_columns, changed_only = EXCLUDED.changed_only, "
-        "enabled_at = pg_catalog.now(), enabled_by = CURRENT_USER",
+        "enabled_at = pg_catalog.now(), enabled_by = EXCLUDED.enabled_by",
         {zc::pg::text_param(table.schema), zc::pg::text_param(table.name), zc::pg::text_param(audit::mode_name(mode)),
-         zc::pg::text_param(array_literal), zc::pg::Param{BOOLOID, BoolGetDatum(changed_only)}});
+         zc::pg::text_param(array_literal), zc::pg::Param{BOOLOID, BoolGetDatum(changed_only)},
+         zc::pg::text_param(caller)});
 }
 
 }  // namespace
