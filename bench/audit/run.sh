@@ -96,7 +96,8 @@ for op in update insert delete; do
     bench_ratio "audit: ${op^^} row-mode overhead / seed trigger overhead" "$ratio_row" "<=" 0.35
     bench_ratio "audit: ${op^^} statement-mode overhead / seed overhead" "$ratio_statement" "<=" 0.25
 done
-bench_note "" "The lower bound writes the same log rows with one plain SQL statement (no trigger at all): what any" \
+bench_note ""
+bench_note "The lower bound writes the same log rows with one plain SQL statement (no trigger at all): what any" \
     "trigger must at least pay for inserting them into the GIN-indexed log. Log rows written by the UPDATE:" \
     "seed $(cat "$BENCH_OUT/audit_rows_seed"), row $(cat "$BENCH_OUT/audit_rows_row"), statement $(cat "$BENCH_OUT/audit_rows_statement")."
 
@@ -117,7 +118,8 @@ tps_none=$(echo ${tps[none]} | tr ' ' '\n' | bench_median)
 tps_row=$(echo ${tps[row]} | tr ' ' '\n' | bench_median)
 tps_seed=$(echo ${tps[seed]} | tr ' ' '\n' | bench_median)
 echo "  pgbench single-row UPDATE: ${tps_none} TPS without, ${tps_row} TPS with row-mode auditing, ${tps_seed} with the seed's"
-bench_note "" "pgbench, single-row UPDATE by random id, 2 clients, 10 s, median of 2 interleaved runs:" \
+bench_note ""
+bench_note "pgbench, single-row UPDATE by random id, 2 clients, 10 s, median of 2 interleaved runs:" \
     "$tps_none TPS without auditing, $tps_row TPS with zerocut row mode, $tps_seed TPS with the seed's trigger."
 bench_ratio "audit: single-row TPS with auditing / without" "$(bench_div $tps_row $tps_none)" ">=" 0.9
 zc_psql -q -c "DROP DATABASE $DB"
