@@ -422,6 +422,10 @@ void create_log_table()
     zc::pg::PinnedSearchPath pinned;
     pinned.set("client_min_messages", "warning");
     spi.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('zerocut.install_domain_schema'))");
+    // An advisory lock does not process invalidations as a relation lock
+    // does: without this, a table another session created while we waited
+    // would still be missing from our caches.
+    zc::pg::guard([] { AcceptInvalidationMessages(); });
     if (find_log_table() != InvalidOid) return;  // created meanwhile by another session
     spi.execute(create_log_sql);
     zc::pg::notice("zerocut: created audit_log.system_log for the audit trigger");
