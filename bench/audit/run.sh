@@ -1,0 +1,141 @@
+# audit: 100k-row bulk UPDATE, INSERT and DELETE on a usage-stats-like table
+# with no trigger, the seed's PL/pgSQL audit trigger
+# (bench/baseline/audit.sql), zerocut row mode and zerocut statement mode,
+# all writing to the domain schema's audit_log.system_log (with its GIN
+# index on metadata).  Plus the lower bounds: the same log
+# rows written by one hand-written SQL statement, and single-row pgbench
+# updates with and without auditing.
+# Targets (issue 7): row-mode overhead <= 0.35 x the seed trigger's,
+# statement mode <= 0.25 x; single-row TPS with auditing >= 0.9 x without.
+ROWS=100000
+RUNS=3
+DB=bench_audit
+zc_psql -q -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+zc_psql -q -d $DB -c "CREATE EXTENSION zerocut" -c "SELECT zerocut.install_domain_schema()" \
+    -f ../baseline/audit.sql >/dev/null
+
+TABLE_DDL="CREATE TABLE u (id bigserial PRIMARY KEY, workspace_id int NOT NULL, date date NOT NULL,
+    api_calls int NOT NULL, tokens_used bigint NOT NULL, cost_amount numeric(10,2) NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now())"
+FILL="INSERT INTO u (workspace_id, date, api_calls, tokens_used, cost_amount)
+    SELECT g % 100, DATE '2025-01-01' + g / 100, g % 1000, g * 10, (g % 500) / 10.0 FROM generate_series(1, $ROWS) g"
+
+prepare() {  # fresh table and an empty log for every run: no variant inherits bloat
+    local variant=$1 filled=$2
+    zc_psql -q -d $DB -c "DROP TABLE IF EXISTS u" -c "TRUNCATE audit_log.system_log" -c "$TABLE_DDL" >/dev/null
+    [ "$filled" = yes ] && zc_psql -q -d $DB -c "$FILL"
+    zc_psql -q -d $DB -c "VACUUM ANALYZE u" -c "VACUUM ANALYZE audit_log.system_log" -c "CHECKPOINT"
+    case $variant in
+        seed) zc_psql -q -d $DB -c "CREATE TRIGGER audit_changes AFTER INSERT OR UPDATE OR DELETE ON u
+                  FOR EACH ROW EXECUTE FUNCTION bench_seed_audit_trigger_function()" ;;
+        row) zc_psql -q -d $DB -c "SELECT zerocut.enable_audit('u')" >/dev/null ;;
+        statement) zc_psql -q -d $DB -c "SELECT zerocut.enable_audit('u', mode => 'statement')" >/dev/null ;;
+    esac
+}
+
+UPDATE_SQL="UPDATE u SET api_calls = api_calls + 1"
+INSERT_SQL="$FILL"
+DELETE_SQL="DELETE FROM u"
+# The lower bounds: the rows zerocut writes, by one plain statement each
+# (for the UPDATE one that knows the delta in advance).
+LOWER_UPDATE_SQL="WITH changed AS (UPDATE u SET api_calls = api_calls + 1 RETURNING id, api_calls)
+    INSERT INTO audit_log.system_log (level, message, metadata)
+    SELECT 'INFO', 'u record updated', jsonb_build_object('operation', 'UPDATE', 'schema', 'public', 'table', 'u',
+        'pk', jsonb_build_object('id', id), 'old_data', jsonb_build_object('api_calls', api_calls - 1),
+        'new_data', jsonb_build_object('api_calls', api_calls)) FROM changed"
+LOWER_INSERT_SQL="WITH changed AS ($FILL RETURNING *)
+    INSERT INTO audit_log.system_log (level, message, metadata)
+    SELECT 'INFO', 'u record created', jsonb_build_object('operation', 'INSERT', 'schema', 'public', 'table', 'u',
+        'pk', jsonb_build_object('id', id), 'new_data', to_jsonb(changed)) FROM changed"
+LOWER_DELETE_SQL="WITH changed AS (DELETE FROM u RETURNING *)
+    INSERT INTO audit_log.system_log (level, message, metadata)
+    SELECT 'INFO', 'u record deleted', jsonb_build_object('operation', 'DELETE', 'schema', 'public', 'table', 'u',
+        'pk', jsonb_build_object('id', id), 'old_data', to_jsonb(changed)) FROM changed"
+
+declare -A times
+for run in $(seq 1 $RUNS); do
+    for variant in none seed row statement; do  # interleaved: drift hits all alike
+        prepare $variant yes
+        times[update_$variant]+="$(bench_ms $DB "$UPDATE_SQL") "
+        zc_psql -q -d $DB -c "SELECT count(*) FROM audit_log.system_log" -At >"$BENCH_OUT/audit_rows_$variant"
+        prepare $variant no
+        times[insert_$variant]+="$(bench_ms $DB "$INSERT_SQL") "
+        prepare $variant yes
+        times[delete_$variant]+="$(bench_ms $DB "$DELETE_SQL") "
+    done
+    prepare none yes
+    times[update_lower]+="$(bench_ms $DB "$LOWER_UPDATE_SQL") "
+    prepare none no
+    times[insert_lower]+="$(bench_ms $DB "$LOWER_INSERT_SQL") "
+    prepare none yes
+    times[delete_lower]+="$(bench_ms $DB "$LOWER_DELETE_SQL") "
+done
+median() { echo ${times[$1]} | tr ' ' '\n' | bench_median; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", a - b }'; }
+
+bench_note "100,000-row statements on a usage-stats-like table, median of $RUNS interleaved runs, fresh table and" \
+    "empty log each run; the log is the domain schema's audit_log.system_log (GIN jsonb_path_ops on metadata)." \
+    "Overhead = time minus the no-trigger time." ""
+bench_note "| operation | no trigger (ms) | seed PL/pgSQL (ms) | zerocut row (ms) | zerocut statement (ms) | one-statement lower bound (ms) | row / seed overhead | statement / seed overhead | lower bound / seed overhead |"
+bench_note "|---|---|---|---|---|---|---|---|---|"
+for op in update insert delete; do
+    none=$(median ${op}_none)
+    seed=$(median ${op}_seed)
+    row=$(median ${op}_row)
+    statement=$(median ${op}_statement)
+    lower=$(median ${op}_lower)
+    over_seed=$(minus $seed $none)
+    over_row=$(minus $row $none)
+    over_statement=$(minus $statement $none)
+    over_lower=$(minus $lower $none)
+    ratio_row=$(bench_div $over_row $over_seed)
+    ratio_statement=$(bench_div $over_statement $over_seed)
+    ratio_lower=$(bench_div $over_lower $over_seed)
+    echo "  $op: none ${none} ms, seed ${seed} ms, row ${row} ms, statement ${statement} ms, lower bound ${lower} ms"
+    bench_note "| ${op^^} | $none | $seed | $row | $statement | $lower | $ratio_row | $ratio_statement | $ratio_lower |"
+    bench_ratio "audit: ${op^^} row-mode overhead / seed trigger overhead" "$ratio_row" "<=" 0.35
+    bench_ratio "audit: ${op^^} statement-mode overhead / seed overhead" "$ratio_statement" "<=" 0.25
+done
+bench_note ""
+bench_note "The lower bound writes the same log rows with one plain SQL statement (no trigger at all): what any" \
+    "trigger must at least pay for inserting them into the GIN-indexed log. Log rows written by the UPDATE:" \
+    "seed $(cat "$BENCH_OUT/audit_rows_seed"), row $(cat "$BENCH_OUT/audit_rows_row"), statement $(cat "$BENCH_OUT/audit_rows_statement")."
+
+# Single-row updates through pgbench: TPS with row-mode auditing / without,
+# with the seed's trigger for comparison, and the lower bound: the same
+# UPDATE and its log row written by one plain statement, no trigger.
+cat >"$BENCH_OUT/audit_pgbench.sql" <<'SQL'
+\set id random(1, 100000)
+UPDATE u SET api_calls = api_calls + 1 WHERE id = :id;
+SQL
+cat >"$BENCH_OUT/audit_pgbench_lower.sql" <<'SQL'
+\set id random(1, 100000)
+WITH c AS (UPDATE u SET api_calls = api_calls + 1 WHERE id = :id RETURNING id, api_calls) INSERT INTO audit_log.system_log (level, message, metadata) SELECT 'INFO', 'u record updated', jsonb_build_object('operation', 'UPDATE', 'schema', 'public', 'table', 'u', 'pk', jsonb_build_object('id', id), 'old_data', jsonb_build_object('api_calls', api_calls - 1), 'new_data', jsonb_build_object('api_calls', api_calls)) FROM c;
+SQL
+declare -A tps
+for run in 1 2; do
+    for variant in none seed row lower; do
+        script=$BENCH_OUT/audit_pgbench.sql
+        if [ $variant = lower ]; then
+            prepare none yes
+            script=$BENCH_OUT/audit_pgbench_lower.sql
+        else
+            prepare $variant yes
+        fi
+        tps[$variant]+="$("$ZC_BINDIR/pgbench" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -n -c 2 -j 2 -T 10 \
+            -f "$script" $DB 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p') "
+    done
+done
+tps_median() { echo ${tps[$1]} | tr ' ' '\n' | bench_median; }
+tps_none=$(tps_median none)
+tps_row=$(tps_median row)
+tps_seed=$(tps_median seed)
+tps_lower=$(tps_median lower)
+echo "  pgbench single-row UPDATE: ${tps_none} TPS without, ${tps_row} with row-mode auditing, ${tps_seed} with the seed's, ${tps_lower} lower bound"
+bench_note ""
+bench_note "pgbench, single-row UPDATE by random id, 2 clients, 10 s, median of 2 interleaved runs: $tps_none TPS" \
+    "without auditing, $tps_row TPS with zerocut row mode, $tps_seed TPS with the seed's trigger, $tps_lower TPS" \
+    "for the lower bound (the UPDATE and its log row as one plain statement, no trigger): with this log and its" \
+    "GIN index, writing the log row at all costs $(bench_div $tps_lower $tps_none) x the TPS."
+bench_ratio "audit: single-row TPS with auditing / without" "$(bench_div $tps_row $tps_none)" ">=" 0.9
+zc_psql -q -c "DROP DATABASE $DB"

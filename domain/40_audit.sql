@@ -1,0 +1,50 @@
+-- Audit (issue 7): auditing on "USER", workspace and account as the seed
+-- does, the index one row's history needs, and the append-only guard on
+-- audit_log.system_log.  Idempotent: a second run changes nothing, and a
+-- table whose audit settings were changed with enable_audit() keeps them.
+
+-- One row's history (zerocut.audit_history) needs no index of its own: audit
+-- rows carry {schema, table, pk}, and the containment query on them is
+-- served by idx_system_log_metadata_gin (domain/20_indexes.sql), whose fast
+-- scan starts from the rare pk entry.  A btree on (table, pk) would cost
+-- every audited write another random-position insert.
+
+-- Append-only for everyone but the owner: nothing granted, and a guard
+-- trigger refuses UPDATE, DELETE and TRUNCATE even where a grant slipped in.
+-- Retention drops or detaches monthly partitions (the partition manager).
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_log.system_log FROM PUBLIC;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                   WHERE tgrelid = 'audit_log.system_log'::pg_catalog.regclass
+                     AND tgname = 'zerocut_append_only' AND tgparentid = 0) THEN
+        CREATE TRIGGER zerocut_append_only BEFORE UPDATE OR DELETE ON audit_log.system_log
+            FOR EACH ROW EXECUTE FUNCTION zerocut.audit_log_guard();
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger
+                   WHERE tgrelid = 'audit_log.system_log'::pg_catalog.regclass
+                     AND tgname = 'zerocut_append_only_truncate' AND tgparentid = 0) THEN
+        CREATE TRIGGER zerocut_append_only_truncate BEFORE TRUNCATE ON audit_log.system_log
+            FOR EACH STATEMENT EXECUTE FUNCTION zerocut.audit_log_guard();
+    END IF;
+END
+$$;
+
+-- The seed's audit_trigger_function() on its three key tables, once.
+DO $$
+DECLARE
+    target regclass;
+BEGIN
+    FOREACH target IN ARRAY ARRAY[
+        'user_management."USER"', 'workspace_domain.workspace',
+        'financial_management.account']::regclass[]
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM zerocut.audit_config c
+                       JOIN pg_catalog.pg_class r ON r.relname = c.table_name
+                       JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace AND n.nspname = c.schema_name
+                       WHERE r.oid = target) THEN
+            PERFORM zerocut.enable_audit(target);
+        END IF;
+    END LOOP;
+END
+$$;

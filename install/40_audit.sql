@@ -1,0 +1,54 @@
+
+-- ---------------------------------------------------------------- audit --
+-- The C++ audit trigger (issue 7): complete change history in
+-- audit_log.system_log with redaction, delta rows, a statement mode and an
+-- append-only log.  docs/audit.md.
+
+CREATE TABLE zerocut.audit_config (
+    schema_name     name NOT NULL,
+    table_name      name NOT NULL,
+    mode            text NOT NULL DEFAULT 'row' CHECK (mode IN ('row', 'statement')),
+    exclude_columns text[] NOT NULL DEFAULT '{}',
+    changed_only    boolean NOT NULL DEFAULT true,
+    enabled_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    enabled_by      name NOT NULL DEFAULT CURRENT_USER,
+    PRIMARY KEY (schema_name, table_name)
+);
+COMMENT ON TABLE zerocut.audit_config IS
+    'Audited tables and their settings, written by enable_audit()/disable_audit(); the triggers carry the same settings as arguments. Kept by pg_dump';
+SELECT pg_catalog.pg_extension_config_dump('zerocut.audit_config', '');
+GRANT SELECT ON zerocut.audit_config TO PUBLIC;
+
+CREATE FUNCTION zerocut.audit_trigger_function() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'zc_audit_trigger_function';
+COMMENT ON FUNCTION zerocut.audit_trigger_function() IS
+    'AFTER trigger (row mode, statement mode with transition tables, or TRUNCATE): writes each change to audit_log.system_log as {operation, schema, table, pk, old_data, new_data}, with redaction and changed-column deltas; user_id from app.current_user_id';
+
+CREATE FUNCTION zerocut.enable_audit(tbl regclass, exclude_columns text[] DEFAULT NULL, mode text DEFAULT 'row',
+                                     changed_only boolean DEFAULT true) RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_enable_audit';
+COMMENT ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean) IS
+    'Audits a table (one trigger set on a partitioned parent): mode row or statement, excluded columns never logged in clear, changed_only stores the primary key and changed columns; idempotent; settings in zerocut.audit_config';
+REVOKE ALL ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean) FROM PUBLIC;
+
+CREATE FUNCTION zerocut.disable_audit(tbl regclass) RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_disable_audit';
+COMMENT ON FUNCTION zerocut.disable_audit(regclass) IS
+    'Stops auditing a table: drops the audit triggers enable_audit() created and its audit_config row; the log keeps its rows';
+REVOKE ALL ON FUNCTION zerocut.disable_audit(regclass) FROM PUBLIC;
+
+CREATE FUNCTION zerocut.audit_history(tbl regclass, pk jsonb)
+    RETURNS TABLE (id bigint, level varchar, message text, metadata jsonb, user_id integer, created_at timestamptz)
+    LANGUAGE c STABLE
+    AS 'MODULE_PATHNAME', 'zc_audit_history';
+COMMENT ON FUNCTION zerocut.audit_history(regclass, jsonb) IS
+    'One row''s change history in order: the audit_log.system_log rows of tbl whose primary key is pk (e.g. ''{"id": 42}''); indexed';
+
+CREATE FUNCTION zerocut.audit_log_guard() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'zc_audit_log_guard';
+COMMENT ON FUNCTION zerocut.audit_log_guard() IS
+    'BEFORE UPDATE/DELETE/TRUNCATE trigger keeping audit_log.system_log append-only for everyone but its owner';

@@ -1,0 +1,377 @@
+-- Audit trigger (issue 7): complete change history in audit_log.system_log
+-- with redaction, delta rows, statement mode and an append-only log.
+SELECT zerocut.install_domain_schema() IS NOT NULL AS installed;
+TRUNCATE audit_log.system_log;
+-- What a test looks at: the log rows of one table, without volatile columns.
+CREATE FUNCTION audit_rows(tbl text) RETURNS TABLE (message text, metadata jsonb, user_id int)
+LANGUAGE sql AS $$
+    SELECT message, metadata, user_id FROM audit_log.system_log
+    WHERE metadata ->> 'table' = tbl ORDER BY id
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Every operation, every kind of value: NULLs, arrays, composite and domain
+-- types, bytea, numeric NaN, a toasted 1 MB text, a dropped and a generated
+-- column.  Row mode, changed_only (the defaults).
+CREATE TYPE audit_pair AS (a int, b text);
+CREATE DOMAIN audit_positive AS int CHECK (VALUE > 0);
+CREATE TABLE kinds (
+    id int PRIMARY KEY, gone text, label text, tags text[], pair audit_pair, qty audit_positive,
+    raw bytea, amount numeric, ratio float8, flag boolean, doc jsonb, day date, big text,
+    doubled int GENERATED ALWAYS AS (qty * 2) STORED);
+ALTER TABLE kinds DROP COLUMN gone;
+SELECT zerocut.enable_audit('kinds');
+INSERT INTO kinds (id, label, tags, pair, qty, raw, amount, ratio, flag, doc, day, big)
+VALUES (1, 'one', ARRAY['a', NULL, 'c"q'], ROW(1, 'x'), 5, '\x00ff', 'NaN', 0.5, true,
+        '{"k": [1, {"n": null}]}', '2026-01-31', NULL),
+       (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+UPDATE kinds SET label = 'uno', qty = 6 WHERE id = 1;
+UPDATE kinds SET big = repeat('0123456789abcdef', 65536) WHERE id = 2;   -- 1 MB, toasted
+UPDATE kinds SET label = 'two' WHERE id = 2;                              -- big unchanged: not logged
+DELETE FROM kinds WHERE id = 1;
+SELECT message, metadata - 'schema' AS metadata FROM audit_rows('kinds') WHERE length(metadata::text) < 2000;
+SELECT message, length(metadata #>> '{new_data,big}') AS big_length,
+       metadata #>> '{new_data,big}' = repeat('0123456789abcdef', 65536) AS big_intact
+FROM audit_rows('kinds') WHERE length(metadata::text) >= 2000;
+-- An UPDATE that changes nothing writes no row.
+SELECT count(*) AS before FROM audit_rows('kinds') \gset
+UPDATE kinds SET label = label;
+SELECT count(*) - :before AS rows_for_noop_update FROM audit_rows('kinds');
+-- changed_only => false: full old and new rows, every UPDATE logged (the seed's shape).
+SELECT zerocut.enable_audit('kinds', changed_only => false);
+UPDATE kinds SET label = label WHERE id = 2;
+SELECT metadata -> 'old_data' = metadata -> 'new_data' AS full_rows_equal,
+       (SELECT count(*) FROM jsonb_object_keys(metadata -> 'new_data')) AS columns
+FROM (SELECT row_number() OVER () AS n, * FROM audit_rows('kinds')) r ORDER BY n DESC LIMIT 1;
+TRUNCATE kinds;
+SELECT message, metadata FROM audit_rows('kinds') WHERE metadata ->> 'operation' = 'TRUNCATE';
+
+-- ---------------------------------------------------------------------------
+-- Redaction: excluded columns and zerocut.audit_redact_columns (default
+-- password_hash) never reach the log in clear; a change to one is still a
+-- change, without its value; a change to excluded columns alone is no row.
+SHOW zerocut.audit_redact_columns;
+CREATE TABLE accounts (id int PRIMARY KEY, name text, password_hash text, api_secret text, note text);
+SELECT zerocut.enable_audit('accounts', exclude_columns => ARRAY['note']);
+INSERT INTO accounts VALUES (1, 'ann', 'hash-CLEAR-1', 'secret-CLEAR-1', 'note-CLEAR-1');
+UPDATE accounts SET password_hash = 'hash-CLEAR-2';
+UPDATE accounts SET note = 'note-CLEAR-2';                -- excluded only: no row
+UPDATE accounts SET note = 'note-CLEAR-3', name = 'anne';  -- recorded, note masked
+SET zerocut.audit_redact_columns = 'password_hash, API_SECRET';
+UPDATE accounts SET api_secret = 'secret-CLEAR-2';
+DELETE FROM accounts;
+RESET zerocut.audit_redact_columns;
+SELECT message, metadata - 'schema' AS metadata FROM audit_rows('accounts');
+-- Statement mode redacts the same way.
+SELECT zerocut.enable_audit('accounts', exclude_columns => ARRAY['note'], mode => 'statement');
+INSERT INTO accounts VALUES (2, 'bob', 'hash-CLEAR-4', 'x', 'note-CLEAR-4');
+UPDATE accounts SET note = 'note-CLEAR-5';                -- excluded only: no row
+UPDATE accounts SET password_hash = 'hash-CLEAR-5';
+SELECT message, metadata - 'schema' AS metadata FROM audit_rows('accounts') OFFSET 4;
+-- The one clear value: api_secret as inserted before it was listed in the setting.
+SELECT metadata #>> '{new_data,api_secret}' AS only_clear_value FROM audit_log.system_log WHERE metadata::text LIKE '%CLEAR%';
+-- The setting is checked and only a superuser may change it.
+SET zerocut.audit_redact_columns = '"unterminated';
+SELECT name, context FROM pg_settings WHERE name = 'zerocut.audit_redact_columns';
+
+-- ---------------------------------------------------------------------------
+-- app.current_user_id: NULL when unset, '' or not an integer; never an error.
+CREATE TABLE who (id int PRIMARY KEY, v int);
+SELECT zerocut.enable_audit('who');
+INSERT INTO who VALUES (1, 0);
+SET app.current_user_id = '';
+UPDATE who SET v = 1;
+SET app.current_user_id = 'abc';
+UPDATE who SET v = 2;
+SET app.current_user_id = '99999999999';
+UPDATE who SET v = 3;
+SET app.current_user_id = '42';
+UPDATE who SET v = 4;
+RESET app.current_user_id;
+BEGIN;
+SET LOCAL app.current_user_id = '7';
+UPDATE who SET v = 5;
+COMMIT;
+UPDATE who SET v = 6;   -- after SET LOCAL ended the setting is '': NULL, and no error
+SELECT metadata #>> '{new_data,v}' AS v, user_id FROM audit_rows('who');
+
+-- ---------------------------------------------------------------------------
+-- Statement mode writes the same rows as row mode (tested for equality).
+CREATE TABLE same_row (id int PRIMARY KEY, a text, b int, c jsonb, d int[]);
+CREATE TABLE same_stmt (d int[], c jsonb, b int, a text, id int PRIMARY KEY);  -- other column order
+SELECT zerocut.enable_audit('same_row', exclude_columns => ARRAY['c']);
+SELECT zerocut.enable_audit('same_stmt', exclude_columns => ARRAY['c'], mode => 'statement');
+SET app.current_user_id = '5';
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['same_row', 'same_stmt'] LOOP
+        EXECUTE format('INSERT INTO %I (id, a, b, c, d) SELECT g, ''a'' || g, g, jsonb_build_object(''g'', g), ARRAY[g] FROM generate_series(1, 50) g', t);
+        EXECUTE format('UPDATE %I SET b = b + 1 WHERE id %% 3 = 0', t);
+        EXECUTE format('UPDATE %I SET c = ''{}'' WHERE id %% 5 = 0', t);
+        EXECUTE format('UPDATE %I SET a = NULL, c = NULL WHERE id %% 7 = 0', t);
+        EXECUTE format('UPDATE %I SET id = id + 100 WHERE id = 1', t);
+        EXECUTE format('INSERT INTO %I (id, b) VALUES (2, -1) ON CONFLICT (id) DO UPDATE SET b = EXCLUDED.b', t);
+        EXECUTE format('DELETE FROM %I WHERE id > 40', t);
+        EXECUTE format('TRUNCATE %I', t);
+    END LOOP;
+END $$;
+RESET app.current_user_id;
+CREATE TEMP TABLE compared AS
+SELECT r.n, r.metadata - 'table' AS row_mode, s.metadata - 'table' AS statement_mode,
+       r.message = replace(s.message, 'same_stmt', 'same_row') AND r.user_id = s.user_id AS same_message_and_user
+FROM (SELECT row_number() OVER () AS n, * FROM audit_rows('same_row')) r
+FULL JOIN (SELECT row_number() OVER () AS n, * FROM audit_rows('same_stmt')) s USING (n);
+SELECT count(*) AS rows_compared, count(*) FILTER (WHERE row_mode = statement_mode AND same_message_and_user) AS equal
+FROM compared;
+SELECT metadata ->> 'operation' AS operation, count(*) FROM audit_rows('same_row') GROUP BY 1 ORDER BY 1;
+SELECT metadata - 'schema' - 'table' AS pk_change FROM audit_rows('same_row') WHERE metadata #>> '{pk,id}' = '101';
+
+-- ---------------------------------------------------------------------------
+-- Partitioned tables: one trigger set on the parent, rows named after it.
+CREATE TABLE usage (id int, day date, calls int, PRIMARY KEY (id, day)) PARTITION BY RANGE (day);
+CREATE TABLE usage_2026_01 PARTITION OF usage FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+CREATE TABLE usage_2026_02 (calls int, day date NOT NULL, id int NOT NULL);  -- other layout
+ALTER TABLE usage ATTACH PARTITION usage_2026_02 FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+SELECT zerocut.enable_audit('usage');
+SELECT tgrelid::regclass AS tbl, tgname FROM pg_trigger
+WHERE tgname LIKE 'zerocut_audit%' AND tgparentid = 0 AND tgrelid::regclass::text LIKE 'usage%' ORDER BY 1, 2;
+INSERT INTO usage VALUES (1, '2026-01-15', 10), (2, '2026-02-15', 20);
+INSERT INTO usage_2026_02 VALUES (30, '2026-02-16', 3);     -- straight into a partition
+UPDATE usage SET calls = calls + 1 WHERE id = 1;
+UPDATE usage SET day = '2026-02-20' WHERE id = 1;           -- moves between partitions
+DELETE FROM usage WHERE id = 3;
+TRUNCATE usage;
+SELECT message, metadata - 'schema' AS metadata FROM audit_rows('usage');
+SELECT count(*) AS rows_named_after_partitions FROM audit_log.system_log WHERE metadata ->> 'table' LIKE 'usage\_%';
+-- Statement mode on the partitioned parent.
+SELECT zerocut.enable_audit('usage', mode => 'statement');
+INSERT INTO usage VALUES (5, '2026-01-05', 1), (6, '2026-02-06', 2);
+UPDATE usage SET calls = 0;
+SELECT message, metadata - 'schema' AS metadata FROM audit_rows('usage') OFFSET 9;
+
+-- ---------------------------------------------------------------------------
+-- Transactions: a rolled-back change leaves no log row; a rolled-back
+-- savepoint drops its rows only.
+CREATE TABLE tx (id int PRIMARY KEY, v int);
+SELECT zerocut.enable_audit('tx');
+BEGIN;
+INSERT INTO tx VALUES (1, 1);
+ROLLBACK;
+SELECT count(*) AS rows_after_rollback FROM audit_rows('tx');
+BEGIN;
+INSERT INTO tx VALUES (1, 1);
+SAVEPOINT s;
+INSERT INTO tx VALUES (2, 2);
+ROLLBACK TO s;
+INSERT INTO tx VALUES (3, 3);
+COMMIT;
+SELECT metadata #>> '{pk,id}' AS id FROM audit_rows('tx');
+-- A failing statement inside a PL/pgSQL exception block: its rows go, the
+-- outer statement's rows stay.
+CREATE FUNCTION tx_insert_and_fail(i int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        INSERT INTO tx VALUES (i, i);
+        INSERT INTO tx VALUES (i, i);   -- duplicate key
+    EXCEPTION WHEN unique_violation THEN
+        RETURN -1;
+    END;
+    RETURN i;
+END $$;
+UPDATE tx SET v = tx_insert_and_fail(10) WHERE id = 1;
+SELECT metadata ->> 'operation' AS operation, metadata #>> '{pk,id}' AS id FROM audit_rows('tx');
+-- The log's rows are there when the statement ends, for the next one to read.
+BEGIN;
+INSERT INTO tx VALUES (20, 20);
+SELECT count(*) AS visible_in_same_transaction FROM audit_rows('tx') WHERE metadata #>> '{pk,id}' = '20';
+COMMIT;
+
+-- ---------------------------------------------------------------------------
+-- The seed's own usage: the function as a plain row trigger, no arguments.
+CREATE TABLE seedlike (id serial PRIMARY KEY, name text);
+CREATE TRIGGER audit_changes AFTER INSERT OR UPDATE OR DELETE ON seedlike
+    FOR EACH ROW EXECUTE FUNCTION zerocut.audit_trigger_function();
+INSERT INTO seedlike (name) VALUES ('a'), ('b');
+UPDATE seedlike SET name = 'c' WHERE id = 2;
+SELECT message, metadata - 'schema' AS metadata FROM audit_rows('seedlike');
+DROP TABLE seedlike;
+
+-- A table with a hostile name and no primary key: quoted everywhere; the
+-- whole old row identifies it.
+CREATE TABLE "x""; DROP TABLE tx; --" ("a b" int, v text);
+SELECT zerocut.enable_audit('"x""; DROP TABLE tx; --"', exclude_columns => ARRAY['v']);
+INSERT INTO "x""; DROP TABLE tx; --" VALUES (1, 'q');
+UPDATE "x""; DROP TABLE tx; --" SET "a b" = 2;
+SELECT message, metadata - 'schema' AS metadata FROM audit_rows('x"; DROP TABLE tx; --');
+SELECT count(*) AS tx_still_there FROM tx;
+
+-- ---------------------------------------------------------------------------
+-- audit_history(): one row's history in order, served by the GIN index.
+SELECT id > 0 AS has_id, level, message, metadata ->> 'operation' AS operation, user_id
+FROM zerocut.audit_history('who', '{"id": 1}');
+SELECT count(*) AS history_of_moved_row FROM zerocut.audit_history('usage', '{"id": 1, "day": "2026-02-20"}');
+SELECT count(*) AS no_history FROM zerocut.audit_history('who', '{"id": 999}');
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF)
+SELECT id FROM audit_log.system_log
+WHERE metadata @> jsonb_build_object('schema', 'public', 'table', 'who', 'pk', '{"id": 1}'::jsonb);
+RESET enable_seqscan;
+
+-- ---------------------------------------------------------------------------
+-- enable_audit() is idempotent; disable_audit() keeps the log rows.
+SELECT string_agg(oid::text, ',' ORDER BY oid) AS triggers_before FROM pg_trigger WHERE tgrelid = 'who'::regclass \gset
+SELECT zerocut.enable_audit('who');
+SELECT string_agg(oid::text, ',' ORDER BY oid) = :'triggers_before' AS unchanged FROM pg_trigger WHERE tgrelid = 'who'::regclass;
+SELECT table_name, mode, exclude_columns, changed_only FROM zerocut.audit_config WHERE schema_name = 'public' ORDER BY 1;
+SELECT count(*) AS log_rows_before FROM audit_rows('who') \gset
+SELECT zerocut.disable_audit('who');
+UPDATE who SET v = 100;
+SELECT count(*) = :log_rows_before AS log_kept_and_not_growing FROM audit_rows('who');
+SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'who'::regclass;
+SELECT zerocut.disable_audit('who');
+
+-- ---------------------------------------------------------------------------
+-- Bad input: clear errors naming the argument, nothing changed.
+\set VERBOSITY default
+SELECT zerocut.enable_audit(NULL);
+SELECT zerocut.enable_audit('who', mode => NULL);
+SELECT zerocut.enable_audit('who', changed_only => NULL);
+SELECT zerocut.enable_audit('who', mode => 'sometimes');
+SELECT zerocut.enable_audit('who', exclude_columns => ARRAY['nope']);
+SELECT zerocut.enable_audit('who', exclude_columns => ARRAY['x"; DROP TABLE tx; --']);
+SELECT zerocut.enable_audit('who', exclude_columns => ARRAY[NULL]);
+SELECT zerocut.enable_audit('x"; DROP TABLE tx; --');
+SELECT zerocut.enable_audit(0);
+CREATE VIEW who_view AS SELECT * FROM who;
+SELECT zerocut.enable_audit('who_view');
+SELECT zerocut.enable_audit('audit_log.system_log');
+SELECT zerocut.enable_audit('audit_log.system_log_default');
+SELECT zerocut.disable_audit(NULL);
+SELECT zerocut.disable_audit('who_view');
+SELECT * FROM zerocut.audit_history(NULL, '{"id": 1}');
+SELECT * FROM zerocut.audit_history('who', NULL);
+SELECT * FROM zerocut.audit_history('who', '[1]');
+SELECT * FROM zerocut.audit_history('who', '{}');
+SELECT * FROM zerocut.audit_history(0, '{"id": 1}');
+SELECT count(*) AS still_unaudited FROM pg_trigger WHERE tgrelid = 'who'::regclass;
+-- Their SQLSTATEs.
+CREATE FUNCTION sqlstate_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END $$;
+SELECT q AS call, sqlstate_of(q) AS sqlstate FROM (VALUES
+    ('SELECT zerocut.enable_audit(NULL)'),
+    ('SELECT zerocut.enable_audit(''who'', mode => ''sometimes'')'),
+    ('SELECT zerocut.enable_audit(''who'', exclude_columns => ARRAY[''nope''])'),
+    ('SELECT zerocut.enable_audit(0)'),
+    ('SELECT zerocut.enable_audit(''who_view'')'),
+    ('SELECT zerocut.enable_audit(''audit_log.system_log'')'),
+    ('SELECT zerocut.disable_audit(NULL)'),
+    ('SELECT zerocut.audit_history(''who'', ''[1]'')'),
+    ('SELECT zerocut.audit_trigger_function()')) v(q);
+DROP FUNCTION sqlstate_of(text);
+-- Misused trigger function.
+SELECT zerocut.audit_trigger_function();
+CREATE TRIGGER early BEFORE INSERT ON who FOR EACH ROW EXECUTE FUNCTION zerocut.audit_trigger_function();
+INSERT INTO who VALUES (50, 50);
+DROP TRIGGER early ON who;
+CREATE TRIGGER no_tables AFTER UPDATE ON who FOR EACH STATEMENT EXECUTE FUNCTION zerocut.audit_trigger_function();
+UPDATE who SET v = 0;
+DROP TRIGGER no_tables ON who;
+CREATE TRIGGER bad_args AFTER INSERT ON who FOR EACH ROW EXECUTE FUNCTION zerocut.audit_trigger_function('x"; DROP TABLE tx; --');
+INSERT INTO who VALUES (51, 51);
+DROP TRIGGER bad_args ON who;
+SELECT count(*) AS who_rows FROM who;
+-- Only the owner enables auditing.
+CREATE ROLE regress_audit_user;
+GRANT USAGE ON SCHEMA zerocut TO regress_audit_user;
+GRANT EXECUTE ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean) TO regress_audit_user;
+CREATE SCHEMA regress_audit_own AUTHORIZATION regress_audit_user;
+SET ROLE regress_audit_user;
+SELECT zerocut.enable_audit('who');
+-- A table owner who may run enable_audit() needs no grant on the config or the log.
+CREATE TABLE regress_audit_own.own_table (id int PRIMARY KEY, v int);
+SELECT zerocut.enable_audit('regress_audit_own.own_table', mode => 'statement');
+INSERT INTO regress_audit_own.own_table VALUES (1, 1);
+SELECT zerocut.enable_audit('regress_audit_own.own_table');
+UPDATE regress_audit_own.own_table SET v = 2;
+RESET ROLE;
+SELECT message, user_id FROM audit_rows('own_table');
+SELECT table_name, mode, enabled_by FROM zerocut.audit_config WHERE table_name = 'own_table';
+DROP SCHEMA regress_audit_own CASCADE;
+DELETE FROM zerocut.audit_config WHERE schema_name = 'regress_audit_own';
+
+-- ---------------------------------------------------------------------------
+-- Append-only log.  A writer needs no grant on the log (the trigger writes
+-- as the log's owner); nobody but the owner may UPDATE, DELETE or TRUNCATE,
+-- even with a grant that slipped in.
+GRANT SELECT, INSERT, UPDATE, DELETE ON who TO regress_audit_user;
+SELECT zerocut.enable_audit('who');
+SET ROLE regress_audit_user;
+UPDATE who SET v = 7 WHERE id = 1;
+SELECT count(*) FROM audit_log.system_log;
+DELETE FROM audit_log.system_log;
+RESET ROLE;
+SELECT metadata #>> '{new_data,v}' AS v_written_by_non_owner FROM audit_rows('who') ORDER BY 1 DESC LIMIT 1;
+GRANT USAGE ON SCHEMA audit_log TO regress_audit_user;
+GRANT SELECT, UPDATE, DELETE, TRUNCATE ON audit_log.system_log TO regress_audit_user;
+SET ROLE regress_audit_user;
+UPDATE audit_log.system_log SET message = 'forged' WHERE metadata ->> 'table' = 'who';
+DELETE FROM audit_log.system_log WHERE metadata ->> 'table' = 'who';
+TRUNCATE audit_log.system_log;
+RESET ROLE;
+SELECT count(*) > 0 AS who_rows_intact, count(*) FILTER (WHERE message = 'forged') AS forged FROM audit_rows('who');
+\set VERBOSITY terse
+-- The owner may (retention normally drops partitions).
+DELETE FROM audit_log.system_log WHERE metadata ->> 'table' = 'who';
+REVOKE ALL ON audit_log.system_log FROM regress_audit_user;
+REVOKE ALL ON SCHEMA audit_log FROM regress_audit_user;
+
+-- ---------------------------------------------------------------------------
+-- Without a domain schema the trigger creates its log table.
+BEGIN;
+ALTER SCHEMA audit_log RENAME TO audit_log_saved;
+CREATE TABLE nolog (id int PRIMARY KEY);
+SELECT zerocut.enable_audit('nolog');
+INSERT INTO nolog VALUES (1);
+SELECT message, metadata ->> 'operation' AS operation FROM audit_log.system_log;
+SELECT relkind, relispartition FROM pg_class WHERE oid = 'audit_log.system_log'::regclass;
+SELECT count(*) AS guard_triggers FROM pg_trigger WHERE tgrelid = 'audit_log.system_log'::regclass AND tgname LIKE 'zerocut_append_only%';
+ROLLBACK;
+
+-- ---------------------------------------------------------------------------
+-- The domain schema audits "USER", workspace and account, as the seed does.
+SELECT c.table_name, c.mode, c.changed_only FROM zerocut.audit_config c WHERE c.schema_name <> 'public' ORDER BY 1;
+SELECT tgrelid::regclass AS tbl, count(*) AS audit_triggers FROM pg_trigger
+WHERE tgname LIKE 'zerocut_audit%' AND tgparentid = 0 AND tgrelid::regclass::text NOT LIKE 'public.%'
+  AND tgrelid::regclass::text LIKE '%.%' GROUP BY 1 ORDER BY 1;
+SELECT count(*) AS guard_triggers FROM pg_trigger WHERE tgrelid = 'audit_log.system_log'::regclass AND tgname LIKE 'zerocut_append_only%';
+-- A second install changes nothing.
+CREATE TEMP TABLE audit_state AS
+SELECT (SELECT string_agg(oid::text, ',' ORDER BY oid) FROM pg_trigger WHERE tgname LIKE 'zerocut%') AS triggers,
+       (SELECT string_agg(c::text, ',' ORDER BY c::text) FROM zerocut.audit_config c) AS config;
+SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
+SELECT triggers = (SELECT string_agg(oid::text, ',' ORDER BY oid) FROM pg_trigger WHERE tgname LIKE 'zerocut%') AS same_triggers,
+       config = (SELECT string_agg(c::text, ',' ORDER BY c::text) FROM zerocut.audit_config c) AS same_config
+FROM audit_state;
+SELECT zerocut.generate_sample_data(3, 2) ->> 'users' AS users;
+SELECT message, count(*), count(*) FILTER (WHERE metadata::text LIKE '%password_hash": "[redacted]"%') AS redacted
+FROM audit_log.system_log WHERE metadata ->> 'schema' <> 'public' GROUP BY 1 ORDER BY 1;
+UPDATE user_management."USER" SET password_hash = 'x' WHERE id = 1;
+SELECT metadata #> '{new_data,password_hash}' AS password_hash FROM zerocut.audit_history('user_management."USER"', '{"id": 1}') WHERE metadata ->> 'operation' = 'UPDATE';
+
+-- Clean up.
+TRUNCATE user_management."USER", workspace_domain.workspace, financial_management.consumption_record CASCADE;
+TRUNCATE audit_log.system_log;
+DROP TABLE kinds, accounts, who, same_row, same_stmt, usage, tx, "x""; DROP TABLE tx; --" CASCADE;
+DROP FUNCTION tx_insert_and_fail(int), audit_rows(text);
+DROP TYPE audit_pair;
+DROP DOMAIN audit_positive;
+DELETE FROM zerocut.audit_config WHERE schema_name = 'public';
+REVOKE ALL ON SCHEMA zerocut FROM regress_audit_user;
+REVOKE ALL ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean) FROM regress_audit_user;
+DROP ROLE regress_audit_user;

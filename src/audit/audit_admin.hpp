@@ -1,0 +1,30 @@
+// Shared by enable_audit() and disable_audit(): checks on the table argument
+// and dropping the triggers zerocut created.
+#pragma once
+
+#include <string>
+
+#include "pg/postgres.hpp"
+#include "pg/spi.hpp"
+
+namespace zc::audit {
+
+struct AuditedTable {
+    Oid relid;
+    std::string schema;
+    std::string name;
+    std::string qualified;  // quoted "schema"."name"
+};
+
+// The table named by argument `arg_name`: it must exist, be a table or a
+// partitioned table, not be the audit log itself, and be owned by the caller.
+AuditedTable audited_table(Oid relid, const char* arg_name);
+
+// Runs `sql` with the privileges of zerocut.audit_config's owner, so a
+// table owner allowed to run enable_audit() needs no grant on the config.
+uint64 write_config(zc::pg::SpiSession& spi, const std::string& sql, std::initializer_list<zc::pg::Param> params);
+
+// Drops every audit trigger zerocut created on the table; returns how many.
+int drop_audit_triggers(zc::pg::SpiSession& spi, const AuditedTable& table);
+
+}  // namespace zc::audit

@@ -1,0 +1,794 @@
+#include "audit/audit_log.hpp"
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/audit_options.hpp"
+#include "core/errors.hpp"
+#include "pg/boundary.hpp"
+#include "pg/module.hpp"
+#include "pg/spi.hpp"
+#include "pg/system_log.hpp"
+
+extern "C" {
+#include "access/detoast.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
+#include "nodes/makefuncs.h"
+#include "utils/array.h"
+#include "utils/datetime.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/syscache.h"
+}
+
+namespace zc::audit {
+
+// How one column's value becomes a JsonbValue.
+enum ColumnKind { kind_bool, kind_int2, kind_int4, kind_int8, kind_numeric, kind_text, kind_jsonb, kind_datetime, kind_generic };
+
+struct AuditColumn {
+    AttrNumber attnum;
+    char* name;
+    int name_len;
+    Oid base_type;
+    int16 typlen;
+    bool typbyval;
+    ColumnKind kind;
+    bool hidden;    // excluded or redacted: the value never reaches the log
+    bool excluded;  // a change to it alone does not make a log row
+    FmgrInfo* to_jsonb;  // kind_generic: to_jsonb() with the column's type
+};
+
+namespace {
+
+// ---------------------------------------------------------------- GUC ----
+
+char* redact_columns_setting = nullptr;
+unsigned long redact_generation = 1;
+
+bool check_redact_columns(char** newval, void**, GucSource)
+{
+    bool ok = false;
+    try {
+        ok = core::audit::parse_column_list(*newval ? *newval : "").has_value();
+    } catch (...) {
+        ok = false;
+    }
+    if (!ok) GUC_check_errdetail("List syntax is invalid: expected comma-separated column names.");
+    return ok;
+}
+
+void assign_redact_columns(const char*, void*) { ++redact_generation; }
+
+// ------------------------------------------------------------- cache ----
+
+// Keyed by trigger OID: a partition's cloned trigger has its own entry.
+// unique_ptr-free: entries are palloc'd in CacheMemoryContext and only
+// marked stale, so a pointer held by a running trigger never dangles.
+std::unordered_map<Oid, AuditRelation*>* relations = nullptr;
+
+void relcache_callback(Datum, Oid relid)
+{
+    if (relations == nullptr) return;
+    for (auto& [trigger, rel] : *relations)
+        if (relid == InvalidOid || rel->relid == relid) rel->valid = false;
+}
+
+zc::pg::OnLoad audit_on_load([] {
+    DefineCustomStringVariable("zerocut.audit_redact_columns",
+                               "Columns whose values the audit trigger never writes in clear.",
+                               "Comma-separated column names; a change to one is logged as \"[redacted]\".",
+                               &redact_columns_setting, "password_hash", PGC_SUSET, GUC_LIST_INPUT,
+                               check_redact_columns, assign_redact_columns, nullptr);
+    CacheRegisterRelcacheCallback(relcache_callback, (Datum)0);
+});
+
+// pg_trigger's tgrelid and tgparentid of trigger `tgoid`.
+bool trigger_parent(Oid tgoid, Oid* tgrelid, Oid* tgparentid)
+{
+    Relation catalog = table_open(TriggerRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(tgoid));
+    SysScanDesc scan = systable_beginscan(catalog, TriggerOidIndexId, true, nullptr, 1, &key);
+    HeapTuple tuple = systable_getnext(scan);
+    bool found = HeapTupleIsValid(tuple);
+    if (found) {
+        auto* form = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tuple));
+        *tgrelid = form->tgrelid;
+        *tgparentid = form->tgparentid;
+    }
+    systable_endscan(scan);
+    table_close(catalog, AccessShareLock);
+    return found;
+}
+
+bool name_in(const char* name, const char* const* names, int count)
+{
+    for (int i = 0; i < count; ++i)
+        if (strcmp(name, names[i]) == 0) return true;
+    return false;
+}
+
+ColumnKind kind_of(Oid type)
+{
+    switch (type) {
+        case BOOLOID: return kind_bool;
+        case INT2OID: return kind_int2;
+        case INT4OID: return kind_int4;
+        case INT8OID: return kind_int8;
+        case NUMERICOID: return kind_numeric;
+        case TEXTOID:
+        case VARCHAROID:
+        case BPCHAROID: return kind_text;
+        case JSONBOID: return kind_jsonb;
+        case DATEOID:
+        case TIMESTAMPOID:
+        case TIMESTAMPTZOID: return kind_datetime;
+        default: return kind_generic;
+    }
+}
+
+// Fills `rel` (already zeroed, context set).  C-style: runs inside guard().
+void build_relation(AuditRelation* rel, TriggerData* data, bool changed_only, const char* const* excluded,
+                    int nexcluded, const char* const* redacted, int nredacted)
+{
+    MemoryContext old_context = MemoryContextSwitchTo(rel->context);
+    Relation relation = data->tg_relation;
+    TupleDesc desc = RelationGetDescr(relation);
+    rel->changed_only = changed_only;
+
+    // The audited table: a trigger cloned to a partition names its root.
+    Oid audited = RelationGetRelid(relation);
+    if (relation->rd_rel->relispartition) {
+        Oid tgrelid = InvalidOid, parent = InvalidOid;
+        if (trigger_parent(data->tg_trigger->tgoid, &tgrelid, &parent)) {
+            while (OidIsValid(parent)) {
+                Oid next = InvalidOid;
+                if (!trigger_parent(parent, &tgrelid, &next)) break;
+                audited = tgrelid;
+                parent = next;
+            }
+        }
+    }
+    rel->table_name = get_rel_name(audited);
+    rel->schema_name = get_namespace_name(get_rel_namespace(audited));
+    if (rel->table_name == nullptr || rel->schema_name == nullptr)
+        elog(ERROR, "zerocut audit: relation %u vanished", audited);
+
+    rel->columns = static_cast<AuditColumn*>(palloc0(sizeof(AuditColumn) * Max(desc->natts, 1)));
+    rel->pk = static_cast<int*>(palloc0(sizeof(int) * Max(desc->natts, 1)));
+    Bitmapset* pk_attrs = RelationGetIndexAttrBitmap(relation, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+    for (int i = 0; i < desc->natts; ++i) {
+        Form_pg_attribute attr = TupleDescAttr(desc, i);
+        if (attr->attisdropped) continue;
+        AuditColumn* column = &rel->columns[rel->ncolumns];
+        column->attnum = attr->attnum;
+        column->name = pstrdup(NameStr(attr->attname));
+        column->name_len = static_cast<int>(strlen(column->name));
+        column->base_type = getBaseType(attr->atttypid);
+        column->typlen = attr->attlen;
+        column->typbyval = attr->attbyval;
+        column->kind = kind_of(column->base_type);
+        column->excluded = name_in(column->name, excluded, nexcluded);
+        column->hidden = column->excluded || name_in(column->name, redacted, nredacted);
+        if (column->kind == kind_generic) {
+            column->to_jsonb = static_cast<FmgrInfo*>(palloc0(sizeof(FmgrInfo)));
+            fmgr_info_cxt(F_TO_JSONB, column->to_jsonb, rel->context);
+            Node* arg = reinterpret_cast<Node*>(makeNullConst(attr->atttypid, attr->atttypmod, attr->attcollation));
+            column->to_jsonb->fn_expr = reinterpret_cast<Node*>(
+                makeFuncExpr(F_TO_JSONB, JSONBOID, list_make1(arg), InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL));
+        }
+        if (bms_is_member(attr->attnum - FirstLowInvalidHeapAttributeNumber, pk_attrs))
+            rel->pk[rel->npk++] = rel->ncolumns;
+        rel->ncolumns++;
+    }
+    // Row events a flush trigger on this relation will write at statement end.
+    TriggerDesc* triggers = relation->trigdesc;
+    Trigger* self = data->tg_trigger;
+    for (int i = 0; triggers != nullptr && i < triggers->numtriggers; ++i) {
+        Trigger* other = &triggers->triggers[i];
+        if (other->tgfoid != self->tgfoid || other->tgenabled != self->tgenabled || TRIGGER_FOR_ROW(other->tgtype) ||
+            !TRIGGER_FOR_AFTER(other->tgtype) || other->tgoldtable != nullptr || other->tgnewtable != nullptr)
+            continue;
+        bool is_flush = false;
+        for (int a = 0; a < other->tgnargs && !is_flush; ++a) is_flush = strcmp(other->tgargs[a], "flush=true") == 0;
+        if (is_flush)
+            rel->flush_events |= other->tgtype & (TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE);
+    }
+    for (int i = 0; i < nexcluded; ++i) {
+        bool found = false;
+        for (int c = 0; c < rel->ncolumns && !found; ++c) found = strcmp(rel->columns[c].name, excluded[i]) == 0;
+        if (!found)
+            ereport(WARNING, (errmsg("zerocut audit: excluded column \"%s\" does not exist in table \"%s\"",
+                                     excluded[i], rel->table_name),
+                              errhint("Run zerocut.enable_audit() again with the current column names.")));
+    }
+    MemoryContextSwitchTo(old_context);
+}
+
+// ---------------------------------------------------------------- jsonb ----
+
+void push_key(JsonbParseState** state, const char* key, int length)
+{
+    JsonbValue value;
+    value.type = jbvString;
+    value.val.string.val = const_cast<char*>(key);
+    value.val.string.len = length;
+    pushJsonbValue(state, WJB_KEY, &value);
+}
+
+void push_cstring_value(JsonbParseState** state, const char* text)
+{
+    JsonbValue value;
+    value.type = jbvString;
+    value.val.string.val = const_cast<char*>(text);
+    value.val.string.len = static_cast<int>(strlen(text));
+    pushJsonbValue(state, WJB_VALUE, &value);
+}
+
+// A jsonb datum as a value: scalars extracted, containers unpacked.
+void push_jsonb_value(JsonbParseState** state, Jsonb* jsonb)
+{
+    JsonbValue value;
+    if (JB_ROOT_IS_SCALAR(jsonb)) {
+        JsonbExtractScalar(&jsonb->root, &value);
+    } else {
+        value.type = jbvBinary;
+        value.val.binary.data = &jsonb->root;
+        value.val.binary.len = VARSIZE(jsonb) - VARHDRSZ;
+    }
+    pushJsonbValue(state, WJB_VALUE, &value);
+}
+
+void push_column_value(JsonbParseState** state, const AuditColumn* column, Datum datum, bool is_null)
+{
+    if (column->hidden) {
+        push_cstring_value(state, core::audit::redacted_marker);
+        return;
+    }
+    JsonbValue value;
+    if (is_null) {
+        value.type = jbvNull;
+        pushJsonbValue(state, WJB_VALUE, &value);
+        return;
+    }
+    switch (column->kind) {
+        case kind_bool:
+            value.type = jbvBool;
+            value.val.boolean = DatumGetBool(datum);
+            break;
+        case kind_int2:
+            value.type = jbvNumeric;
+            value.val.numeric = int64_to_numeric(DatumGetInt16(datum));
+            break;
+        case kind_int4:
+            value.type = jbvNumeric;
+            value.val.numeric = int64_to_numeric(DatumGetInt32(datum));
+            break;
+        case kind_int8:
+            value.type = jbvNumeric;
+            value.val.numeric = int64_to_numeric(DatumGetInt64(datum));
+            break;
+        case kind_numeric: {
+            Numeric number = DatumGetNumeric(datum);
+            if (numeric_is_nan(number) || numeric_is_inf(number)) {  // not JSON numbers: strings, as to_jsonb
+                push_cstring_value(state, DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(number))));
+                return;
+            }
+            value.type = jbvNumeric;
+            value.val.numeric = number;
+            break;
+        }
+        case kind_text: {
+            struct varlena* text = pg_detoast_datum_packed(reinterpret_cast<struct varlena*>(DatumGetPointer(datum)));
+            value.type = jbvString;
+            value.val.string.val = VARDATA_ANY(text);
+            value.val.string.len = static_cast<int>(VARSIZE_ANY_EXHDR(text));
+            break;
+        }
+        case kind_jsonb:
+            push_jsonb_value(state, DatumGetJsonbP(datum));
+            return;
+        case kind_datetime: {
+            char buffer[MAXDATELEN + 1];
+            JsonEncodeDateTime(buffer, datum, column->base_type, nullptr);
+            push_cstring_value(state, pstrdup(buffer));
+            return;
+        }
+        case kind_generic:
+            push_jsonb_value(state, DatumGetJsonbP(FunctionCall1Coll(column->to_jsonb, InvalidOid, datum)));
+            return;
+    }
+    pushJsonbValue(state, WJB_VALUE, &value);
+}
+
+// Equal images: unchanged.  Two on-disk TOAST pointers to the same value are
+// compared without fetching it (an UPDATE that leaves a column alone keeps it).
+bool column_changed(const AuditColumn* column, Datum old_value, bool old_null, Datum new_value, bool new_null)
+{
+    if (old_null || new_null) return old_null != new_null;
+    if (column->typlen == -1) {
+        auto* a = reinterpret_cast<struct varlena*>(DatumGetPointer(old_value));
+        auto* b = reinterpret_cast<struct varlena*>(DatumGetPointer(new_value));
+        if (VARATT_IS_EXTERNAL_ONDISK(a) && VARATT_IS_EXTERNAL_ONDISK(b) && VARSIZE_EXTERNAL(a) == VARSIZE_EXTERNAL(b) &&
+            memcmp(a, b, VARSIZE_EXTERNAL(a)) == 0)
+            return false;
+    }
+    return !datum_image_eq(old_value, new_value, column->typbyval, column->typlen);
+}
+
+// Pushes {name: value, ...} for the columns selected by `pick` (nullptr: all).
+void push_row(JsonbParseState** state, const char* key, AuditRelation* rel, Datum* values, bool* nulls,
+              const bool* pick)
+{
+    push_key(state, key, static_cast<int>(strlen(key)));
+    pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
+    for (int c = 0; c < rel->ncolumns; ++c) {
+        if (pick != nullptr && !pick[c]) continue;
+        const AuditColumn* column = &rel->columns[c];
+        push_key(state, column->name, column->name_len);
+        int index = column->attnum - 1;
+        push_column_value(state, column, values[index], nulls[index]);
+    }
+    pushJsonbValue(state, WJB_END_OBJECT, nullptr);
+}
+
+void push_header(JsonbParseState** state, AuditRelation* rel, const char* operation)
+{
+    pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
+    push_key(state, "operation", 9);
+    push_cstring_value(state, operation);
+    push_key(state, "schema", 6);
+    push_cstring_value(state, rel->schema_name);
+    push_key(state, "table", 5);
+    push_cstring_value(state, rel->table_name);
+}
+
+void push_pk(JsonbParseState** state, AuditRelation* rel, Datum* values, bool* nulls)
+{
+    if (rel->npk == 0) return;
+    push_key(state, "pk", 2);
+    pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
+    for (int i = 0; i < rel->npk; ++i) {
+        const AuditColumn* column = &rel->columns[rel->pk[i]];
+        push_key(state, column->name, column->name_len);
+        push_column_value(state, column, values[column->attnum - 1], nulls[column->attnum - 1]);
+    }
+    pushJsonbValue(state, WJB_END_OBJECT, nullptr);
+}
+
+// ------------------------------------------------------------ the log ----
+
+constexpr const char* insert_one_sql =
+    "INSERT INTO audit_log.system_log (level, message, metadata, user_id) VALUES ('INFO', $1, $2, $3)";
+// unnest() returns its elements in order and a function scan keeps it.
+constexpr const char* insert_many_sql =
+    "INSERT INTO audit_log.system_log (level, message, metadata, user_id) "
+    "SELECT 'INFO', $1, m, $3 FROM pg_catalog.unnest($2::pg_catalog.jsonb[]) AS u(m)";
+constexpr const char* insert_buffered_sql =
+    "INSERT INTO audit_log.system_log (level, message, metadata, user_id) "
+    "SELECT 'INFO', m, d, u FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
+    "pg_catalog.unnest($2::pg_catalog.jsonb[]), pg_catalog.unnest($3::pg_catalog.int4[])) AS x(m, d, u)";
+
+// The log table as audit_log.system_log has it in the domain schema
+// (domain/10_tables.sql, domain/40_audit.sql): created, when a database has
+// none, so the audit trigger always has somewhere to write.
+constexpr const char* create_log_sql = R"SQL(
+SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('zerocut.install_domain_schema'));
+CREATE SCHEMA IF NOT EXISTS audit_log;
+CREATE TABLE IF NOT EXISTS audit_log.system_log (
+    id         bigserial,
+    level      varchar(10) NOT NULL DEFAULT 'INFO'
+               CHECK (level IN ('DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR', 'CRITICAL')),
+    message    text NOT NULL,
+    metadata   jsonb NOT NULL DEFAULT '{}',
+    user_id    integer,
+    created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (id, created_at)
+) PARTITION BY RANGE (created_at);
+CREATE TABLE IF NOT EXISTS audit_log.system_log_default PARTITION OF audit_log.system_log DEFAULT;
+CREATE INDEX IF NOT EXISTS idx_system_log_metadata_gin ON audit_log.system_log USING gin (metadata jsonb_path_ops);
+CREATE INDEX IF NOT EXISTS idx_system_log_created ON audit_log.system_log (created_at);
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_log.system_log FROM PUBLIC;
+CREATE TRIGGER zerocut_append_only BEFORE UPDATE OR DELETE ON audit_log.system_log
+    FOR EACH ROW EXECUTE FUNCTION zerocut.audit_log_guard();
+CREATE TRIGGER zerocut_append_only_truncate BEFORE TRUNCATE ON audit_log.system_log
+    FOR EACH STATEMENT EXECUTE FUNCTION zerocut.audit_log_guard();
+)SQL";
+
+// audit_log.system_log's OID, InvalidOid when missing.
+Oid find_log_table()
+{
+    return zc::pg::guard([] {
+        Oid namespace_oid = get_namespace_oid("audit_log", true);
+        return OidIsValid(namespace_oid) ? get_relname_relid("system_log", namespace_oid) : InvalidOid;
+    });
+}
+
+void create_log_table()
+{
+    zc::pg::SpiSession spi;
+    zc::pg::PinnedSearchPath pinned;
+    pinned.set("client_min_messages", "warning");
+    spi.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('zerocut.install_domain_schema'))");
+    // An advisory lock does not process invalidations as a relation lock
+    // does: without this, a table another session created while we waited
+    // would still be missing from our caches.
+    zc::pg::guard([] { AcceptInvalidationMessages(); });
+    if (find_log_table() != InvalidOid) return;  // created meanwhile by another session
+    spi.execute(create_log_sql);
+    zc::pg::notice("zerocut: created audit_log.system_log for the audit trigger");
+}
+
+// The log table's owner, creating the table when missing.
+Oid log_owner()
+{
+    Oid log = find_log_table();
+    if (log == InvalidOid) {
+        create_log_table();
+        log = find_log_table();
+        if (log == InvalidOid)
+            throw zc::Error(zc::sqlstate::undefined_table, "audit_log.system_log could not be created");
+    }
+    return zc::pg::guard([=] {
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(log));
+        if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for relation %u", log);
+        Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+        ReleaseSysCache(tuple);
+        return owner;
+    });
+}
+
+SPIPlanPtr insert_one_plan = nullptr;
+SPIPlanPtr insert_many_plan = nullptr;
+SPIPlanPtr insert_buffered_plan = nullptr;
+
+SPIPlanPtr kept_plan(SPIPlanPtr* slot, const char* sql, const Oid* types)
+{
+    if (*slot != nullptr) return *slot;
+    *slot = zc::pg::guard([=] {
+        SPIPlanPtr plan = SPI_prepare(sql, 3, const_cast<Oid*>(types));
+        if (plan == nullptr) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        SPI_keepplan(plan);
+        return plan;
+    });
+    return *slot;
+}
+
+// Runs a kept INSERT as the log table's owner (as ri_triggers.c runs its
+// checks as the referenced table's owner): writers need no grant on the log.
+void run_insert(SPIPlanPtr* slot, const char* sql, const Oid* types, Datum* values, const char* nulls)
+{
+    Oid owner = log_owner();
+    zc::pg::SpiSession spi;
+    SPIPlanPtr plan = kept_plan(slot, sql, types);
+    int rc = zc::pg::guard([&] {
+        Oid saved_user;
+        int saved_context;
+        GetUserIdAndSecContext(&saved_user, &saved_context);
+        SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+        int result = SPI_execute_plan(plan, values, nulls, false, 0);
+        SetUserIdAndSecContext(saved_user, saved_context);
+        return result;
+    });
+    if (rc != SPI_OK_INSERT)
+        throw zc::Error(zc::sqlstate::internal_error,
+                        std::string("writing the audit log failed: ") + SPI_result_code_string(rc));
+}
+
+void insert_one(const char* message, Datum metadata, Oid metadata_type, SPIPlanPtr* slot, const char* sql,
+                std::optional<int32> user_id)
+{
+    Datum message_datum = zc::pg::guard([=] { return PointerGetDatum(cstring_to_text(message)); });
+    Oid types[3] = {TEXTOID, metadata_type, INT4OID};
+    Datum values[3] = {message_datum, metadata, Int32GetDatum(user_id.value_or(0))};
+    char nulls[4] = {' ', ' ', user_id ? ' ' : 'n', '\0'};
+    run_insert(slot, sql, types, values, nulls);
+}
+
+// ------------------------------------------------- row-mode buffering ----
+//
+// A row-mode trigger whose table also carries the statement-level flush
+// trigger (zerocut_audit_zz_flush, created by enable_audit) does not insert
+// per row: it appends the row here, and the flush trigger, which fires after
+// every row trigger of the statement, writes them with one INSERT.  Rows
+// carry the subtransaction that made them: a flush writes only rows of the
+// current subtransaction and its committed children (an outer
+// subtransaction's rows wait for their own statement's flush), and a
+// rolled-back subtransaction drops its rows.  Anything left at commit is
+// written then.  Plain data in a context under TopTransactionContext.
+
+struct PendingRow {
+    SubTransactionId subid;
+    char* message;
+    Jsonb* metadata;
+    int32 user_id;
+    bool user_null;
+};
+
+MemoryContext pending_context = nullptr;
+PendingRow* pending = nullptr;
+int pending_count = 0;
+int pending_capacity = 0;
+Size pending_bytes = 0;
+constexpr Size pending_limit = 64 * 1024 * 1024;  // flush early past this
+
+void forget_pending()
+{
+    pending_context = nullptr;  // freed with TopTransactionContext
+    pending = nullptr;
+    pending_count = pending_capacity = 0;
+    pending_bytes = 0;
+}
+
+// Appends one row; C-style, runs inside guard().
+void append_pending(const char* message, Jsonb* metadata, bool user_null, int32 user_id)
+{
+    if (pending_context == nullptr) {
+        pending_context = AllocSetContextCreate(TopTransactionContext, "zerocut audit pending rows",
+                                                ALLOCSET_DEFAULT_SIZES);
+        pending_capacity = 1024;
+        pending = static_cast<PendingRow*>(MemoryContextAlloc(pending_context, sizeof(PendingRow) * pending_capacity));
+    }
+    if (pending_count == pending_capacity) {
+        pending_capacity *= 2;
+        pending = static_cast<PendingRow*>(repalloc(pending, sizeof(PendingRow) * pending_capacity));
+    }
+    PendingRow* row = &pending[pending_count];
+    row->subid = GetCurrentSubTransactionId();
+    row->message = MemoryContextStrdup(pending_context, message);
+    row->metadata = static_cast<Jsonb*>(MemoryContextAlloc(pending_context, VARSIZE(metadata)));
+    memcpy(row->metadata, metadata, VARSIZE(metadata));
+    row->user_id = user_id;
+    row->user_null = user_null;
+    pending_count++;
+    pending_bytes += VARSIZE(metadata);
+}
+
+// The rows a flush in the current subtransaction may write: a suffix.
+int first_flushable()
+{
+    SubTransactionId current = GetCurrentSubTransactionId();
+    int first = pending_count;
+    while (first > 0 && pending[first - 1].subid >= current) --first;
+    return first;
+}
+
+void xact_callback(XactEvent event, void*)
+{
+    switch (event) {
+        case XACT_EVENT_PRE_COMMIT:
+        case XACT_EVENT_PRE_PREPARE:
+            if (pending_count > 0) {
+                // A statement whose flush trigger did not fire (e.g. a write
+                // addressed to a partition of an audited parent): write now.
+                zc::pg::FailedCall failed;
+                try {
+                    flush_pending_rows();
+                    return;
+                } catch (...) {
+                    zc::pg::capture_current_exception(failed);
+                }
+                zc::pg::raise_failed_call(failed);
+            }
+            break;
+        case XACT_EVENT_COMMIT:
+        case XACT_EVENT_ABORT:
+        case XACT_EVENT_PREPARE:
+        case XACT_EVENT_PARALLEL_COMMIT:
+        case XACT_EVENT_PARALLEL_ABORT:
+            forget_pending();
+            break;
+        default:
+            break;
+    }
+}
+
+void subxact_callback(SubXactEvent event, SubTransactionId subid, SubTransactionId, void*)
+{
+    if (event != SUBXACT_EVENT_ABORT_SUB) return;
+    while (pending_count > 0 && pending[pending_count - 1].subid >= subid) {
+        pending_bytes -= VARSIZE(pending[pending_count - 1].metadata);
+        pending_count--;
+    }
+}
+
+zc::pg::OnLoad audit_xact_on_load([] {
+    RegisterXactCallback(xact_callback, nullptr);
+    RegisterSubXactCallback(subxact_callback, nullptr);
+});
+
+}  // namespace
+
+// ------------------------------------------------------------ public ----
+
+AuditRelation* audit_relation(TriggerData* data)
+{
+    Oid trigger_oid = data->tg_trigger->tgoid;
+    if (relations == nullptr) relations = new std::unordered_map<Oid, AuditRelation*>();
+    AuditRelation* rel = nullptr;
+    if (auto found = relations->find(trigger_oid); found != relations->end()) {
+        rel = found->second;
+        if (rel->valid && rel->redact_generation == redact_generation) return rel;
+    }
+
+    // Options from the trigger's arguments, redacted names from the GUC.
+    std::vector<std::string> args;
+    for (int i = 0; i < data->tg_trigger->tgnargs; ++i) args.emplace_back(data->tg_trigger->tgargs[i]);
+    core::audit::TriggerOptions options = core::audit::parse_trigger_arguments(args);
+    auto redacted = core::audit::parse_column_list(redact_columns_setting ? redact_columns_setting : "");
+    if (!redacted) redacted = std::vector<std::string>{"password_hash"};  // the check hook keeps this unreachable
+    std::vector<const char*> excluded_names, redacted_names;
+    for (const auto& name : options.excluded) excluded_names.push_back(name.c_str());
+    for (const auto& name : *redacted) redacted_names.push_back(name.c_str());
+    if (rel == nullptr) {
+        rel = zc::pg::guard([] {
+            return static_cast<AuditRelation*>(MemoryContextAllocZero(CacheMemoryContext, sizeof(AuditRelation)));
+        });
+        relations->emplace(trigger_oid, rel);
+    }
+
+    // Rebuild in a fresh context; the old one goes once the new is complete.
+    MemoryContext previous = rel->context;
+    bool changed_only = options.changed_only;
+    const char* const* excluded = excluded_names.data();
+    int nexcluded = static_cast<int>(excluded_names.size());
+    const char* const* redacted_list = redacted_names.data();
+    int nredacted = static_cast<int>(redacted_names.size());
+    zc::pg::guard([=] {
+        AuditRelation fresh;
+        memset(&fresh, 0, sizeof(fresh));
+        fresh.context = AllocSetContextCreate(CacheMemoryContext, "zerocut audit trigger", ALLOCSET_SMALL_SIZES);
+        PG_TRY();
+        {
+            build_relation(&fresh, data, changed_only, excluded, nexcluded, redacted_list, nredacted);
+        }
+        PG_CATCH();
+        {
+            MemoryContextDelete(fresh.context);
+            PG_RE_THROW();
+        }
+        PG_END_TRY();
+        fresh.trigger_oid = trigger_oid;
+        fresh.relid = RelationGetRelid(data->tg_relation);
+        fresh.redact_generation = redact_generation;
+        fresh.valid = true;
+        *rel = fresh;
+        if (previous != nullptr) MemoryContextDelete(previous);
+    });
+    std::string table(rel->table_name);
+    std::string messages[4] = {core::audit::log_message(table, "INSERT"), core::audit::log_message(table, "UPDATE"),
+                               core::audit::log_message(table, "DELETE"), core::audit::log_message(table, "TRUNCATE")};
+    char* copies[4];
+    for (int i = 0; i < 4; ++i) {
+        const char* text = messages[i].c_str();
+        MemoryContext context = rel->context;
+        copies[i] = zc::pg::guard([=] { return MemoryContextStrdup(context, text); });
+    }
+    rel->message_insert = copies[0];
+    rel->message_update = copies[1];
+    rel->message_delete = copies[2];
+    rel->message_truncate = copies[3];
+    return rel;
+}
+
+Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values, bool* old_nulls,
+                    Datum* new_values, bool* new_nulls)
+{
+    bool is_update = old_values != nullptr && new_values != nullptr;
+    bool* changed = nullptr;
+    if (is_update && rel->changed_only) {
+        // Decide before building any JSON: which columns changed, and does
+        // any change count (excluded columns alone do not).
+        changed = static_cast<bool*>(palloc(sizeof(bool) * Max(rel->ncolumns, 1)));
+        bool counted = false;
+        for (int c = 0; c < rel->ncolumns; ++c) {
+            const AuditColumn* column = &rel->columns[c];
+            int index = column->attnum - 1;
+            changed[c] = column_changed(column, old_values[index], old_nulls[index], new_values[index], new_nulls[index]);
+            counted = counted || (changed[c] && !column->excluded);
+        }
+        if (!counted) {
+            pfree(changed);
+            return nullptr;
+        }
+    }
+    JsonbParseState* state = nullptr;
+    push_header(&state, rel, operation);
+    if (new_values != nullptr)
+        push_pk(&state, rel, new_values, new_nulls);
+    else
+        push_pk(&state, rel, old_values, old_nulls);
+    if (old_values != nullptr)  // without a primary key the whole old row identifies it
+        push_row(&state, "old_data", rel, old_values, old_nulls, rel->npk > 0 ? changed : nullptr);
+    if (new_values != nullptr) push_row(&state, "new_data", rel, new_values, new_nulls, changed);
+    JsonbValue* result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+    return JsonbValueToJsonb(result);
+}
+
+Jsonb* build_truncate(AuditRelation* rel)
+{
+    JsonbParseState* state = nullptr;
+    push_header(&state, rel, "TRUNCATE");
+    JsonbValue* result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
+    return JsonbValueToJsonb(result);
+}
+
+std::optional<int32> current_app_user()
+{
+    const char* setting = zc::pg::guard([] { return GetConfigOption("app.current_user_id", true, false); });
+    return core::audit::parse_user_id(setting);
+}
+
+void write_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id)
+{
+    insert_one(message, JsonbPGetDatum(metadata), JSONBOID, &insert_one_plan, insert_one_sql, user_id);
+}
+
+void write_log_rows(const char* message, Datum metadata_array, std::optional<int32> user_id)
+{
+    insert_one(message, metadata_array, JSONBARRAYOID, &insert_many_plan, insert_many_sql, user_id);
+}
+
+void buffer_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id)
+{
+    bool user_null = !user_id.has_value();
+    int32 user = user_id.value_or(0);
+    zc::pg::guard([=] { append_pending(message, metadata, user_null, user); });
+    if (pending_bytes >= pending_limit) flush_pending_rows();
+}
+
+void flush_pending_rows()
+{
+    if (pending_count == 0) return;
+    int first = first_flushable();
+    int count = pending_count - first;
+    if (count == 0) return;
+    if (count == 1) {
+        PendingRow row = pending[first];
+        pending_count = first;
+        pending_bytes -= VARSIZE(row.metadata);
+        write_log_row(row.message, row.metadata,
+                      row.user_null ? std::nullopt : std::optional<int32>(row.user_id));
+        return;
+    }
+    // Three parallel arrays, one set-based INSERT; the rows leave the buffer
+    // first (the INSERT could fire further triggers).
+    Datum values[3];
+    zc::pg::guard([&] {
+        Datum* messages = static_cast<Datum*>(palloc(sizeof(Datum) * count));
+        Datum* metadata = static_cast<Datum*>(palloc(sizeof(Datum) * count));
+        Datum* users = static_cast<Datum*>(palloc(sizeof(Datum) * count));
+        bool* user_nulls = static_cast<bool*>(palloc(sizeof(bool) * count));
+        for (int i = 0; i < count; ++i) {
+            const PendingRow* row = &pending[first + i];
+            messages[i] = PointerGetDatum(cstring_to_text(row->message));
+            metadata[i] = JsonbPGetDatum(row->metadata);
+            users[i] = Int32GetDatum(row->user_id);
+            user_nulls[i] = row->user_null;
+        }
+        int dims[1] = {count};
+        int lbs[1] = {1};
+        values[0] = PointerGetDatum(construct_array(messages, count, TEXTOID, -1, false, TYPALIGN_INT));
+        values[1] = PointerGetDatum(construct_array(metadata, count, JSONBOID, -1, false, TYPALIGN_INT));
+        values[2] = PointerGetDatum(construct_md_array(users, user_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+    });
+    for (int i = first; i < pending_count; ++i) pending_bytes -= VARSIZE(pending[i].metadata);
+    pending_count = first;
+    Oid types[3] = {TEXTARRAYOID, JSONBARRAYOID, INT4ARRAYOID};
+    char nulls[4] = "   ";
+    run_insert(&insert_buffered_plan, insert_buffered_sql, types, values, nulls);
+}
+
+}  // namespace zc::audit

@@ -1,0 +1,76 @@
+// The audit trigger's machinery, shared by its entry points:
+//  - per-trigger metadata (columns, their jsonb conversion, which are
+//    excluded or redacted, the primary key, the audited table's name),
+//    cached by trigger OID and invalidated by a relcache callback and by
+//    changes of zerocut.audit_redact_columns;
+//  - building the metadata jsonb of one change directly as JsonbValues;
+//  - writing log rows to audit_log.system_log through kept SPI plans, as the
+//    log table's owner (the ri_triggers.c pattern), creating the table when
+//    a database has none.
+#pragma once
+
+#include <optional>
+
+#include "pg/postgres.hpp"
+
+extern "C" {
+#include "utils/jsonb.h"
+}
+
+namespace zc::audit {
+
+struct AuditColumn;
+
+// Everything the trigger needs about one (trigger, relation) pair.  Plain
+// data palloc'd in its own memory context; never freed while in use: the
+// relcache callback only marks it stale, the next lookup rebuilds it.
+struct AuditRelation {
+    Oid trigger_oid;
+    Oid relid;
+    bool valid;
+    unsigned long redact_generation;
+    MemoryContext context;
+    bool changed_only;
+    char* schema_name;  // the audited table: the partitioned root for a cloned trigger
+    char* table_name;
+    int ncolumns;
+    AuditColumn* columns;  // live (not dropped) attributes in attnum order
+    int npk;
+    int* pk;  // indexes into columns
+    // TRIGGER_TYPE_INSERT/UPDATE/DELETE bits covered by an enabled flush
+    // trigger on the same relation: those row events are buffered.
+    int16 flush_events;
+    // "<table> record created|updated|deleted", "<table> truncated"
+    char* message_insert;
+    char* message_update;
+    char* message_delete;
+    char* message_truncate;
+};
+
+// The cached metadata of the trigger now firing; builds it when missing or stale.
+AuditRelation* audit_relation(TriggerData* data);
+
+// What one change produces: the jsonb metadata, or nullptr when the change
+// is not logged (changed_only UPDATE that changes nothing counted).
+// `old_values`/`new_values` are deformed tuples of the relation's descriptor.
+// Runs inside guard(); holds no C++ objects.
+Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values, bool* old_nulls,
+                    Datum* new_values, bool* new_nulls);
+Jsonb* build_truncate(AuditRelation* rel);
+
+// app.current_user_id as an integer, nullopt when unset, empty or invalid.
+std::optional<int32> current_app_user();
+
+// Appends one row, or one row per element of a jsonb[] (one set-based
+// INSERT), to audit_log.system_log as its owner.  Creates the log table
+// first when the database has none.
+void write_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id);
+void write_log_rows(const char* message, Datum metadata_array, std::optional<int32> user_id);
+
+// Row mode with the flush trigger present: keeps the row until the flush
+// trigger fires at the end of the statement (or commit, or 64 MB).
+void buffer_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id);
+// Writes the buffered rows of the current subtransaction with one INSERT.
+void flush_pending_rows();
+
+}  // namespace zc::audit

@@ -1,0 +1,231 @@
+// zerocut.audit_trigger_function() RETURNS trigger
+//
+// AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW (as in the seed), or
+// AFTER INSERT/UPDATE/DELETE ... FOR EACH STATEMENT with transition tables,
+// or AFTER TRUNCATE ... FOR EACH STATEMENT: writes one audit_log.system_log
+// row per changed row (level INFO, message "<table> record created|updated|
+// deleted", metadata {operation, schema, table, pk, old_data, new_data},
+// user_id from app.current_user_id).  Statement mode writes the same rows
+// with one set-based INSERT per statement.  Arguments (written by
+// zerocut.enable_audit()): changed_only=true|false, exclude=<column>...
+#include <optional>
+#include <string>
+
+#include "audit/audit_log.hpp"
+#include "pg/boundary.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/pg_trigger.h"
+#include "executor/tuptable.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/tuplestore.h"
+}
+
+namespace {
+
+using zc::audit::AuditRelation;
+
+TriggerData* require_after_trigger(FunctionCallInfo fcinfo)
+{
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
+                        "audit_trigger_function() must be called as a trigger");
+    auto* data = reinterpret_cast<TriggerData*>(fcinfo->context);
+    if (!TRIGGER_FIRED_AFTER(data->tg_event))
+        throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
+                        "audit_trigger_function() must be fired AFTER the change",
+                        std::string("trigger \"") + data->tg_trigger->tgname + "\" fires BEFORE or INSTEAD OF",
+                        "Use zerocut.enable_audit(table) to create the audit triggers.");
+    return data;
+}
+
+// One row: the metadata of the change, or nullptr when it is not logged.
+Jsonb* row_change(AuditRelation* rel, TriggerData* data, const char** message)
+{
+    TriggerEvent event = data->tg_event;
+    if (TRIGGER_FIRED_BY_INSERT(event)) {
+        *message = rel->message_insert;
+        TupleTableSlot* slot = data->tg_trigslot;
+        return zc::pg::guard([=] {
+            slot_getallattrs(slot);
+            return zc::audit::build_change(rel, "INSERT", nullptr, nullptr, slot->tts_values, slot->tts_isnull);
+        });
+    }
+    if (TRIGGER_FIRED_BY_UPDATE(event)) {
+        *message = rel->message_update;
+        TupleTableSlot* old_slot = data->tg_trigslot;
+        TupleTableSlot* new_slot = data->tg_newslot;
+        return zc::pg::guard([=] {
+            slot_getallattrs(old_slot);
+            slot_getallattrs(new_slot);
+            return zc::audit::build_change(rel, "UPDATE", old_slot->tts_values, old_slot->tts_isnull,
+                                           new_slot->tts_values, new_slot->tts_isnull);
+        });
+    }
+    *message = rel->message_delete;
+    TupleTableSlot* slot = data->tg_trigslot;
+    return zc::pg::guard([=] {
+        slot_getallattrs(slot);
+        return zc::audit::build_change(rel, "DELETE", slot->tts_values, slot->tts_isnull, nullptr, nullptr);
+    });
+}
+
+// A transition table opened for reading with its own read pointer, as the
+// executor's named-tuplestore scan does, so other readers are not disturbed.
+struct TransitionReader {
+    Tuplestorestate* store = nullptr;
+    int pointer = 0;
+    TupleTableSlot* slot = nullptr;
+};
+
+void open_reader(TransitionReader* reader, Tuplestorestate* store, TupleDesc desc)
+{
+    reader->store = store;
+    reader->pointer = zc::pg::guard([=] { return tuplestore_alloc_read_pointer(store, EXEC_FLAG_REWIND); });
+    reader->slot = zc::pg::guard([=] { return MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); });
+    int pointer = reader->pointer;
+    zc::pg::guard([=] {
+        tuplestore_select_read_pointer(store, pointer);
+        tuplestore_rescan(store);
+    });
+}
+
+// Next tuple of `reader`, deformed; false at the end.  C-style (inside guard).
+bool next_row(TransitionReader* reader)
+{
+    tuplestore_select_read_pointer(reader->store, reader->pointer);
+    if (!tuplestore_gettupleslot(reader->store, true, false, reader->slot)) return false;
+    slot_getallattrs(reader->slot);
+    return true;
+}
+
+// Up to this many bytes of metadata go into one INSERT: a jsonb[] stays far
+// below the 1 GB datum limit however large the statement.
+constexpr Size batch_bytes = 64 * 1024 * 1024;
+
+// Builds the next batch of metadata from the transition tables as a jsonb[]
+// (or (Datum)0 when no row is left).  C-style: runs inside guard().
+Datum next_batch(AuditRelation* rel, const char* operation, TransitionReader* old_rows, TransitionReader* new_rows,
+                 MemoryContext row_context, bool* finished)
+{
+    int capacity = 1024, count = 0;
+    Size bytes = 0;
+    Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * capacity));
+    MemoryContext outer = CurrentMemoryContext;
+    *finished = true;
+    while (bytes < batch_bytes) {
+        bool has_old = old_rows != nullptr && next_row(old_rows);
+        bool has_new = new_rows != nullptr && next_row(new_rows);
+        if ((old_rows != nullptr && !has_old) || (new_rows != nullptr && !has_new)) break;
+        MemoryContextSwitchTo(row_context);
+        Jsonb* change = zc::audit::build_change(
+            rel, operation, has_old ? old_rows->slot->tts_values : nullptr, has_old ? old_rows->slot->tts_isnull : nullptr,
+            has_new ? new_rows->slot->tts_values : nullptr, has_new ? new_rows->slot->tts_isnull : nullptr);
+        MemoryContextSwitchTo(outer);
+        if (change != nullptr) {
+            if (count == capacity) {
+                capacity *= 2;
+                elements = static_cast<Datum*>(repalloc(elements, sizeof(Datum) * capacity));
+            }
+            Jsonb* copy = static_cast<Jsonb*>(palloc(VARSIZE(change)));
+            memcpy(copy, change, VARSIZE(change));
+            elements[count++] = JsonbPGetDatum(copy);
+            bytes += VARSIZE(change);
+        }
+        MemoryContextReset(row_context);
+        if (bytes >= batch_bytes) *finished = false;
+    }
+    if (count == 0) return (Datum)0;
+    return PointerGetDatum(construct_array(elements, count, JSONBOID, -1, false, TYPALIGN_INT));
+}
+
+void statement_changes(AuditRelation* rel, TriggerData* data, std::optional<int32> user_id)
+{
+    TriggerEvent event = data->tg_event;
+    const char* operation = "DELETE";
+    const char* message = rel->message_delete;
+    bool wants_old = true, wants_new = false;
+    if (TRIGGER_FIRED_BY_INSERT(event)) {
+        operation = "INSERT";
+        message = rel->message_insert;
+        wants_old = false;
+        wants_new = true;
+    } else if (TRIGGER_FIRED_BY_UPDATE(event)) {
+        operation = "UPDATE";
+        message = rel->message_update;
+        wants_new = true;
+    }
+    if ((wants_old && data->tg_oldtable == nullptr) || (wants_new && data->tg_newtable == nullptr))
+        throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
+                        std::string("audit_trigger_function() FOR EACH STATEMENT needs transition tables"),
+                        std::string("trigger \"") + data->tg_trigger->tgname + "\" has no REFERENCING " +
+                            (wants_old && wants_new ? "OLD TABLE and NEW TABLE" : wants_old ? "OLD TABLE" : "NEW TABLE"),
+                        "Use zerocut.enable_audit(table, mode => 'statement') to create the audit triggers.");
+    TupleDesc desc = RelationGetDescr(data->tg_relation);
+    TransitionReader old_rows, new_rows;
+    if (wants_old) open_reader(&old_rows, data->tg_oldtable, desc);
+    if (wants_new) open_reader(&new_rows, data->tg_newtable, desc);
+    MemoryContext row_context = zc::pg::guard([] {
+        return AllocSetContextCreate(CurrentMemoryContext, "zerocut audit row", ALLOCSET_DEFAULT_SIZES);
+    });
+    TransitionReader* old_reader = wants_old ? &old_rows : nullptr;
+    TransitionReader* new_reader = wants_new ? &new_rows : nullptr;
+    bool finished = false;
+    while (!finished) {
+        Datum batch = zc::pg::guard(
+            [&] { return next_batch(rel, operation, old_reader, new_reader, row_context, &finished); });
+        if (batch != (Datum)0) zc::audit::write_log_rows(message, batch, user_id);
+    }
+    zc::pg::guard([=] {
+        MemoryContextDelete(row_context);
+        if (old_reader) ExecDropSingleTupleTableSlot(old_reader->slot);
+        if (new_reader) ExecDropSingleTupleTableSlot(new_reader->slot);
+    });
+}
+
+bool is_flush_trigger(TriggerData* data)
+{
+    if (!TRIGGER_FIRED_FOR_STATEMENT(data->tg_event) || TRIGGER_FIRED_BY_TRUNCATE(data->tg_event)) return false;
+    for (int i = 0; i < data->tg_trigger->tgnargs; ++i)
+        if (strcmp(data->tg_trigger->tgargs[i], "flush=true") == 0) return true;
+    return false;
+}
+
+int16 event_type(TriggerEvent event)
+{
+    if (TRIGGER_FIRED_BY_INSERT(event)) return TRIGGER_TYPE_INSERT;
+    if (TRIGGER_FIRED_BY_UPDATE(event)) return TRIGGER_TYPE_UPDATE;
+    return TRIGGER_TYPE_DELETE;
+}
+
+}  // namespace
+
+ZC_FUNCTION(zc_audit_trigger_function)
+{
+    TriggerData* data = require_after_trigger(fcinfo);
+    if (is_flush_trigger(data)) {
+        zc::audit::flush_pending_rows();
+        return PointerGetDatum(nullptr);
+    }
+    AuditRelation* rel = zc::audit::audit_relation(data);
+    std::optional<int32> user_id = zc::audit::current_app_user();
+    if (TRIGGER_FIRED_BY_TRUNCATE(data->tg_event)) {
+        Jsonb* metadata = zc::pg::guard([=] { return zc::audit::build_truncate(rel); });
+        zc::audit::write_log_row(rel->message_truncate, metadata, user_id);
+    } else if (TRIGGER_FIRED_FOR_ROW(data->tg_event)) {
+        const char* message = nullptr;
+        Jsonb* metadata = row_change(rel, data, &message);
+        if (metadata != nullptr) {
+            if (rel->flush_events & event_type(data->tg_event))
+                zc::audit::buffer_log_row(message, metadata, user_id);
+            else
+                zc::audit::write_log_row(message, metadata, user_id);
+        }
+    } else {
+        statement_changes(rel, data, user_id);
+    }
+    return PointerGetDatum(nullptr);
+}

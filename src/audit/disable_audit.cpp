@@ -1,0 +1,34 @@
+// zerocut.disable_audit(tbl regclass) RETURNS void
+//
+// Drops the audit triggers zerocut.enable_audit() created on `tbl` and its
+// row in zerocut.audit_config.  The log keeps its rows.  Idempotent: a table
+// that is not audited gets a NOTICE.
+#include <string>
+
+#include "audit/audit_admin.hpp"
+#include "pg/boundary.hpp"
+#include "pg/spi.hpp"
+#include "pg/system_log.hpp"
+#include "pg/values.hpp"
+
+namespace {
+
+bool disable(const zc::audit::AuditedTable& table)
+{
+    zc::pg::SpiSession spi;
+    zc::pg::PinnedSearchPath pinned;
+    int dropped = zc::audit::drop_audit_triggers(spi, table);
+    uint64 removed = zc::audit::write_config(spi, "DELETE FROM zerocut.audit_config WHERE schema_name = $1 AND table_name = $2",
+                                 {zc::pg::text_param(table.schema), zc::pg::text_param(table.name)});
+    return dropped > 0 || removed > 0;
+}
+
+}  // namespace
+
+ZC_FUNCTION(zc_disable_audit)
+{
+    zc::pg::require_arg(fcinfo, 0, "tbl");
+    zc::audit::AuditedTable table = zc::audit::audited_table(PG_GETARG_OID(0), "tbl");
+    if (!disable(table)) zc::pg::notice("table " + table.qualified + " is not audited; nothing to do");
+    PG_RETURN_VOID();
+}
