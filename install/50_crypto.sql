@@ -77,3 +77,65 @@ CREATE FUNCTION zerocut.blind_index(data text, key_name text DEFAULT 'default') 
 COMMENT ON FUNCTION zerocut.blind_index(text, text) IS
     'HMAC-SHA256 of data under a blind-index key derived from the first version of key_name (stable across rotation), for equality search on encrypted columns';
 REVOKE ALL ON FUNCTION zerocut.blind_index(text, text) FROM PUBLIC;
+
+CREATE FUNCTION zerocut.protect_column_trigger() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'zc_protect_column_trigger';
+COMMENT ON FUNCTION zerocut.protect_column_trigger() IS
+    'BEFORE INSERT OR UPDATE row trigger made by protect_column(): encrypts <col> into <col>_encrypted (never twice), writes <col>_bidx, blanks <col> unless keep_plaintext';
+
+CREATE FUNCTION zerocut.protect_column(tbl regclass, col name, key_name text DEFAULT 'default',
+                                       blind_index boolean DEFAULT true, keep_plaintext boolean DEFAULT false)
+    RETURNS jsonb
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_protect_column';
+COMMENT ON FUNCTION zerocut.protect_column(regclass, name, text, boolean, boolean) IS
+    'Adds <col>_encrypted (reusing an empty or zerocut-encrypted bytea column), <col>_bidx with an index, and the encrypting trigger; existing rows: CALL encrypt_column_backfill()';
+REVOKE ALL ON FUNCTION zerocut.protect_column(regclass, name, text, boolean, boolean) FROM PUBLIC;
+
+CREATE FUNCTION zerocut.encrypt_column_batch(tbl regclass, col name, start_block bigint, end_block bigint,
+                                             batch_size integer, OUT next_block bigint, OUT end_block bigint,
+                                             OUT rows_encrypted bigint)
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_encrypt_column_batch';
+COMMENT ON FUNCTION zerocut.encrypt_column_batch(regclass, name, bigint, bigint, integer) IS
+    'One batch of encrypt_column_backfill(): encrypts the pending rows of a block range of a protected column; next_block NULL when done';
+REVOKE ALL ON FUNCTION zerocut.encrypt_column_batch(regclass, name, bigint, bigint, integer) FROM PUBLIC;
+
+-- PL/pgSQL only for the loop: a procedure may COMMIT between batches only
+-- when it has no SET clause, so every name in it is schema-qualified.
+CREATE PROCEDURE zerocut.encrypt_column_backfill(tbl regclass, col name, batch_size integer DEFAULT 5000)
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    next_block bigint := 0;
+    last_block bigint;
+    total bigint := 0;
+    step record;
+BEGIN
+    LOOP
+        SELECT * INTO step FROM zerocut.encrypt_column_batch(tbl, col, next_block, last_block, batch_size);
+        total := total OPERATOR(pg_catalog.+) step.rows_encrypted;
+        last_block := step.end_block;
+        COMMIT;
+        EXIT WHEN step.next_block IS NULL;
+        next_block := step.next_block;
+    END LOOP;
+    RAISE NOTICE 'zerocut: encrypted % rows of %.%', total, tbl, pg_catalog.quote_ident(col);
+END
+$$;
+COMMENT ON PROCEDURE zerocut.encrypt_column_backfill(regclass, name, integer) IS
+    'Encrypts the existing rows of a protected column in committed batches of about batch_size rows (resumable; CALL it outside a transaction block)';
+REVOKE ALL ON PROCEDURE zerocut.encrypt_column_backfill(regclass, name, integer) FROM PUBLIC;
+
+CREATE FUNCTION zerocut.encrypt_sensitive_data(data text, key text) RETURNS bytea
+    LANGUAGE c VOLATILE STRICT
+    AS 'MODULE_PATHNAME', 'zc_encrypt_sensitive_data';
+COMMENT ON FUNCTION zerocut.encrypt_sensitive_data(text, text) IS
+    'Seed-compatible: pgcrypto pgp_sym_encrypt(data, key) (needs CREATE EXTENSION pgcrypto); the key travels in SQL, prefer zerocut.encrypt()';
+
+CREATE FUNCTION zerocut.decrypt_sensitive_data(encrypted_data bytea, key text) RETURNS text
+    LANGUAGE c STABLE STRICT
+    AS 'MODULE_PATHNAME', 'zc_decrypt_sensitive_data';
+COMMENT ON FUNCTION zerocut.decrypt_sensitive_data(bytea, text) IS
+    'Seed-compatible: pgcrypto pgp_sym_decrypt(encrypted_data, key) (needs CREATE EXTENSION pgcrypto); wrong key is an ERROR showing neither key nor data';
