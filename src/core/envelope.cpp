@@ -71,8 +71,8 @@ const char* describe(EnvelopeProblem problem) noexcept
         case EnvelopeProblem::none: return "a zerocut envelope";
         case EnvelopeProblem::too_short: return "too short to be a zerocut ciphertext";
         case EnvelopeProblem::bad_magic: return "not a zerocut ciphertext (no ZCE header)";
-        case EnvelopeProblem::bad_version: return "unsupported zerocut ciphertext version";
-        case EnvelopeProblem::bad_type: return "unknown payload type in zerocut ciphertext header";
+        case EnvelopeProblem::bad_version: return "of an unsupported zerocut ciphertext version";
+        case EnvelopeProblem::bad_type: return "a zerocut ciphertext of unknown payload type";
     }
     return "not a zerocut ciphertext";
 }

@@ -53,14 +53,15 @@ Batch run_batch(Oid relid, const std::string& col, int64 start, std::optional<in
     } else {
         batch.end_block = std::stoll(
             spi.query_text("SELECT coalesce(max(pg_catalog.pg_relation_size(relid)), 0) / "
-                           "current_setting('block_size')::bigint FROM pg_catalog.pg_partition_tree($1) WHERE isleaf",
+                           "current_setting('block_size')::bigint FROM (SELECT relid FROM pg_catalog.pg_partition_tree($1) "
+                           "WHERE isleaf UNION SELECT $1::regclass) leaves",
                            {rel})
                 .value_or("0"));
     }
     double density = std::stod(
         spi.query_text("SELECT coalesce(sum(greatest(c.reltuples, 0)) / nullif(sum(c.relpages), 0), 50) "
-                       "FROM pg_catalog.pg_partition_tree($1) t JOIN pg_catalog.pg_class c ON c.oid = t.relid "
-                       "WHERE t.isleaf",
+                       "FROM (SELECT relid FROM pg_catalog.pg_partition_tree($1) WHERE isleaf UNION SELECT $1::regclass) t "
+                       "JOIN pg_catalog.pg_class c ON c.oid = t.relid",
                        {rel})
             .value_or("50"));
     int64 blocks = std::max<int64>(1, static_cast<int64>(std::floor(batch_size / std::max(density, 1.0))));
