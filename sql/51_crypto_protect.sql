@@ -131,13 +131,14 @@ SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_misc', 'n')$$);
 SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_misc', 'p')$$);
 SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_misc', 'q')$$);
 SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_misc', 'p', 'nope', keep_plaintext => true)$$);
-SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_misc', repeat('p', 60))$$);
+ALTER TABLE crypto_misc ADD COLUMN pppppppppppppppppppppppppppppppppppppppppppppppppppppp text;
+SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_misc', repeat('p', 54))$$);
+ALTER TABLE crypto_misc DROP COLUMN pppppppppppppppppppppppppppppppppppppppppppppppppppppp;
 SELECT pg_temp.try($$SELECT zerocut.protect_column('nosuch_table', 'p')$$);
 SELECT pg_temp.try($$SELECT zerocut.protect_column(0, 'p')$$);
 SELECT attname FROM pg_attribute WHERE attrelid = 'crypto_misc'::regclass AND attnum > 0 ORDER BY attnum;
 SELECT count(*) AS triggers_on_misc FROM pg_trigger WHERE tgrelid = 'crypto_misc'::regclass;
 -- Existing non-zerocut data in <col>_encrypted (e.g. the seed's pgcrypto output) is refused.
-UPDATE user_management."USER" SET phone_encrypted = NULL;
 ALTER TABLE crypto_misc ADD COLUMN p_encrypted bytea;
 UPDATE crypto_misc SET p_encrypted = '\xc30d0407';
 SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_misc', 'p', keep_plaintext => true)$$);

@@ -37,6 +37,13 @@ namespace zc::crypto {
 
 namespace {
 
+// `argument "x"`, or the label itself when it names a column ("column ...").
+std::string label(const char* argument)
+{
+    if (std::strncmp(argument, "column ", 7) == 0) return argument;
+    return std::string("argument \"") + argument + "\"";
+}
+
 // ---- GUC and cache invalidation -------------------------------------------
 
 char* key_file_setting = nullptr;
@@ -312,7 +319,7 @@ std::optional<std::uint32_t> load_keys(const std::string& where, const zc::pg::P
 [[noreturn]] void no_such_key(const std::string& name, const char* argument)
 {
     throw Error(sqlstate::undefined_object,
-                std::string("argument \"") + argument + "\": encryption key \"" + name + "\" does not exist", "",
+                label(argument) + ": encryption key \"" + name + "\" does not exist", "",
                 "Create it with SELECT zerocut.create_key('" + name + "'); (as a superuser or a role granted it).");
 }
 
@@ -329,7 +336,7 @@ DataKey key_by_id(std::uint32_t id, const char* argument)
     if (auto found = cache().by_id.find(id); found != cache().by_id.end()) return found->second;
     if (id > static_cast<std::uint32_t>(PG_INT32_MAX) ||
         !load_keys("WHERE id = $1", zc::pg::int4_param(static_cast<int32>(id))))
-        throw Error(sqlstate::undefined_object, std::string("argument \"") + argument + "\" was encrypted with data key " +
+        throw Error(sqlstate::undefined_object, label(argument) + " was encrypted with data key " +
                                                     std::to_string(id) + ", which does not exist in zerocut.encryption_keys");
     return cache().by_id.at(id);
 }
@@ -434,7 +441,7 @@ std::uint32_t envelope_key_id(const std::uint8_t* envelope, std::size_t size, co
     core::ParsedEnvelope parsed = core::parse_envelope(envelope, size);
     if (parsed.problem != core::EnvelopeProblem::none)
         throw Error(sqlstate::invalid_parameter_value,
-                    std::string("argument \"") + argument + "\" is " + core::describe(parsed.problem));
+                    label(argument) + " is " + core::describe(parsed.problem));
     return parsed.header.key_id;
 }
 
@@ -444,7 +451,7 @@ varlena* open(const std::uint8_t* envelope, std::size_t size, std::optional<std:
     core::ParsedEnvelope parsed = core::parse_envelope(envelope, size);
     if (parsed.problem != core::EnvelopeProblem::none)
         throw Error(sqlstate::invalid_parameter_value,
-                    std::string("argument \"") + argument + "\" is " + core::describe(parsed.problem));
+                    label(argument) + " is " + core::describe(parsed.problem));
     DataKey key = key_by_id(parsed.header.key_id, argument);
     std::size_t plain_size = parsed.ciphertext_size;
     varlena* out = zc::pg::guard([=] { return static_cast<varlena*>(palloc(VARHDRSZ + plain_size)); });
@@ -453,21 +460,21 @@ varlena* open(const std::uint8_t* envelope, std::size_t size, std::optional<std:
     if (!gcm_open(key.encryption_key.data(), parsed.header.nonce.data(), core::envelope_aad(envelope, context),
                   parsed.ciphertext, plain_size, parsed.tag, plain))
         throw Error(sqlstate::invalid_parameter_value,
-                    std::string("argument \"") + argument +
-                        "\" failed authentication: it was altered or truncated, or the context does not match",
+                    label(argument) +
+                        " failed authentication: it was altered or truncated, or the context does not match",
                     context ? "a context was given" : "no context was given (NULL)",
                     "Decrypt with the same context the value was encrypted with.");
     if (type_out) *type_out = parsed.header.type;
     if (want_text) {
         if (parsed.header.type != core::PayloadType::text)
-            throw Error("42804", std::string("argument \"") + argument + "\" holds an encrypted bytea value", "",
+            throw Error("42804", label(argument) + " holds an encrypted bytea value", "",
                         "Use zerocut.decrypt_bytea().");
         const char* chars = reinterpret_cast<const char*>(plain);
         int length = static_cast<int>(plain_size);
         bool valid = zc::pg::guard([=] { return pg_verifymbstr(chars, length, true); });
         if (!valid)
-            throw Error("22021", std::string("argument \"") + argument +
-                                     "\" decrypts to text that is invalid in the database encoding");
+            throw Error("22021", label(argument) +
+                                     " decrypts to text that is invalid in the database encoding");
     }
     return out;
 }

@@ -107,8 +107,8 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
                                       ") < 37 OR substr(" + zc::pg::quote_ident(enc) + ", 1, 4) <> '\\x5a434501'::bytea)");
         if (foreign && *foreign != "0")
             throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
-                            "column \"" + enc + "\" already holds " + *foreign +
-                                " values that are not zerocut ciphertexts",
+                            "column \"" + enc + "\" already holds data that is not a zerocut ciphertext (" + *foreign +
+                                " rows)",
                             "", "Decrypt them (e.g. pgcrypto data with zerocut.decrypt_sensitive_data) into \"" + col +
                                     "\" and set \"" + enc + "\" to NULL first.");
     } else {

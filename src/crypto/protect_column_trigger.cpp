@@ -111,7 +111,8 @@ ZC_FUNCTION(zc_protect_column_trigger)
             new_enc = plain;
             new_plain = Field{};
             if (setup.blind) {
-                varlena* clear = zc::crypto::open(bytes.data, bytes.size, context, false, setup.col.c_str());
+                std::string label = "column \"" + setup.col + "\"";
+                varlena* clear = zc::crypto::open(bytes.data, bytes.size, context, false, label.c_str());
                 new_bidx = Field{PointerGetDatum(zc::crypto::blind_index(zc::crypto::blind_index_key(setup.key_name, "key_name"),
                                                                          reinterpret_cast<const std::uint8_t*>(VARDATA(clear)),
                                                                          VARSIZE(clear) - VARHDRSZ)),
@@ -139,7 +140,8 @@ ZC_FUNCTION(zc_protect_column_trigger)
                                 "\" must hold a zerocut ciphertext",
                             "", "Write the plaintext to \"" + setup.col + "\"; the trigger encrypts it.");
         if (setup.blind && (!is_update || !same(enc, get(old_row, enc_col, desc)) || bidx.is_null)) {
-            varlena* clear = zc::crypto::open(bytes.data, bytes.size, context, false, enc_name.c_str());
+            std::string label = "column \"" + enc_name + "\"";
+            varlena* clear = zc::crypto::open(bytes.data, bytes.size, context, false, label.c_str());
             new_bidx = Field{PointerGetDatum(zc::crypto::blind_index(zc::crypto::blind_index_key(setup.key_name, "key_name"),
                                                                      reinterpret_cast<const std::uint8_t*>(VARDATA(clear)),
                                                                      VARSIZE(clear) - VARHDRSZ)),
