@@ -85,6 +85,17 @@ DUMP=$ZC_DIR/dump.sql
 zc_as_owner "$ZC_BINDIR/pg_dump" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres postgres >"$DUMP"
 grep -q "zerocut.encryption_keys" "$DUMP" || fail "pg_dump did not keep the keyring"
 
+# Restore into a new database: keys come back (wrapped), nothing is encrypted
+# twice, the trigger works again.
+zc_psql -q -c "CREATE DATABASE restored" >/dev/null
+zc_psql -q -d restored -f "$DUMP" >/dev/null 2>"$ZC_DIR/restore.err" || { cat "$ZC_DIR/restore.err"; fail "restore failed"; }
+zc_psql -At -d restored -c "SELECT string_agg(zerocut.decrypt(phone_encrypted, 'public.customer.phone'), ',' ORDER BY id) FROM customer" \
+    | grep -qx "$P1,$P3" || fail "restored values do not decrypt"
+zc_psql -q -d restored -c "INSERT INTO customer VALUES (9, '$P2')" >/dev/null
+zc_psql -At -d restored -c "SELECT phone IS NULL AND zerocut.decrypt(phone_encrypted, 'public.customer.phone') = '$P2' FROM customer WHERE id = 9" \
+    | grep -qx t || fail "the trigger does not encrypt after restore"
+echo "  pg_dump/restore keeps the wrapped keys; restored rows decrypt and are not encrypted twice"
+
 # ---- the greps ---------------------------------------------------------------
 check_absent() {  # check_absent needle where...
     local needle=$1; shift
