@@ -55,7 +55,8 @@ SELECT zerocut.decrypt(zerocut.encrypt('')) = '' AS empty,
 SELECT length(b) AS mb_bytes, zerocut.decrypt_bytea(zerocut.encrypt(b)) = b AS one_mb_bytea
 FROM (SELECT decode(repeat('00ff7f80', 262144), 'hex') AS b) s;
 -- Random nonce: the same plaintext never gives the same ciphertext.
-SELECT zerocut.encrypt('same') <> zerocut.encrypt('same') AS nonces_differ;
+SELECT zerocut.encrypt('same') <> zerocut.encrypt('same') AS nonces_differ,
+       (SELECT count(DISTINCT substr(zerocut.encrypt('same'), 10, 12)) FROM generate_series(1, 5000)) AS distinct_nonces_of_5000;
 -- Header: magic ZCE, version 1, type, key id (big-endian).
 SELECT substr(zerocut.encrypt('x', 'billing'), 1, 9) AS header_text,
        substr(zerocut.encrypt('x'::bytea), 1, 9) AS header_bytea;

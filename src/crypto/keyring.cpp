@@ -115,23 +115,83 @@ void hkdf(const Key32& input, const char* info, Key32& out)
         openssl_failure("HKDF");
 }
 
-EVP_CIPHER_CTX* cipher_context()
+// AES-256-GCM, fetched once (OpenSSL 3 would otherwise look the
+// implementation up on every init).
+EVP_CIPHER* aes_256_gcm()
 {
-    static EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-    if (ctx == nullptr) openssl_failure("EVP_CIPHER_CTX_new");
-    return ctx;
+    static EVP_CIPHER* cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    if (cipher == nullptr) openssl_failure("EVP_CIPHER_fetch(AES-256-GCM)");
+    return cipher;
 }
 
-// AES-256-GCM with a 12-byte nonce.  Returns false when authentication fails.
-void gcm_seal(const std::uint8_t* key, const std::uint8_t* nonce, const std::string& aad, const std::uint8_t* in,
+// One context per direction, keyed lazily: consecutive calls with the same
+// data key only set a new nonce (no key schedule).  forget_cipher_keys()
+// wipes it after the root-derived wrapping key was used.
+struct CipherState {
+    EVP_CIPHER_CTX* ctx = nullptr;
+    Key32 key{};
+    bool keyed = false;
+};
+
+CipherState& cipher_state(bool encrypt)
+{
+    static CipherState sealing, opening;
+    CipherState& state = encrypt ? sealing : opening;
+    if (state.ctx == nullptr && (state.ctx = EVP_CIPHER_CTX_new()) == nullptr) openssl_failure("EVP_CIPHER_CTX_new");
+    return state;
+}
+
+void forget_cipher_keys() noexcept
+{
+    for (bool encrypt : {true, false}) {
+        CipherState& state = cipher_state(encrypt);
+        EVP_CIPHER_CTX_reset(state.ctx);  // frees (and cleanses) the key schedule
+        OPENSSL_cleanse(state.key.data(), state.key.size());
+        state.keyed = false;
+    }
+}
+
+EVP_CIPHER_CTX* keyed_context(bool encrypt, const std::uint8_t* key, const std::uint8_t* nonce)
+{
+    CipherState& state = cipher_state(encrypt);
+    bool same_key = state.keyed && CRYPTO_memcmp(state.key.data(), key, state.key.size()) == 0;
+    int ok = encrypt ? EVP_EncryptInit_ex(state.ctx, same_key ? nullptr : aes_256_gcm(), nullptr,
+                                          same_key ? nullptr : key, nonce)
+                     : EVP_DecryptInit_ex(state.ctx, same_key ? nullptr : aes_256_gcm(), nullptr,
+                                          same_key ? nullptr : key, nonce);
+    if (ok != 1) {
+        state.keyed = false;
+        openssl_failure(encrypt ? "EncryptInit" : "DecryptInit");
+    }
+    if (!same_key) {
+        std::memcpy(state.key.data(), key, state.key.size());
+        state.keyed = true;
+    }
+    return state.ctx;
+}
+
+// The associated data, fed in parts (for an envelope: the same bytes as
+// core::envelope_aad(): header, 0 or 1, context).
+using AadParts = std::initializer_list<std::string_view>;
+
+void feed_aad(EVP_CIPHER_CTX* ctx, AadParts aad, bool encrypt)
+{
+    for (std::string_view part : aad) {
+        if (part.empty()) continue;
+        int length = 0;
+        auto* bytes = reinterpret_cast<const unsigned char*>(part.data());
+        int ok = encrypt ? EVP_EncryptUpdate(ctx, nullptr, &length, bytes, static_cast<int>(part.size()))
+                         : EVP_DecryptUpdate(ctx, nullptr, &length, bytes, static_cast<int>(part.size()));
+        if (ok != 1) openssl_failure("aad");
+    }
+}
+
+void gcm_seal(const std::uint8_t* key, const std::uint8_t* nonce, AadParts aad, const std::uint8_t* in,
               std::size_t size, std::uint8_t* out, std::uint8_t* tag)
 {
-    EVP_CIPHER_CTX* ctx = cipher_context();
+    EVP_CIPHER_CTX* ctx = keyed_context(true, key, nonce);
+    feed_aad(ctx, aad, true);
     int length = 0;
-    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key, nonce) != 1) openssl_failure("EncryptInit");
-    if (EVP_EncryptUpdate(ctx, nullptr, &length, reinterpret_cast<const unsigned char*>(aad.data()),
-                          static_cast<int>(aad.size())) != 1)
-        openssl_failure("EncryptUpdate (aad)");
     if (size > 0 && EVP_EncryptUpdate(ctx, out, &length, in, static_cast<int>(size)) != 1)
         openssl_failure("EncryptUpdate");
     if (EVP_EncryptFinal_ex(ctx, out + (size > 0 ? length : 0), &length) != 1) openssl_failure("EncryptFinal");
@@ -139,15 +199,13 @@ void gcm_seal(const std::uint8_t* key, const std::uint8_t* nonce, const std::str
         openssl_failure("GET_TAG");
 }
 
-bool gcm_open(const std::uint8_t* key, const std::uint8_t* nonce, const std::string& aad, const std::uint8_t* in,
+// Returns false when authentication fails (and then wipes `out`).
+bool gcm_open(const std::uint8_t* key, const std::uint8_t* nonce, AadParts aad, const std::uint8_t* in,
               std::size_t size, const std::uint8_t* tag, std::uint8_t* out)
 {
-    EVP_CIPHER_CTX* ctx = cipher_context();
+    EVP_CIPHER_CTX* ctx = keyed_context(false, key, nonce);
+    feed_aad(ctx, aad, false);
     int length = 0;
-    if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key, nonce) != 1) openssl_failure("DecryptInit");
-    if (EVP_DecryptUpdate(ctx, nullptr, &length, reinterpret_cast<const unsigned char*>(aad.data()),
-                          static_cast<int>(aad.size())) != 1)
-        openssl_failure("DecryptUpdate (aad)");
     if (size > 0 && EVP_DecryptUpdate(ctx, out, &length, in, static_cast<int>(size)) != 1)
         openssl_failure("DecryptUpdate");
     if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, core::envelope_tag_size, const_cast<std::uint8_t*>(tag)) != 1)
@@ -155,6 +213,34 @@ bool gcm_open(const std::uint8_t* key, const std::uint8_t* nonce, const std::str
     bool ok = EVP_DecryptFinal_ex(ctx, out + (size > 0 ? length : 0), &length) == 1;
     if (!ok && size > 0) OPENSSL_cleanse(out, size);  // never hand back unauthenticated bytes
     return ok;
+}
+
+// Random nonces drawn from a pool refilled by RAND_bytes 4 KB at a time (one
+// DRBG call per ~340 envelopes instead of one each).  The pool belongs to the
+// process that filled it (MyProcPid), so a forked child never reuses it.
+void random_nonce(std::uint8_t* out)
+{
+    static std::uint8_t pool[4096 - 4096 % core::envelope_nonce_size];
+    static std::size_t used = sizeof pool;
+    static int owner = 0;
+    if (owner != MyProcPid || used + core::envelope_nonce_size > sizeof pool) {
+        if (RAND_bytes(pool, static_cast<int>(sizeof pool)) != 1) openssl_failure("RAND_bytes");
+        used = 0;
+        owner = MyProcPid;
+    }
+    std::memcpy(out, pool + used, core::envelope_nonce_size);
+    OPENSSL_cleanse(pool + used, core::envelope_nonce_size);
+    used += core::envelope_nonce_size;
+}
+
+std::string_view header_view(const std::uint8_t* header)
+{
+    return std::string_view(reinterpret_cast<const char*>(header), core::envelope_header_size);
+}
+
+std::string_view context_flag(const std::optional<std::string_view>& context)
+{
+    return context ? std::string_view("\x01", 1) : std::string_view("\x00", 1);
 }
 
 // ---- the root key file -----------------------------------------------------
@@ -280,9 +366,11 @@ DataKey unwrap_row(const std::vector<std::optional<std::string>>& row)
     Wiped wrapping, data_key;
     load_wrapping_key(wrapping.bytes);
     std::string aad = core::wrapped_key_aad(key.id, key.name, key.version);
-    if (!gcm_open(wrapping.bytes.data(), wrapped.data(), aad, wrapped.data() + core::envelope_nonce_size,
-                  core::data_key_size, wrapped.data() + core::envelope_nonce_size + core::data_key_size,
-                  data_key.bytes.data()))
+    bool unwrapped = gcm_open(wrapping.bytes.data(), wrapped.data(), {aad}, wrapped.data() + core::envelope_nonce_size,
+                              core::data_key_size, wrapped.data() + core::envelope_nonce_size + core::data_key_size,
+                              data_key.bytes.data());
+    forget_cipher_keys();
+    if (!unwrapped)
         throw Error(sqlstate::config_file_error,
                     "cannot unwrap data key " + std::to_string(key.id) + " (\"" + key.name + "\" version " +
                         std::to_string(key.version) + "): zerocut.key_file holds a different root key",
@@ -389,9 +477,10 @@ NewKey add_key_version(const std::string& name, bool rotate)
         if (RAND_bytes(data_key.bytes.data(), static_cast<int>(data_key.bytes.size())) != 1 ||
             RAND_bytes(wrapped, core::envelope_nonce_size) != 1)
             openssl_failure("RAND_bytes");
-        gcm_seal(wrapping.bytes.data(), wrapped, core::wrapped_key_aad(created.id, name, created.version),
-                 data_key.bytes.data(), core::data_key_size, wrapped + core::envelope_nonce_size,
-                 wrapped + core::envelope_nonce_size + core::data_key_size);
+        std::string aad = core::wrapped_key_aad(created.id, name, created.version);
+        gcm_seal(wrapping.bytes.data(), wrapped, {aad}, data_key.bytes.data(), core::data_key_size,
+                 wrapped + core::envelope_nonce_size, wrapped + core::envelope_nonce_size + core::data_key_size);
+        forget_cipher_keys();
         const char* raw = reinterpret_cast<const char*>(wrapped);
         bytea* wrapped_datum = zc::pg::guard([=] {
             bytea* value = static_cast<bytea*>(palloc(VARHDRSZ + wrapped_size));
@@ -429,9 +518,10 @@ bytea* seal(const DataKey& key, core::PayloadType type, const std::uint8_t* data
     core::EnvelopeHeader header;
     header.type = type;
     header.key_id = key.id;
-    if (RAND_bytes(header.nonce.data(), static_cast<int>(header.nonce.size())) != 1) openssl_failure("RAND_bytes");
+    random_nonce(header.nonce.data());
     core::write_envelope_header(header, bytes);
-    gcm_seal(key.encryption_key.data(), header.nonce.data(), core::envelope_aad(bytes, context), data, size,
+    gcm_seal(key.encryption_key.data(), header.nonce.data(),
+             {header_view(bytes), context_flag(context), context.value_or(std::string_view())}, data, size,
              bytes + core::envelope_header_size, bytes + core::envelope_header_size + size);
     return out;
 }
@@ -457,7 +547,8 @@ varlena* open(const std::uint8_t* envelope, std::size_t size, std::optional<std:
     varlena* out = zc::pg::guard([=] { return static_cast<varlena*>(palloc(VARHDRSZ + plain_size)); });
     SET_VARSIZE(out, VARHDRSZ + plain_size);
     auto* plain = reinterpret_cast<std::uint8_t*>(VARDATA(out));
-    if (!gcm_open(key.encryption_key.data(), parsed.header.nonce.data(), core::envelope_aad(envelope, context),
+    if (!gcm_open(key.encryption_key.data(), parsed.header.nonce.data(),
+                  {header_view(envelope), context_flag(context), context.value_or(std::string_view())},
                   parsed.ciphertext, plain_size, parsed.tag, plain))
         throw Error(sqlstate::invalid_parameter_value,
                     label(argument) +
