@@ -20,6 +20,14 @@ COMMENT ON TABLE zerocut.encryption_keys IS
 REVOKE ALL ON TABLE zerocut.encryption_keys FROM PUBLIC;
 REVOKE ALL ON SEQUENCE zerocut.encryption_keys_id_seq FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('zerocut.encryption_keys', '');
+
+CREATE FUNCTION zerocut.keyring_invalidate() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'zc_keyring_invalidate';
+COMMENT ON FUNCTION zerocut.keyring_invalidate() IS
+    'Statement trigger on zerocut.encryption_keys: any change (rotation, manual DELETE, restore) invalidates every backend''s key cache';
+CREATE TRIGGER keyring_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON zerocut.encryption_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION zerocut.keyring_invalidate();
 SELECT pg_catalog.pg_extension_config_dump('zerocut.encryption_keys_id_seq', '');
 
 CREATE FUNCTION zerocut.create_key(name text) RETURNS integer

@@ -123,6 +123,13 @@ SELECT pg_temp.try($$SELECT zerocut.rotate_key(NULL)$$);
 -- A hostile name is only data.
 SELECT zerocut.create_key('x"; DROP TABLE y; --') > 0 AS hostile_name_created;
 SELECT zerocut.decrypt(zerocut.encrypt('ok', 'x"; DROP TABLE y; --')) AS hostile_key_works;
+-- Deleting a key by hand reaches the key cache at once: its ciphertexts no
+-- longer decrypt (the keyring's statement trigger invalidates the cache).
+CREATE TEMP TABLE hostile AS SELECT zerocut.encrypt('h', 'x"; DROP TABLE y; --') AS c;
+SELECT zerocut.decrypt(c) AS cached FROM hostile;
+DELETE FROM zerocut.encryption_keys WHERE name = 'x"; DROP TABLE y; --';
+SELECT pg_temp.try($$SELECT zerocut.decrypt(c) FROM hostile$$);
+SELECT pg_temp.try($$SELECT zerocut.encrypt('h', 'x"; DROP TABLE y; --')$$);
 
 -- Blind index: deterministic per key name, 32 bytes, different per name.
 SELECT length(zerocut.blind_index('a')) AS bytes,

@@ -408,7 +408,8 @@ std::optional<std::uint32_t> load_keys(const std::string& where, const zc::pg::P
 {
     throw Error(sqlstate::undefined_object,
                 label(argument) + ": encryption key \"" + name + "\" does not exist", "",
-                "Create it with SELECT zerocut.create_key('" + name + "'); (as a superuser or a role granted it).");
+                "Create it with SELECT zerocut.create_key(" + zc::pg::quote_literal(name) +
+                    "); (as a superuser or a role granted it).");
 }
 
 }  // namespace
