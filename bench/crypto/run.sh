@@ -5,9 +5,9 @@
 # Targets: keyring >= 100x the seed's throughput; wrappers <= 1.1x pgcrypto's
 # time; blind-index lookup < 1 ms.
 ROWS=100000          # keyring: encrypt then decrypt this many phone numbers
-PGP_ROWS=${PGP_ROWS:-20000}   # pgcrypto variants: ~0.6 ms per row, so a subset (per-row cost is flat)
-RUNS=5
-PGP_RUNS=3
+PGP_ROWS=${PGP_ROWS:-4000}   # pgcrypto variants: ~0.6 ms per row, so a subset (per-row cost is flat)
+RUNS=9
+PGP_RUNS=7                   # many short interleaved runs: the machine is shared, medians absorb bursts
 USERS=1000000
 DB=bench_crypto
 zc_psql -q -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
@@ -24,11 +24,19 @@ declare -A t
 for run in $(seq 1 $((RUNS - PGP_RUNS))); do
     t[keyring]+="$(bench_ms $DB "$keyring_sql") "
 done
-for run in $(seq 1 $PGP_RUNS); do  # interleaved: drift (other load on the machine) hits all alike
+pgp_sql() {
+    case $1 in
+        pgcrypto) echo "SELECT count(pgp_sym_decrypt(pgp_sym_encrypt(phone, 'bench-passphrase'), 'bench-passphrase')) FROM phones WHERE id <= $PGP_ROWS" ;;
+        seed) echo "SELECT count(bench_seed_decrypt_sensitive_data(bench_seed_encrypt_sensitive_data(phone, 'bench-passphrase'), 'bench-passphrase')) FROM phones WHERE id <= $PGP_ROWS" ;;
+        wrapper) echo "SELECT count(zerocut.decrypt_sensitive_data(zerocut.encrypt_sensitive_data(phone, 'bench-passphrase'), 'bench-passphrase')) FROM phones WHERE id <= $PGP_ROWS" ;;
+    esac
+}
+orders=("pgcrypto seed wrapper" "wrapper pgcrypto seed" "seed wrapper pgcrypto")
+for run in $(seq 1 $PGP_RUNS); do  # interleaved, order rotated: drift (other load on the machine) hits all alike
     t[keyring]+="$(bench_ms $DB "$keyring_sql") "
-    t[pgcrypto]+="$(bench_ms $DB "SELECT count(pgp_sym_decrypt(pgp_sym_encrypt(phone, 'bench-passphrase'), 'bench-passphrase')) FROM phones WHERE id <= $PGP_ROWS") "
-    t[seed]+="$(bench_ms $DB "SELECT count(bench_seed_decrypt_sensitive_data(bench_seed_encrypt_sensitive_data(phone, 'bench-passphrase'), 'bench-passphrase')) FROM phones WHERE id <= $PGP_ROWS") "
-    t[wrapper]+="$(bench_ms $DB "SELECT count(zerocut.decrypt_sensitive_data(zerocut.encrypt_sensitive_data(phone, 'bench-passphrase'), 'bench-passphrase')) FROM phones WHERE id <= $PGP_ROWS") "
+    for variant in ${orders[$((run % 3))]}; do
+        t[$variant]+="$(bench_ms $DB "$(pgp_sql $variant)") "
+    done
 done
 med() { echo ${t[$1]} | tr ' ' '\n' | bench_median; }
 keyring=$(med keyring); pgcrypto=$(med pgcrypto); seed=$(med seed); wrapper=$(med wrapper)
@@ -51,13 +59,23 @@ lookup=$(zc_as_owner "$ZC_BINDIR/pgbench" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgre
     -f "$LOOKUP" $DB 2>/dev/null | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
 echo "  blind-index lookup + decrypt among $USERS users: ${lookup} ms average (pgbench, 5000 lookups); plan: $plan"
 
-bench_note "Encrypt then decrypt phone numbers (one SELECT over a table; median of $RUNS runs for the keyring, $PGP_RUNS of them interleaved with the $PGP_RUNS runs of each pgcrypto variant on the first $PGP_ROWS rows: their cost is a flat ~0.3 ms per call of the S2K key derivation):" "" \
-    "| variant | rows | ms | µs per row | rows/s |" "|---|---|---|---|---|" \
-    "| zerocut.encrypt/decrypt (keyring, AES-256-GCM, context) | $ROWS | $keyring | $(per_row $keyring $ROWS) | $(rate $keyring $ROWS) |" \
-    "| seed PL/pgSQL encrypt_sensitive_data/decrypt_sensitive_data (baseline) | $PGP_ROWS | $seed | $(per_row $seed $PGP_ROWS) | $(rate $seed $PGP_ROWS) |" \
-    "| pgcrypto pgp_sym_encrypt/pgp_sym_decrypt directly (peer) | $PGP_ROWS | $pgcrypto | $(per_row $pgcrypto $PGP_ROWS) | $(rate $pgcrypto $PGP_ROWS) |" \
-    "| zerocut.encrypt_sensitive_data/decrypt_sensitive_data (C++ wrappers) | $PGP_ROWS | $wrapper | $(per_row $wrapper $PGP_ROWS) | $(rate $wrapper $PGP_ROWS) |" \
-    "" "Blind-index lookup of one random phone among $USERS users, with decrypt of the row: ${lookup} ms average over 5000 pgbench transactions (client round trip included). Plan: \`$plan\`."
+bench_note "Encrypt then decrypt phone numbers, one SELECT over a table: median of $RUNS runs for the keyring, $PGP_RUNS of them"
+bench_note "interleaved (order rotated) with the $PGP_RUNS runs of each pgcrypto variant on the first $PGP_ROWS rows (their cost is a"
+bench_note "flat ~0.3 ms per call, the OpenPGP S2K key derivation, so a subset gives the same per-row rate)."
+bench_note ""
+bench_note "| variant | rows | ms | µs per row | rows/s |"
+bench_note "|---|---|---|---|---|"
+bench_note "| zerocut.encrypt/decrypt (keyring, AES-256-GCM, context) | $ROWS | $keyring | $(per_row $keyring $ROWS) | $(rate $keyring $ROWS) |"
+bench_note "| seed PL/pgSQL encrypt_sensitive_data/decrypt_sensitive_data (baseline) | $PGP_ROWS | $seed | $(per_row $seed $PGP_ROWS) | $(rate $seed $PGP_ROWS) |"
+bench_note "| pgcrypto pgp_sym_encrypt/pgp_sym_decrypt directly (peer) | $PGP_ROWS | $pgcrypto | $(per_row $pgcrypto $PGP_ROWS) | $(rate $pgcrypto $PGP_ROWS) |"
+bench_note "| zerocut.encrypt_sensitive_data/decrypt_sensitive_data (C++ wrappers) | $PGP_ROWS | $wrapper | $(per_row $wrapper $PGP_ROWS) | $(rate $wrapper $PGP_ROWS) |"
+bench_note ""
+bench_note "All runs (ms): keyring ${t[keyring]}; pgcrypto ${t[pgcrypto]}; seed ${t[seed]}; wrappers ${t[wrapper]}."
+bench_note ""
+bench_note "Blind-index lookup of one random phone among $USERS users, with decrypt of the row: ${lookup} ms average over"
+bench_note "5000 pgbench transactions (client round trip included). Plan: \`$plan\`."
+bench_note ""
+bench_note "Load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (shared machine)."
 bench_ratio "crypto: keyring throughput / seed pgp_sym wrappers" \
     "$(bench_div "$(rate $keyring $ROWS)" "$(rate $seed $PGP_ROWS)")" ">=" 100
 bench_ratio "crypto: keyring throughput / pgcrypto direct" \

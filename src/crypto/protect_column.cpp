@@ -17,6 +17,7 @@
 #include "pg/values.hpp"
 
 extern "C" {
+#include "catalog/pg_class.h"
 #include "utils/acl.h"
 #include "utils/jsonb.h"
 }
@@ -73,7 +74,11 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
     if (relkind != "r" && relkind != "p")
         throw zc::Error(zc::sqlstate::wrong_object_type,
                         "argument \"tbl\": \"" + schema + "." + table + "\" is not a table");
+#if PG_VERSION_NUM >= 160000
+    bool owner = zc::pg::guard([=] { return object_ownercheck(RelationRelationId, relid, GetUserId()); });
+#else
     bool owner = zc::pg::guard([=] { return pg_class_ownercheck(relid, GetUserId()); });
+#endif
     if (!owner)
         throw zc::Error(zc::sqlstate::insufficient_privilege,
                         "argument \"tbl\": must be owner of table \"" + schema + "." + table + "\"");
