@@ -37,6 +37,8 @@ COPY (SELECT repeat('g', 64)) TO PROGRAM 'umask 077 && cat > zc_regress_short.ke
 SELECT pg_temp.try($$SELECT zerocut.create_key('default')$$);
 COPY (SELECT repeat('a', 64)) TO PROGRAM 'umask 077 && cat > zc_regress_short.key && chmod 640 zc_regress_short.key';
 SELECT pg_temp.try($$SELECT zerocut.create_key('default')$$);
+SET zerocut.key_file = 'base';
+SELECT pg_temp.try($$SELECT zerocut.create_key('default')$$);
 SELECT count(*) AS keys_after_failures FROM zerocut.encryption_keys;
 
 SET zerocut.key_file = 'zc_regress_crypto.key';

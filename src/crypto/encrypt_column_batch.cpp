@@ -107,7 +107,12 @@ ZC_FUNCTION(zc_encrypt_column_batch)
         throw zc::Error(zc::sqlstate::numeric_value_out_of_range, "argument \"batch_size\" must be between 1 and 1000000",
                         "it is " + std::to_string(batch_size));
     if (col.empty()) throw zc::Error(zc::sqlstate::invalid_parameter_value, "argument \"col\" must not be empty");
-    Batch batch = run_batch(relid, col, start, end, batch_size);
+    Batch batch;
+    if (zc::pg::in_recovery()) {
+        zc::pg::notice("zerocut: encrypt_column_backfill() does nothing on a hot standby; run it on the primary");
+    } else {
+        batch = run_batch(relid, col, start, end, batch_size);
+    }
     TupleDesc desc = nullptr;
     if (zc::pg::guard([&] { return get_call_result_type(fcinfo, nullptr, &desc); }) != TYPEFUNC_COMPOSITE)
         throw zc::Error(zc::sqlstate::internal_error, "encrypt_column_batch() must return a record");

@@ -24,9 +24,10 @@ zc_psql -q -c "CREATE EXTENSION zerocut" -c "CREATE EXTENSION pgcrypto" -c "CREA
 expect_error() {  # expect_error SQLSTATE pattern
     local out
     out=$(zc_psql -v VERBOSITY=verbose -c "SELECT zerocut.create_key('probe')" 2>&1 || true)
-    echo "$out" | grep -q "ERROR:  $1" || fail "expected SQLSTATE $1, got: $out"
-    echo "$out" | grep -q "$2" || fail "expected '$2' in: $out"
-    echo "$out" | grep -qi "$ROOT_KEY" && fail "root key in an error message"
+    grep -qF -- "ERROR:  $1" <<<"$out" || fail "expected SQLSTATE $1, got: $out"
+    grep -qF -- "$2" <<<"$out" || fail "expected '$2' in: $out"
+    grep -qF -- "HINT:  As the database server's operating-system user" <<<"$out" || fail "expected the HINT in: $out"
+    grep -qiF -- "$ROOT_KEY" <<<"$out" && fail "root key in an error message"
     echo "  refused with $1: $2"
 }
 as_owner "chmod 644 '$KEY'"
@@ -44,7 +45,7 @@ expect_error F0000 "must hold exactly 64 hexadecimal digits"
 as_owner "rm -f '$KEY'"
 expect_error 58P01 "does not exist"
 as_owner "mv '$KEY.bak' '$KEY'"
-zc_psql -At -c "SELECT count(*) FROM zerocut.encryption_keys" | grep -qx 0 || fail "a failed call changed the keyring"
+[ "$(zc_psql -At -c "SELECT count(*) FROM zerocut.encryption_keys")" = 0 ] || fail "a failed call changed the keyring"
 
 # ---- a protected table in use, with errors provoked -------------------------
 P1=ZCPLAIN-7F3A9-ALPHA P2=ZCPLAIN-7F3A9-BRAVO P3=ZCPLAIN-7F3A9-CHARLIE
@@ -57,8 +58,7 @@ UPDATE customer SET phone = '$P3' WHERE id = 2;
 SELECT zerocut.rotate_key('default');
 UPDATE customer SET phone_encrypted = zerocut.reencrypt(phone_encrypted, 'public.customer.phone');
 SQL
-zc_psql -At -c "SELECT string_agg(zerocut.decrypt(phone_encrypted, 'public.customer.phone'), ',' ORDER BY id) FROM customer" \
-    | grep -qx "$P1,$P3" || fail "protected values do not decrypt"
+[ "$(zc_psql -At -c "SELECT string_agg(zerocut.decrypt(phone_encrypted, 'public.customer.phone'), ',' ORDER BY id) FROM customer")" = "$P1,$P3" ] || fail "protected values do not decrypt"
 # Errors whose statements carry no plaintext: wrong context, tampering,
 # missing key file, unknown key, trigger refusing garbage.
 for sql in "SELECT zerocut.decrypt(phone_encrypted, 'wrong') FROM customer" \
@@ -79,7 +79,7 @@ zc_psql -q -c "CREATE TABLE control_plain (v text)" -c "INSERT INTO control_plai
     -c "/* $CONTROL */ SELECT 1" -c "CHECKPOINT" >/dev/null
 zc_as_owner grep -rqaF -- "$CONTROL" "$ZC_DATA/base" || fail "control: the heap grep does not work"
 zc_as_owner grep -rqaF -- "$CONTROL" "$ZC_DATA/pg_wal" || fail "control: the WAL grep does not work"
-zc_psql -At -c "SELECT count(*) FROM pg_stat_statements WHERE strpos(query, '$CONTROL') > 0" | grep -qvx 0 \
+[ "$(zc_psql -At -c "SELECT count(*) FROM pg_stat_statements WHERE strpos(query, '$CONTROL') > 0")" != 0 ] \
     || fail "control: the pg_stat_statements check does not work"
 DUMP=$ZC_DIR/dump.sql
 zc_as_owner "$ZC_BINDIR/pg_dump" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres postgres >"$DUMP"
@@ -89,11 +89,9 @@ grep -q "zerocut.encryption_keys" "$DUMP" || fail "pg_dump did not keep the keyr
 # twice, the trigger works again.
 zc_psql -q -c "CREATE DATABASE restored" >/dev/null
 zc_psql -q -d restored -f "$DUMP" >/dev/null 2>"$ZC_DIR/restore.err" || { cat "$ZC_DIR/restore.err"; fail "restore failed"; }
-zc_psql -At -d restored -c "SELECT string_agg(zerocut.decrypt(phone_encrypted, 'public.customer.phone'), ',' ORDER BY id) FROM customer" \
-    | grep -qx "$P1,$P3" || fail "restored values do not decrypt"
+[ "$(zc_psql -At -d restored -c "SELECT string_agg(zerocut.decrypt(phone_encrypted, 'public.customer.phone'), ',' ORDER BY id) FROM customer")" = "$P1,$P3" ] || fail "restored values do not decrypt"
 zc_psql -q -d restored -c "INSERT INTO customer VALUES (9, '$P2')" >/dev/null
-zc_psql -At -d restored -c "SELECT phone IS NULL AND zerocut.decrypt(phone_encrypted, 'public.customer.phone') = '$P2' FROM customer WHERE id = 9" \
-    | grep -qx t || fail "the trigger does not encrypt after restore"
+[ "$(zc_psql -At -d restored -c "SELECT phone IS NULL AND zerocut.decrypt(phone_encrypted, 'public.customer.phone') = '$P2' FROM customer WHERE id = 9")" = t ] || fail "the trigger does not encrypt after restore"
 echo "  pg_dump/restore keeps the wrapped keys; restored rows decrypt and are not encrypted twice"
 
 # ---- the greps ---------------------------------------------------------------
@@ -110,10 +108,10 @@ echo "  root key and plaintext absent from server log, pg_dump, heap, WAL and st
 zc_psql -q -c "SELECT zerocut.decrypt(phone_encrypted, 'public.customer.phone') FROM customer" >/dev/null
 zc_psql -q -c "INSERT INTO customer VALUES (3, '$P1-again')" >/dev/null
 for secret in "$ROOT_KEY" "$P1"; do
-    zc_psql -At -c "SELECT count(*) FROM pg_stat_statements WHERE strpos(query, '$secret') > 0" | grep -qx 0 \
+    [ "$(zc_psql -At -c "SELECT count(*) FROM pg_stat_statements WHERE strpos(query, '$secret') > 0")" = 0 ] \
         || fail "'$secret' in pg_stat_statements"
 done
-zc_psql -At -c "SELECT count(*) FROM pg_stat_statements WHERE query LIKE '%encryption_keys%'" | grep -qv '^0$' \
+[ "$(zc_psql -At -c "SELECT count(*) FROM pg_stat_statements WHERE query LIKE '%encryption_keys%'")" != 0 ] \
     || fail "the keyring's own statements should be tracked (track = all) with parameters"
 # The errors did reach the log (so the greps above looked at real errors).
 grep -q "failed authentication" "$ZC_DIR/server.log" || fail "expected authentication errors in the log"
