@@ -152,6 +152,7 @@ SELECT zerocut.decrypt(zerocut.encrypt('back')) AS right_key_again;
 CREATE ROLE zc_crypto_app;
 GRANT USAGE ON SCHEMA zerocut TO zc_crypto_app;
 GRANT EXECUTE ON FUNCTION zerocut.encrypt(text, text, text), zerocut.decrypt(bytea, text) TO zc_crypto_app;
+SET zerocut.key_file = 'zc_regress_crypto.key';  -- setting it empties the key cache: the role reads the keyring
 SET ROLE zc_crypto_app;
 SELECT zerocut.decrypt(zerocut.encrypt('app data', 'billing', 'c'), 'c') AS app_round_trip;
 SELECT pg_temp.try($$SELECT count(*) FROM zerocut.encryption_keys$$);

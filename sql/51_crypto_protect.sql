@@ -163,9 +163,20 @@ DROP TRIGGER bad ON crypto_misc;
 CREATE ROLE zc_crypto_other;
 GRANT USAGE ON SCHEMA zerocut TO zc_crypto_other;
 GRANT EXECUTE ON FUNCTION zerocut.protect_column(regclass, name, text, boolean, boolean) TO zc_crypto_other;
+-- An application role with only INSERT/SELECT on the table: the trigger
+-- encrypts its rows (it reads the keyring as the keyring's owner), but the
+-- role itself cannot decrypt or read the keys.
+GRANT INSERT, SELECT ON crypto_docs TO zc_crypto_other;
+SET zerocut.key_file = 'zc_regress_protect.key';  -- setting it empties the key cache: the role's insert reads the keyring
 SET ROLE zc_crypto_other;
 SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_docs', 'blob')$$);
+INSERT INTO crypto_docs (id, "x""; DROP TABLE y; --", blob) VALUES (3, 'from app', '\x0a0b');
+SELECT id, blob IS NULL AS blob_blank, blob_encrypted IS NOT NULL AS blob_encrypted FROM crypto_docs WHERE id = 3;
+SELECT pg_temp.try($$SELECT zerocut.decrypt_bytea(blob_encrypted, 'public.crypto_docs.blob') FROM crypto_docs WHERE id = 3$$);
+SELECT pg_temp.try($$SELECT count(*) FROM zerocut.encryption_keys$$);
 RESET ROLE;
+SELECT zerocut.decrypt_bytea(blob_encrypted, 'public.crypto_docs.blob') AS app_row_decrypts FROM crypto_docs WHERE id = 3;
+REVOKE ALL ON crypto_docs FROM zc_crypto_other;
 REVOKE ALL ON FUNCTION zerocut.protect_column(regclass, name, text, boolean, boolean) FROM zc_crypto_other;
 REVOKE USAGE ON SCHEMA zerocut FROM zc_crypto_other;
 DROP ROLE zc_crypto_other;
