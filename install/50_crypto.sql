@@ -86,6 +86,13 @@ COMMENT ON FUNCTION zerocut.blind_index(text, text) IS
     'HMAC-SHA256 of data under a blind-index key derived from the first version of key_name (stable across rotation), for equality search on encrypted columns';
 REVOKE ALL ON FUNCTION zerocut.blind_index(text, text) FROM PUBLIC;
 
+CREATE FUNCTION zerocut.blind_index(data bytea, key_name text DEFAULT 'default') RETURNS bytea
+    LANGUAGE c STABLE PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'zc_blind_index';
+COMMENT ON FUNCTION zerocut.blind_index(bytea, text) IS
+    'HMAC-SHA256 of bytes under the blind-index key of key_name (what protect_column writes for a bytea column); equal to the text version for the same bytes';
+REVOKE ALL ON FUNCTION zerocut.blind_index(bytea, text) FROM PUBLIC;
+
 CREATE FUNCTION zerocut.protect_column_trigger() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'zc_protect_column_trigger';

@@ -138,7 +138,8 @@ SELECT length(zerocut.blind_index('a')) AS bytes,
        zerocut.blind_index('a') = zerocut.blind_index('a') AS deterministic,
        zerocut.blind_index('a') <> zerocut.blind_index('b') AS distinct_values,
        zerocut.blind_index('a') <> zerocut.blind_index('a', 'billing') AS distinct_keys,
-       zerocut.blind_index('') IS NOT NULL AS empty_ok;
+       zerocut.blind_index('') IS NOT NULL AS empty_ok,
+       zerocut.blind_index('abc'::bytea) = zerocut.blind_index('abc') AS bytea_same_bytes;
 
 -- A different root key cannot unwrap the data keys (clear error, no garbage).
 COPY (SELECT repeat('ab', 32)) TO PROGRAM 'rm -f zc_regress_short.key && umask 077 && cat > zc_regress_short.key';

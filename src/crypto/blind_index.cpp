@@ -1,4 +1,5 @@
 // zerocut.blind_index(data text, key_name text DEFAULT 'default') RETURNS bytea
+// zerocut.blind_index(data bytea, key_name text DEFAULT 'default') RETURNS bytea  (same bytes, same index)
 //
 // HMAC-SHA256 of the data under a key derived (HKDF, its own label) from the
 // first version of `key_name`: equal inputs give equal indexes, for equality
