@@ -81,6 +81,15 @@ UPDATE pc.usage_stats SET api_calls = 7, updated_at = '2000-01-01' WHERE id = 2 
 SELECT level, message, metadata->>'detail' ~ 'catalog work under ACCESS EXCLUSIVE [0-9.]+ ms' AS lock_time_reported
 FROM audit_log.system_log WHERE metadata->>'action' = 'convert';
 
+-- Identity columns: the new parent's identity continues the old numbering
+-- under the old sequence name.
+CREATE TABLE pc.events (id bigint GENERATED ALWAYS AS IDENTITY, at timestamptz NOT NULL, PRIMARY KEY (id, at));
+INSERT INTO pc.events (at) SELECT TIMESTAMPTZ '2024-03-01 12:00+00' + g * interval '1 day' FROM generate_series(1, 50) g;
+SELECT zerocut.convert_to_partitioned('pc.events', 'at', 'quarter');
+INSERT INTO pc.events (at) VALUES (now()) RETURNING id;
+SELECT pg_get_serial_sequence('pc.events', 'id') AS identity_sequence,
+       (SELECT attidentity FROM pg_attribute WHERE attrelid = 'pc.events'::regclass AND attname = 'id') AS identity_kind;
+
 -- Errors: nothing changes.
 CREATE TABLE pc.no_key_col (id int PRIMARY KEY, d date NOT NULL);
 CREATE TABLE pc.with_nulls (d date);
