@@ -45,6 +45,14 @@ SELECT (SELECT count(*) FROM ONLY pt.usage_stats_2023_06) AS june_rows,
 SELECT level, message, metadata->>'detail' AS detail FROM audit_log.system_log
 WHERE metadata->>'partition' = 'pt.usage_stats_2023_06';
 
+-- Rows are never moved out from under foreign keys that point at the parent
+-- (the DELETE could cascade): a clear error instead, nothing changed.
+CREATE TABLE pt.usage_ref (usage_id bigint, usage_date date, FOREIGN KEY (usage_id, usage_date) REFERENCES pt.usage_stats ON DELETE CASCADE);
+INSERT INTO pt.usage_ref SELECT id, date FROM pt.usage_stats WHERE date >= '2023-07-01';
+SELECT pt.try($$SELECT zerocut.create_monthly_partition('pt.usage_stats', '2023-07-01')$$);
+SELECT count(*) AS refs_kept, (SELECT count(*) FROM ONLY pt.usage_stats_default) AS still_in_default FROM pt.usage_ref;
+DROP TABLE pt.usage_ref;
+
 -- timestamptz: boundaries in zerocut.partition_timezone, also across DST.
 CREATE TABLE pt.events (id bigint NOT NULL, at timestamptz NOT NULL) PARTITION BY RANGE (at);
 SET zerocut.partition_timezone = 'America/New_York';

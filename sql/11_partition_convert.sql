@@ -81,6 +81,15 @@ UPDATE pc.usage_stats SET api_calls = 7, updated_at = '2000-01-01' WHERE id = 2 
 SELECT level, message, metadata->>'detail' ~ 'catalog work under ACCESS EXCLUSIVE [0-9.]+ ms' AS lock_time_reported
 FROM audit_log.system_log WHERE metadata->>'action' = 'convert';
 
+-- Identity columns: the new parent's identity continues the old numbering
+-- under the old sequence name.
+CREATE TABLE pc.events (id bigint GENERATED ALWAYS AS IDENTITY, at timestamptz NOT NULL, PRIMARY KEY (id, at));
+INSERT INTO pc.events (at) SELECT TIMESTAMPTZ '2024-03-01 12:00+00' + g * interval '1 day' FROM generate_series(1, 50) g;
+SELECT zerocut.convert_to_partitioned('pc.events', 'at', 'quarter');
+INSERT INTO pc.events (at) VALUES (now()) RETURNING id;
+SELECT pg_get_serial_sequence('pc.events', 'id') AS identity_sequence,
+       (SELECT attidentity FROM pg_attribute WHERE attrelid = 'pc.events'::regclass AND attname = 'id') AS identity_kind;
+
 -- Errors: nothing changes.
 CREATE TABLE pc.no_key_col (id int PRIMARY KEY, d date NOT NULL);
 CREATE TABLE pc.with_nulls (d date);
@@ -102,7 +111,7 @@ SELECT pc.try($$SELECT zerocut.convert_to_partitioned('pc.viewed', 'd')$$);
 SELECT relname, relkind FROM pg_class WHERE relnamespace = 'pc'::regnamespace
   AND relname IN ('no_key_col', 'with_nulls', 'viewed', 'texty') ORDER BY 1;
 SELECT count(*) AS leftover_bound_checks FROM pg_constraint WHERE conname LIKE '%legacy_bound' AND connamespace = 'pc'::regnamespace
-  AND conrelid <> 'pc.usage_stats_legacy'::regclass;
+  AND conrelid NOT IN ('pc.usage_stats_legacy'::regclass, 'pc.events_legacy'::regclass);
 
 -- run_maintenance_proc(): every managed parent, one transaction each.
 DROP TABLE pc.usage_note;

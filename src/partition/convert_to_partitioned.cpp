@@ -288,7 +288,16 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
                                     "s.is_called) FROM {} s",
                                     sequence[0].value_or("")),
                         {zc::pg::text_param(table.qualified), zc::pg::text_param(sequence[1].value_or(""))});
+            auto old_name = zc::partition::query_value(
+                spi, "SELECT pg_catalog.quote_ident(relname) FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.regclass",
+                {zc::pg::text_param(sequence[0].value_or(""))});
             spi.execute(fmt::format("ALTER TABLE {} ALTER COLUMN {} DROP IDENTITY", legacy, sequence[1].value_or("")));
+            // The new sequence takes the old one's name.
+            auto new_sequence = zc::partition::query_value(spi, "SELECT pg_catalog.pg_get_serial_sequence($1, $2)",
+                                                           {zc::pg::text_param(table.qualified),
+                                                            zc::pg::text_param(sequence[1].value_or(""))});
+            if (new_sequence && old_name)
+                spi.execute(fmt::format("ALTER SEQUENCE {} RENAME TO {}", *new_sequence, *old_name));
         } else {
             spi.execute(fmt::format("ALTER SEQUENCE {} OWNED BY {}.{}", sequence[0].value_or(""), table.qualified,
                                     sequence[1].value_or("")));

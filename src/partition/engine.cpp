@@ -774,6 +774,22 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
                     {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
         rescue = spi.first_text() == std::optional<std::string>("t");
     }
+    if (rescue) {
+        // Moving rows is a DELETE and an INSERT: with foreign keys pointing at
+        // the parent it would fail (NO ACTION) or cascade (CASCADE, SET NULL).
+        auto referenced = query_value(spi,
+                                      "SELECT EXISTS (SELECT FROM pg_catalog.pg_constraint "
+                                      "WHERE contype = 'f' AND confrelid = $1)",
+                                      {oid_param(parent.oid)});
+        if (referenced == std::optional<std::string>("t")) {
+            outcome.kind = CreateOutcome::conflict;
+            outcome.sqlstate = "55000";
+            outcome.detail = fmt::format("rows for [{}, {}) wait in {}, but foreign keys reference {}; moving them "
+                                         "could cascade: move them yourself",
+                                         period.lower_text, period.upper_text, def->qualified, parent.qualified);
+            return outcome;
+        }
+    }
     if (!rescue) {
         spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} {}", qualified, parent.qualified, bounds));
         outcome.kind = CreateOutcome::created;
