@@ -148,8 +148,6 @@ CREATE TABLE IF NOT EXISTS data_statistics.usage_stats (
     PRIMARY KEY (id, date),
     UNIQUE (workspace_id, date)
 ) PARTITION BY RANGE (date);
-CREATE TABLE IF NOT EXISTS data_statistics.usage_stats_default
-    PARTITION OF data_statistics.usage_stats DEFAULT;
 
 CREATE TABLE IF NOT EXISTS financial_management.consumption_record (
     id           bigserial,
@@ -163,8 +161,6 @@ CREATE TABLE IF NOT EXISTS financial_management.consumption_record (
     created_at   timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (id, created_at)
 ) PARTITION BY RANGE (created_at);
-CREATE TABLE IF NOT EXISTS financial_management.consumption_record_default
-    PARTITION OF financial_management.consumption_record DEFAULT;
 
 -- The log every zerocut job writes to; metadata is jsonb (the seed's json
 -- cannot carry a GIN index).  user_id has no foreign key: log rows outlive users.
@@ -178,5 +174,20 @@ CREATE TABLE IF NOT EXISTS audit_log.system_log (
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
     PRIMARY KEY (id, created_at)
 ) PARTITION BY RANGE (created_at);
-CREATE TABLE IF NOT EXISTS audit_log.system_log_default
-    PARTITION OF audit_log.system_log DEFAULT;
+
+-- DEFAULT partitions, for the partitioned parents only: an older install
+-- may still have plain tables, which domain/25_partitions.sql converts.
+DO $$
+DECLARE
+    parent regclass;
+BEGIN
+    FOREACH parent IN ARRAY ARRAY['data_statistics.usage_stats', 'financial_management.consumption_record',
+                                  'audit_log.system_log']::regclass[]
+    LOOP
+        IF (SELECT relkind FROM pg_class WHERE oid = parent) = 'p'
+           AND NOT EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = parent AND partdefid <> 0) THEN
+            EXECUTE format('CREATE TABLE %s PARTITION OF %s DEFAULT', parent::text || '_default', parent);
+        END IF;
+    END LOOP;
+END
+$$;
