@@ -25,7 +25,7 @@ COMMENT ON FUNCTION zerocut.set_archive_policy(regclass, name, interval, regclas
 REVOKE ALL ON FUNCTION zerocut.set_archive_policy(regclass, name, interval, regclass, integer, boolean) FROM PUBLIC;
 
 CREATE FUNCTION zerocut.archive_partition(partition regclass) RETURNS text
-    LANGUAGE c VOLATILE STRICT
+    LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'zc_archive_partition';
 COMMENT ON FUNCTION zerocut.archive_partition(regclass) IS
     'Detaches one partition from its parent and attaches it to the parent''s archive target (metadata only, no row copied, no scan); returns its qualified name';

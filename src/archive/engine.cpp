@@ -41,8 +41,10 @@ Param null_oid_param() { return Param{OIDOID, ObjectIdGetDatum(InvalidOid), true
 Param bool_param(bool value) { return Param{BOOLOID, BoolGetDatum(value), false}; }
 
 // SPI with a run-time number of parameters; returns the rows (as text).
-std::vector<Row> query(SpiSession& spi, const std::string& sql, const std::vector<Param>& params, bool read_only = false)
+// Never read_only: a read-only SPI call would not see the DDL we just ran.
+std::vector<Row> query(SpiSession& spi, const std::string& sql, const std::vector<Param>& params, bool = false)
 {
+    const bool read_only = false;
     std::vector<Oid> types;
     std::vector<Datum> values;
     std::vector<char> nulls;
@@ -97,7 +99,7 @@ Rel load_rel(SpiSession& spi, Oid oid, const char* argument)
     auto rows = query(spi,
                       "SELECT c.relkind, c.relispartition, pg_catalog.format('%I.%I', n.nspname, c.relname), "
                       "n.nspname, c.relname, CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END, "
-                      "pg_catalog.greatest(c.reltuples, 0)::pg_catalog.int8 "
+                      "GREATEST(c.reltuples, 0::pg_catalog.float4)::pg_catalog.int8 "
                       "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                       "WHERE c.oid = $1",
                       {oid_param(oid)}, true);
@@ -204,7 +206,7 @@ struct Child {
 int64_t epoch_of(SpiSession& spi, const std::string& literal, const std::string& type)
 {
     auto rows = query(spi,
-                      "SELECT (pg_catalog.extract(epoch FROM CAST($1 AS " + type + ")) * 1000000)::pg_catalog.int8",
+                      "SELECT (EXTRACT(epoch FROM CAST($1 AS " + type + ")) * 1000000)::pg_catalog.int8",
                       {pg::text_param(literal)}, true);
     return int_of(rows.at(0), 0);
 }
@@ -238,8 +240,6 @@ bool range_partitioned_on(const Rel& rel, const std::string& time_column)
     return rel.partitioned() && rel.partkey == "RANGE (" + pg::quote_ident(time_column) + ")";
 }
 
-void set_quiet(pg::PinnedSearchPath& pinned) { pinned.set("client_min_messages", "warning"); }
-
 // The archive target of `source`: the policy's, or archive.<source>_archive,
 // created like the source (columns, defaults but sequences, constraints,
 // indexes; partitioned the same way) when missing.
@@ -249,7 +249,8 @@ Rel ensure_target(SpiSession& spi, const Rel& source, Oid policy_target)
     std::string name = pg::quote_ident("archive") + "." + pg::quote_ident(source.name + "_archive");
     auto found = query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", {pg::text_param(name)}, true);
     if (found.at(0).at(0)) return load_rel(spi, oid_of(found[0], 0), "archive target");
-    query(spi, "CREATE SCHEMA IF NOT EXISTS archive", {});
+    auto schema = query(spi, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'archive')", {});
+    if (text_of(schema.at(0), 0) != "t") query(spi, "CREATE SCHEMA archive", {});
     query(spi,
           "CREATE TABLE " + name + " (LIKE " + source.qname +
               " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING STORAGE INCLUDING COMMENTS "
@@ -401,16 +402,12 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
     // re-established for every unit of work.
     std::optional<pg::PinnedSearchPath> pinned;
     pinned.emplace();
-    set_quiet(*pinned);
     bool stopped = false;
     auto commit_unit = [&](bool counts = true) {
         if (commit_) pinned.reset();
         if (counts && budget_) --*budget_;
         if (commit_) pg::guard([] { SPI_commit(); });
-        if (commit_) {
-            pinned.emplace();
-            set_quiet(*pinned);
-        }
+        if (commit_) pinned.emplace();
     };
 
     lock_source(spi_, policy.source);
@@ -428,7 +425,7 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
 
     auto cutoff_row = query(spi_,
                             "SELECT CAST(CURRENT_DATE - $1::pg_catalog.interval AS " + type + ")::pg_catalog.text, "
-                            "(pg_catalog.extract(epoch FROM CAST(CURRENT_DATE - $1::pg_catalog.interval AS " + type +
+                            "(EXTRACT(epoch FROM CAST(CURRENT_DATE - $1::pg_catalog.interval AS " + type +
                                 ")) * 1000000)::pg_catalog.int8",
                             {pg::text_param(policy.keep)}, true);
     std::string cutoff = text_of(cutoff_row.at(0), 0);
@@ -635,7 +632,6 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
 std::string archive_partition(SpiSession& spi, Oid partition)
 {
     pg::PinnedSearchPath pinned;
-    set_quiet(pinned);
     Rel part = load_rel(spi, partition, "archive_partition");
     if (!part.is_partition)
         throw Error(sqlstate::wrong_object_type,
@@ -675,7 +671,7 @@ std::string archive_partition(SpiSession& spi, Oid partition)
     std::string limit_sql = policy ? "CAST(CURRENT_DATE - $1::pg_catalog.interval AS " + type + ")"
                                    : "CAST(pg_catalog.now() AS " + type + ")";
     auto limit_row = query(spi,
-                           "SELECT (pg_catalog.extract(epoch FROM " + limit_sql + ") * 1000000)::pg_catalog.int8, " + limit_sql +
+                           "SELECT (EXTRACT(epoch FROM " + limit_sql + ") * 1000000)::pg_catalog.int8, " + limit_sql +
                                "::pg_catalog.text",
                            {pg::text_param(policy ? policy->keep : "0")}, true);
     if (!span.upper || *span.upper > int_of(limit_row.at(0), 0))
@@ -714,7 +710,6 @@ std::string archive_partition(SpiSession& spi, Oid partition)
 int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& from_ts, const std::string& to_ts)
 {
     pg::PinnedSearchPath pinned;
-    set_quiet(pinned);
     auto policy = find_policy(spi, source_oid);
     Rel source = load_rel(spi, source_oid, "source");
     if (!policy)
