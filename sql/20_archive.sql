@@ -1,5 +1,8 @@
 -- The archive mover (issue 6).  Every date is relative to the cutoff
 -- c = CURRENT_DATE - keep, so the output does not depend on the day it runs.
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
+SET TimeZone = 'UTC';
 SET client_min_messages = warning;
 SELECT zerocut.install_domain_schema() IS NOT NULL AS installed;
 RESET client_min_messages;
@@ -13,6 +16,14 @@ SELECT count(*) AS policies FROM zerocut.archive_policy;
 -- A range-partitioned source: p1, p2 wholly older than the cutoff, p3
 -- straddles it, p4 is recent, and the default partition has old and new rows.
 CREATE SCHEMA arch_t;
+-- Runs a statement; returns 'ok' or its SQLSTATE and message (dates masked).
+CREATE FUNCTION arch_t.try(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '\d{4}-\d\d-\d\d[ 0-9:+.]*', '<date> ', 'g');
+END $$;
 CREATE TABLE arch_t.events (id bigint, ts timestamptz NOT NULL, payload text, amount int CHECK (amount >= 0),
                             PRIMARY KEY (id, ts)) PARTITION BY RANGE (ts);
 CREATE INDEX events_ts ON arch_t.events (ts);
@@ -97,11 +108,14 @@ SELECT inhparent::regclass FROM pg_inherits WHERE inhrelid = 'arch_t.events_p0':
 SELECT count(*) AS p0_rows_in_archive FROM archive.events_archive WHERE payload = 'p0';
 -- Refused: a partition not entirely older than the policy's cutoff, a table
 -- that is no partition, a default partition, NULL.  Nothing changes.
-SELECT zerocut.archive_partition('arch_t.events_p4');
-SELECT zerocut.archive_partition('arch_t.before');
-SELECT zerocut.archive_partition('arch_t.events_default');
-SELECT zerocut.archive_partition(NULL);
-SELECT zerocut.archive_partition('arch_t.no_such_partition');
+SELECT arch_t.try(stmt) FROM (VALUES
+    ($$SELECT zerocut.archive_partition('arch_t.events_p4')$$),
+    ($$SELECT zerocut.archive_partition('arch_t.before')$$),
+    ($$SELECT zerocut.archive_partition('arch_t.events_default')$$),
+    ($$SELECT zerocut.archive_partition(NULL)$$),
+    ($$SELECT zerocut.archive_partition('arch_t.no_such_partition')$$),
+    ($$SELECT zerocut.archive_partition('x"; DROP TABLE arch_t.before; --')$$)) v(stmt);
+SELECT inhparent::regclass AS p4_still_in FROM pg_inherits WHERE inhrelid = 'arch_t.events_p4'::regclass;
 -- ... and a target that already holds an overlapping partition.
 CREATE TABLE archive.events_overlap PARTITION OF archive.events_archive
     FOR VALUES FROM ((CURRENT_DATE - 30)::timestamptz - interval '95 days') TO ((CURRENT_DATE - 30)::timestamptz - interval '85 days');
@@ -109,7 +123,7 @@ DO $$ BEGIN
     EXECUTE format('CREATE TABLE arch_t.events_px PARTITION OF arch_t.events FOR VALUES FROM (%L) TO (%L)',
                    (CURRENT_DATE - 30)::timestamptz - interval '90 days', (CURRENT_DATE - 30)::timestamptz - interval '80 days');
 END $$;
-SELECT zerocut.archive_partition('arch_t.events_px');
+SELECT arch_t.try($$SELECT zerocut.archive_partition('arch_t.events_px')$$);
 SELECT inhparent::regclass AS px_still_in FROM pg_inherits WHERE inhrelid = 'arch_t.events_px'::regclass;
 
 -- restore_archived(): a range moves back (into the source's default
@@ -117,10 +131,14 @@ SELECT inhparent::regclass AS px_still_in FROM pg_inherits WHERE inhrelid = 'arc
 SELECT zerocut.restore_archived('arch_t.events', (CURRENT_DATE - 30)::timestamptz - interval '60 days',
                                 (CURRENT_DATE - 30)::timestamptz - interval '50 days') AS restored;
 SELECT (SELECT count(*) FROM arch_t.events) + (SELECT count(*) FROM archive.events_archive) AS total_after_restore;
-SELECT zerocut.restore_archived('arch_t.events', now(), now() - interval '1 day');
-SELECT zerocut.restore_archived('arch_t.events', NULL, now());
-SELECT zerocut.restore_archived('arch_t.events', now(), 'infinity');
-SELECT zerocut.restore_archived('arch_t.before', now() - interval '1 day', now());
+SELECT arch_t.try(stmt) FROM (VALUES
+    ($$SELECT zerocut.restore_archived('arch_t.events', '2020-01-02', '2020-01-01')$$),
+    ($$SELECT zerocut.restore_archived('arch_t.events', NULL, '2020-01-01')$$),
+    ($$SELECT zerocut.restore_archived('arch_t.events', '2020-01-01', NULL)$$),
+    ($$SELECT zerocut.restore_archived(NULL, '2020-01-01', '2020-01-02')$$),
+    ($$SELECT zerocut.restore_archived('arch_t.events', '2020-01-01', 'infinity')$$),
+    ($$SELECT zerocut.restore_archived('arch_t.before', '2020-01-01', '2020-01-02')$$)) v(stmt);
+SELECT zerocut.restore_archived('arch_t.events', '2020-01-02 00:00:00+00', '2020-01-01 00:00:00+00');
 
 -- An unpartitioned source, batch path with commits: CALL archive_proc.
 CREATE TABLE arch_t.flat (id int PRIMARY KEY, ts timestamptz NOT NULL, v text);
@@ -149,35 +167,40 @@ SELECT count(*) AS hostile_archived FROM archive."x""; DROP TABLE arch_t.flat; -
 
 -- Bad input to set_archive_policy: clear errors, the policy table unchanged.
 CREATE TEMP TABLE policies_before AS SELECT * FROM zerocut.archive_policy;
-SELECT zerocut.set_archive_policy(NULL, 'ts', '1 day');
-SELECT zerocut.set_archive_policy('arch_t.flat', NULL, '1 day');
-SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', NULL);
-SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', batch_size => NULL);
-SELECT zerocut.set_archive_policy('arch_t.flat', 'no_such_column', '1 day');
-SELECT zerocut.set_archive_policy('arch_t.flat', 'x"; DROP TABLE arch_t.flat; --', '1 day');
-SELECT zerocut.set_archive_policy('arch_t.flat', 'v', '1 day');
-SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '0 days');
-SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '-1 month');
-SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', batch_size => 0);
-SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', batch_size => -5);
-SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', batch_size => 2000000);
-SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', target => 'arch_t.flat');
-SELECT zerocut.set_archive_policy('arch_t.events', 'ts', '1 day', target => 'arch_t.events_p4');
 CREATE TABLE arch_t.wrong_target (id int, ts timestamptz, v int);
-SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', target => 'arch_t.wrong_target');
 CREATE TABLE arch_t.short_target (id int, ts timestamptz);
-SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', target => 'arch_t.short_target');
 CREATE TABLE arch_t.no_pk (id int, ts timestamptz);
-SELECT zerocut.set_archive_policy('arch_t.no_pk', 'ts', '1 day');
 CREATE VIEW arch_t.a_view AS SELECT * FROM arch_t.flat;
-SELECT zerocut.set_archive_policy('arch_t.a_view', 'ts', '1 day');
-SELECT zerocut.set_archive_policy('arch_t.events_p4', 'ts', '1 day');
-SELECT zerocut.set_archive_policy('x"; DROP TABLE y; --', 'ts', '1 day');
+SELECT arch_t.try(stmt) FROM (VALUES
+    ($$SELECT zerocut.set_archive_policy(NULL, 'ts', '1 day')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', NULL, '1 day')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', NULL)$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', batch_size => NULL)$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'no_such_column', '1 day')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'x"; DROP TABLE arch_t.flat; --', '1 day')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'v', '1 day')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '0 days')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '-1 month')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', batch_size => 0)$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', batch_size => -5)$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', batch_size => 2000000)$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', target => 'arch_t.flat')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.events', 'ts', '1 day', target => 'arch_t.events_p4')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', target => 'arch_t.wrong_target')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', target => 'arch_t.short_target')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.no_pk', 'ts', '1 day')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', whole_partitions => NULL)$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.a_view', 'ts', '1 day')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_t.events_p4', 'ts', '1 day')$$),
+    ($$SELECT zerocut.set_archive_policy('x"; DROP TABLE y; --', 'ts', '1 day')$$)) v(stmt);
+-- The hint says what to do:
+SELECT zerocut.set_archive_policy('arch_t.no_pk', 'ts', '1 day');
 SELECT count(*) AS policies_changed FROM (
     (SELECT * FROM zerocut.archive_policy EXCEPT SELECT * FROM policies_before)
     UNION ALL (SELECT * FROM policies_before EXCEPT SELECT * FROM zerocut.archive_policy)) d;
--- archive() of a table without policy.
+-- archive() of a table without policy, archive_proc of one, NULL source = every policy.
 SELECT * FROM zerocut.archive('arch_t.no_pk');
+CALL zerocut.archive_proc('arch_t.no_pk');
 -- A policy can target an existing compatible table.
 CREATE TABLE arch_t.flat_history (LIKE arch_t.flat);
 SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', target => 'arch_t.flat_history', batch_size => 500);
@@ -199,9 +222,11 @@ FROM audit_log.system_log WHERE message = 'Archived consumption records';
 SELECT zerocut.archive_old_consumption_records() AS archived_again;
 
 -- Clean up: the database as we found it.
+SET client_min_messages = warning;
 DROP SCHEMA arch_t CASCADE;
 DROP TABLE archive.events_archive, archive.wp_archive, archive.flat_archive, archive.consumption_record_archive,
            archive."x""; DROP TABLE arch_t.flat; --_archive";
 DELETE FROM zerocut.archive_policy WHERE source <> 'financial_management.consumption_record'::regclass;
 TRUNCATE workspace_domain.workspace, financial_management.consumption_record, audit_log.system_log CASCADE;
+RESET client_min_messages;
 SELECT source FROM zerocut.archive_policy;
