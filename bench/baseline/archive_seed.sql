@@ -4,12 +4,15 @@
 --     source's id sequence and copy no partitioning; kept as written (a plain
 --     table), it is what the seed user gets;
 --   * json_build_object() went into a jsonb column: cast explicitly;
---   * the archive schema/table are created IF NOT EXISTS so the script reruns.
+--   * the archive schema/table are created IF NOT EXISTS so the script reruns;
+--   * the seed's archive table lives in schema seed_archive instead of
+--     archive, so that it does not take the place of zerocut's own
+--     archive.consumption_record_archive in the same benchmark database.
 -- bench_seed_archive_old_consumption_records() is the seed's function body;
 -- bench_seed_archive_table(source, archive) is the same single statement
 -- against another table (the unpartitioned copy of the batch benchmark).
-CREATE SCHEMA IF NOT EXISTS archive;
-CREATE TABLE IF NOT EXISTS archive.consumption_record_archive (
+CREATE SCHEMA IF NOT EXISTS seed_archive;
+CREATE TABLE IF NOT EXISTS seed_archive.consumption_record_archive (
     LIKE financial_management.consumption_record INCLUDING ALL
 );
 
@@ -26,7 +29,7 @@ BEGIN
         WHERE created_at < cutoff_date
         RETURNING *
     )
-    INSERT INTO archive.consumption_record_archive
+    INSERT INTO seed_archive.consumption_record_archive
     SELECT * FROM moved_records;
 
     GET DIAGNOSTICS archived_count = ROW_COUNT;

@@ -334,6 +334,19 @@ std::string free_name(SpiSession& spi, const std::string& schema, const std::str
     throw Error(sqlstate::duplicate_object, "zerocut archive: no free name for an archive partition of " + name);
 }
 
+// True when a valid, non-partial btree index of `rel` starts with `column`.
+bool time_indexed(SpiSession& spi, Oid rel, const std::string& column)
+{
+    auto rows = query(spi,
+                      "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index i "
+                      "JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN pg_catalog.pg_am am ON am.oid = c.relam "
+                      "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+                      "WHERE i.indrelid = $1 AND am.amname = 'btree' AND i.indisvalid AND i.indpred IS NULL "
+                      "AND a.attname = $2)",
+                      {oid_param(rel), pg::text_param(column)});
+    return text_of(rows.at(0), 0) == "t";
+}
+
 void lock_source(SpiSession& spi, Oid source)
 {
     query(spi,
@@ -536,11 +549,20 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
                 throw Error(sqlstate::object_not_in_prerequisite_state,
                             "archive: " + leaf.qname + " has no primary key; the batch path needs one", "",
                             "Add a primary key (for a partitioned table, one that includes the partition key).");
+            // Keyset order: the primary key, led by the time column when a
+            // btree index starts with it; then each batch's scan stops at the
+            // cutoff instead of reading the newer rows after the last old one.
+            if (time_indexed(spi_, leaf.oid, policy.time_column)) {
+                std::vector<Column> ordered{*find_column(columns, policy.time_column)};
+                for (const Column& k : key)
+                    if (k.name != policy.time_column) ordered.push_back(k);
+                key = ordered;
+            }
             std::string key_list, key_desc, key_text, key_params;
             for (size_t i = 0; i < key.size(); ++i) {
                 key_list += (i ? ", " : "") + key[i].quoted;
-                key_desc += (i ? ", " : "") + key[i].quoted + " DESC";
-                key_text += ", " + key[i].quoted + "::pg_catalog.text";
+                key_desc += (i ? ", " : "") + std::string("batch.") + key[i].quoted + " DESC";
+                key_text += ", batch." + key[i].quoted + "::pg_catalog.text";
                 key_params += (i ? ", " : "") + std::string("CAST($") + std::to_string(i + 3) + " AS " + key[i].type + ")";
             }
             auto statement = [&](bool first) {
