@@ -528,8 +528,13 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
                                  "SELECT EXISTS (SELECT 1 FROM ONLY " + leaf.qname + " WHERE " + time_col + " < CAST($1 AS " + type + "))",
                                  {pg::text_param(cutoff)}, true);
             if (text_of(any_old.at(0), 0) != "t") continue;
-            // Make sure the archive can take these rows.
-            if (target.partitioned()) {
+            // Make sure the archive can take these rows: in an archive
+            // partitioned like the source, a partition with the source
+            // partition's bounds (or a default one).  Another layout is the
+            // owner's to cover; a row that fits nowhere fails the batch.
+            if (target.partitioned() && target.partkey == source.partkey) {
+                lock_source(spi_, source.oid);  // one creator at a time
+                if (commit_) layout = layout_of(spi_, target, type);
                 if (unit.is_default || unit.bound_text.empty()) {
                     if (!layout.default_partition) {
                         std::string name = free_name(spi_, target.schema, target.name + "_default", target.oid);
