@@ -1,0 +1,63 @@
+\echo '== archive mover: the consumption_record policy that comes with the domain schema'
+SELECT source, time_column, keep, target, batch_size, whole_partitions FROM zerocut.archive_policy;
+
+\echo
+\echo '== monthly partitions for consumption_record (the sample data sits in the DEFAULT partition)'
+-- Rows must leave the DEFAULT partition before a monthly partition can take
+-- their range: move them aside, create the months, put them back.
+BEGIN;
+CREATE TEMP TABLE demo_rows ON COMMIT DROP AS
+    WITH moved AS (DELETE FROM financial_management.consumption_record_default RETURNING *) SELECT * FROM moved;
+DO $$
+DECLARE m date := date_trunc('month', CURRENT_DATE - 400)::date;
+BEGIN
+    WHILE m < CURRENT_DATE + 32 LOOP
+        EXECUTE format('CREATE TABLE financial_management.consumption_record_%s PARTITION OF financial_management.consumption_record FOR VALUES FROM (%L) TO (%L)',
+                       to_char(m, 'YYYY_MM'), m::timestamptz, (m + interval '1 month')::timestamptz);
+        m := m + interval '1 month';
+    END LOOP;
+END $$;
+INSERT INTO financial_management.consumption_record SELECT * FROM demo_rows;
+COMMIT;
+SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'financial_management.consumption_record'::regclass;
+SELECT count(*) AS records, count(*) FILTER (WHERE created_at < CURRENT_DATE - interval '6 months') AS older_than_6_months
+FROM financial_management.consumption_record;
+
+\echo
+\echo '== the seed''s function: whole old months move by metadata, the straddling month row by row'
+\timing on
+SELECT zerocut.archive_old_consumption_records() AS archived;
+\timing off
+SELECT level, message, metadata FROM audit_log.system_log WHERE message = 'Archived consumption records';
+SELECT inhrelid::regclass AS archived_partition, (SELECT convalidated FROM pg_constraint
+       WHERE conrelid = inhrelid AND conname = 'zc_archive_bound') AS bound_check_valid
+FROM pg_inherits WHERE inhparent = 'archive.consumption_record_archive'::regclass ORDER BY 1::text LIMIT 5;
+SELECT (SELECT count(*) FROM financial_management.consumption_record) AS in_source,
+       (SELECT count(*) FROM archive.consumption_record_archive) AS in_archive;
+
+\echo
+\echo '== whole_partitions: the cutoff rounds down to a month boundary (keep 4 months now): the next whole'
+\echo '   month moves by metadata; the month that straddled the last cutoff already has an archive'
+\echo '   partition, so its remaining rows follow row by row'
+SELECT zerocut.set_archive_policy('financial_management.consumption_record', 'created_at', '4 months', whole_partitions => true);
+SELECT * FROM zerocut.archive('financial_management.consumption_record');
+
+\echo
+\echo '== CALL archive_proc: batches on an unpartitioned table, committed one by one'
+CREATE TABLE public.demo_events AS
+    SELECT id, created_at, amount FROM archive.consumption_record_archive ORDER BY id LIMIT 25000;
+ALTER TABLE public.demo_events ADD PRIMARY KEY (id);
+SELECT zerocut.set_archive_policy('public.demo_events', 'created_at', '6 months', batch_size => 10000);
+CALL zerocut.archive_proc('public.demo_events');
+SELECT (SELECT count(*) FROM public.demo_events) AS left, (SELECT count(*) FROM archive.demo_events_archive) AS archived;
+
+\echo
+\echo '== bad input: clear errors, nothing changes'
+\set ON_ERROR_STOP 0
+SELECT zerocut.set_archive_policy('public.demo_events', 'created_at', '-1 day');
+SELECT zerocut.set_archive_policy('public.demo_events', 'x"; DROP TABLE public.demo_events; --', '1 day');
+SELECT zerocut.archive_partition('public.demo_events');
+\set ON_ERROR_STOP 1
+SELECT to_regclass('public.demo_events') IS NOT NULL AS demo_events_still_there;
+DROP TABLE public.demo_events, archive.demo_events_archive;
+DELETE FROM zerocut.archive_policy WHERE source::text = 'public.demo_events';
