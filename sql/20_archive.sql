@@ -57,9 +57,9 @@ FROM zerocut.archive('arch_t.events');
 -- partition with p3's bounds, the default partition's to a default one.
 SELECT c.relkind, pg_get_partkeydef(c.oid) FROM pg_class c WHERE c.oid = 'archive.events_archive'::regclass;
 SELECT inhrelid::regclass AS archive_partition, (SELECT count(*) FROM arch_t.before b WHERE false) AS dummy
-FROM pg_inherits WHERE inhparent = 'archive.events_archive'::regclass ORDER BY 1::text;
-SELECT tableoid::regclass AS archive_partition, count(*), min(id), max(id) FROM archive.events_archive GROUP BY 1 ORDER BY 1::text;
-SELECT tableoid::regclass AS source_partition, count(*) FROM arch_t.events GROUP BY 1 ORDER BY 1::text;
+FROM pg_inherits WHERE inhparent = 'archive.events_archive'::regclass ORDER BY inhrelid::regclass::text;
+SELECT tableoid::regclass AS archive_partition, count(*), min(id), max(id) FROM archive.events_archive GROUP BY 1 ORDER BY tableoid::regclass::text;
+SELECT tableoid::regclass AS source_partition, count(*) FROM arch_t.events GROUP BY 1 ORDER BY tableoid::regclass::text;
 -- Every row exactly once, with identical values; nothing newer than the cutoff moved.
 SELECT (SELECT count(*) FROM arch_t.events) + (SELECT count(*) FROM archive.events_archive) AS total,
        (SELECT count(*) FROM arch_t.before) AS inserted;
@@ -71,7 +71,7 @@ SELECT count(*) FILTER (WHERE ts >= (CURRENT_DATE - 30)::timestamptz) AS archive
        count(*) FILTER (WHERE ts < (CURRENT_DATE - 30)::timestamptz) AS archived_old FROM archive.events_archive;
 SELECT count(*) AS old_rows_left FROM arch_t.events WHERE ts < (CURRENT_DATE - 30)::timestamptz;
 -- The moved partitions carry a validated bound CHECK (so ATTACH did not scan).
-SELECT conrelid::regclass, conname, convalidated FROM pg_constraint WHERE conname = 'zc_archive_bound' ORDER BY 1::text;
+SELECT conrelid::regclass, conname, convalidated FROM pg_constraint WHERE conname = 'zc_archive_bound' ORDER BY conrelid::regclass::text;
 -- Indexes of the archive's partitions are attached to the archive's indexes.
 SELECT count(*) AS unattached_indexes FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 WHERE i.indrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'archive.events_archive'::regclass)
@@ -92,7 +92,7 @@ CREATE TABLE arch_t.wp_default PARTITION OF arch_t.wp DEFAULT;
 SELECT arch_t.make_parts('wp');
 SELECT zerocut.set_archive_policy('arch_t.wp', 'ts', '30 days', whole_partitions => true);
 SELECT source, rows_moved, partitions_moved, method FROM zerocut.archive('arch_t.wp');
-SELECT tableoid::regclass AS source_partition, count(*) FROM arch_t.wp GROUP BY 1 ORDER BY 1::text;
+SELECT tableoid::regclass AS source_partition, count(*) FROM arch_t.wp GROUP BY 1 ORDER BY tableoid::regclass::text;
 SELECT metadata->>'cutoff_date' = ((CURRENT_DATE - 50)::timestamptz)::text AS rounded_to_p3_lower_bound
 FROM audit_log.system_log WHERE metadata->>'source' = 'arch_t.wp';
 
