@@ -2,26 +2,12 @@
 SELECT source, time_column, keep, target, batch_size, whole_partitions FROM zerocut.archive_policy;
 
 \echo
-\echo '== monthly partitions for consumption_record (the sample data sits in the DEFAULT partition)'
--- Rows must leave the DEFAULT partition before a monthly partition can take
--- their range: move them aside, create the months, put them back.
-BEGIN;
-CREATE TEMP TABLE demo_rows ON COMMIT DROP AS
-    WITH moved AS (DELETE FROM financial_management.consumption_record_default RETURNING *) SELECT * FROM moved;
-DO $$
-DECLARE m date := date_trunc('month', CURRENT_DATE - 400)::date;
-BEGIN
-    WHILE m < CURRENT_DATE + 32 LOOP
-        EXECUTE format('CREATE TABLE financial_management.consumption_record_%s PARTITION OF financial_management.consumption_record FOR VALUES FROM (%L) TO (%L)',
-                       to_char(m, 'YYYY_MM'), m::timestamptz, (m + interval '1 month')::timestamptz);
-        m := m + interval '1 month';
-    END LOOP;
-END $$;
-INSERT INTO financial_management.consumption_record SELECT * FROM demo_rows;
-COMMIT;
-SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'financial_management.consumption_record'::regclass;
-SELECT count(*) AS records, count(*) FILTER (WHERE created_at < CURRENT_DATE - interval '6 months') AS older_than_6_months
-FROM financial_management.consumption_record;
+\echo '== consumption_record: monthly partitions (the partition manager made them for the sample data;'
+\echo '   its 6-month retention already handed the oldest whole months to the archive)'
+SELECT count(*) AS source_partitions FROM pg_inherits WHERE inhparent = 'financial_management.consumption_record'::regclass;
+SELECT (SELECT count(*) FROM financial_management.consumption_record) AS in_source,
+       (SELECT count(*) FROM financial_management.consumption_record WHERE created_at < CURRENT_DATE - interval '6 months') AS older_than_6_months,
+       (SELECT count(*) FROM archive.consumption_record_archive) AS in_archive;
 
 \echo
 \echo '== the seed''s function: whole old months move by metadata, the straddling month row by row'
@@ -31,7 +17,7 @@ SELECT zerocut.archive_old_consumption_records() AS archived;
 SELECT level, message, metadata FROM audit_log.system_log WHERE message = 'Archived consumption records';
 SELECT inhrelid::regclass AS archived_partition, (SELECT convalidated FROM pg_constraint
        WHERE conrelid = inhrelid AND conname = 'zc_archive_bound') AS bound_check_valid
-FROM pg_inherits WHERE inhparent = 'archive.consumption_record_archive'::regclass ORDER BY 1::text LIMIT 5;
+FROM pg_inherits WHERE inhparent = 'archive.consumption_record_archive'::regclass ORDER BY inhrelid::regclass::text LIMIT 5;
 SELECT (SELECT count(*) FROM financial_management.consumption_record) AS in_source,
        (SELECT count(*) FROM archive.consumption_record_archive) AS in_archive;
 
