@@ -79,8 +79,8 @@ std::string dashboard_json(int32 workspace_id, int32 days)
     Datum balance = column_value(0, 3, &is_null);
     std::string balance_json = is_null ? "null" : zc::core::json_numeric(numeric_text(balance));
 
-    uint64 rows = spi.execute_cached(usage_window_sql, {zc::pg::int4_param(workspace_id), zc::pg::int4_param(days)},
-                                     true);
+    uint64 rows =
+        spi.execute_cached(usage_window_sql, {zc::pg::int4_param(workspace_id), zc::pg::int4_param(days)}, true);
     int64 call_sum = 0;
     int64 call_count = 0;
     __int128 token_sum = 0;
@@ -113,19 +113,21 @@ std::string dashboard_json(int32 workspace_id, int32 days)
     }
 
     // json_build_object's layout, key for key, as the seed builds it.
-    return fmt::format("{{\"total_api_calls\" : {}, \"total_tokens_used\" : {}, \"total_cost\" : {}, "
-                       "\"avg_daily_calls\" : {}, \"member_count\" : {}, \"api_key_count\" : {}, "
-                       "\"current_balance\" : {}, \"last_30_days_trend\" : {}}}",
-                       call_sum, zc::core::int128_text(token_sum), zc::core::json_numeric(cost_sum.text()),
-                       zc::core::integer_average_text(call_sum, call_count), member_count, api_key_count,
-                       balance_json, rows == 0 ? "null" : "[" + trend + "]");
+    return fmt::format(
+        "{{\"total_api_calls\" : {}, \"total_tokens_used\" : {}, \"total_cost\" : {}, "
+        "\"avg_daily_calls\" : {}, \"member_count\" : {}, \"api_key_count\" : {}, "
+        "\"current_balance\" : {}, \"last_30_days_trend\" : {}}}",
+        call_sum, zc::core::int128_text(token_sum), zc::core::json_numeric(cost_sum.text()),
+        zc::core::integer_average_text(call_sum, call_count), member_count, api_key_count, balance_json,
+        rows == 0 ? "null" : "[" + trend + "]");
 }
 
 }  // namespace
 
 ZC_FUNCTION(zc_get_workspace_dashboard_stats)
 {
-    int32 days = zc::core::check_dashboard_days(PG_ARGISNULL(1) ? std::nullopt : std::optional<int>(PG_GETARG_INT32(1)));
+    int32 days =
+        zc::core::check_dashboard_days(PG_ARGISNULL(1) ? std::nullopt : std::optional<int>(PG_GETARG_INT32(1)));
     if (PG_ARGISNULL(0)) PG_RETURN_NULL();
     std::string json = dashboard_json(PG_GETARG_INT32(0), days);
     // json is stored as text; built after SPI_finish, in the caller's context.

@@ -41,9 +41,10 @@ struct Refreshed {
 
 Oid locked_view(zc::pg::SpiSession& spi, const char* name)
 {
-    auto found = spi.query_text("SELECT c.oid FROM pg_catalog.pg_class c "
-                                "WHERE c.oid = pg_catalog.to_regclass($1) AND c.relkind = 'm'",
-                                {zc::pg::text_param(name)});
+    auto found = spi.query_text(
+        "SELECT c.oid FROM pg_catalog.pg_class c "
+        "WHERE c.oid = pg_catalog.to_regclass($1) AND c.relkind = 'm'",
+        {zc::pg::text_param(name)});
     if (!found)
         throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
                         fmt::format("materialized view {} does not exist", name), "",
@@ -66,9 +67,9 @@ std::vector<Refreshed> refresh_all()
     std::string log_views;
     for (const char* name : analytics_views) {
         Oid view = locked_view(spi, name);
-        bool populated = spi.query_text("SELECT relispopulated FROM pg_catalog.pg_class WHERE oid = $1",
-                                        {zc::pg::Param{OIDOID, ObjectIdGetDatum(view)}}) ==
-                         std::optional<std::string>("t");
+        bool populated =
+            spi.query_text("SELECT relispopulated FROM pg_catalog.pg_class WHERE oid = $1",
+                           {zc::pg::Param{OIDOID, ObjectIdGetDatum(view)}}) == std::optional<std::string>("t");
         std::string qualified = zc::pg::qualified_relation_name(view);
         TimestampTz start = GetCurrentTimestamp();
         spi.execute(std::string("REFRESH MATERIALIZED VIEW ") + (populated ? "CONCURRENTLY " : "") + qualified);

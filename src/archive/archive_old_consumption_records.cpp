@@ -20,7 +20,8 @@ int64_t run()
     std::optional<zc::archive::Policy> policy;
     {
         zc::pg::PinnedSearchPath pinned;
-        auto table = spi.query_text("SELECT pg_catalog.to_regclass('financial_management.consumption_record')::pg_catalog.oid");
+        auto table =
+            spi.query_text("SELECT pg_catalog.to_regclass('financial_management.consumption_record')::pg_catalog.oid");
         if (!table)
             throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
                             "archive_old_consumption_records: financial_management.consumption_record does not exist",
@@ -42,10 +43,10 @@ ZC_FUNCTION(zc_archive_old_consumption_records)
     }
     int64_t moved = run();
     if (moved > INT_MAX)
-        throw zc::Error(zc::sqlstate::numeric_value_out_of_range,
-                        "archive_old_consumption_records: " + std::to_string(moved) +
-                            " rows moved, more than an integer holds",
-                        "the rows are archived; the count does not fit the seed's integer result",
-                        "Use SELECT * FROM zerocut.archive() for bigint counts.");
+        throw zc::Error(
+            zc::sqlstate::numeric_value_out_of_range,
+            "archive_old_consumption_records: " + std::to_string(moved) + " rows moved, more than an integer holds",
+            "the rows are archived; the count does not fit the seed's integer result",
+            "Use SELECT * FROM zerocut.archive() for bigint counts.");
     PG_RETURN_INT32(static_cast<int32>(moved));
 }

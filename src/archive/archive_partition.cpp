@@ -21,8 +21,7 @@ std::string run(Oid partition)
 ZC_FUNCTION(zc_archive_partition)
 {
     zc::pg::require_arg(fcinfo, 0, "partition");
-    if (zc::pg::in_recovery())
-        throw zc::Error("25006", "archive_partition: cannot move partitions on a hot standby");
+    if (zc::pg::in_recovery()) throw zc::Error("25006", "archive_partition: cannot move partitions on a hot standby");
     std::string moved = run(PG_GETARG_OID(0));
     return zc::pg::text_datum(moved);
 }

@@ -52,8 +52,9 @@ ZC_FUNCTION(zc_archive_proc)
                         "it commits after every batch",
                         "Inside a transaction use SELECT * FROM zerocut.archive(); instead.");
     if (!PG_ARGISNULL(1) && PG_GETARG_INT32(1) <= 0)
-        throw zc::Error(zc::sqlstate::invalid_parameter_value,
-                        "archive_proc: max_batches must be positive or NULL, not " + std::to_string(PG_GETARG_INT32(1)));
+        throw zc::Error(
+            zc::sqlstate::invalid_parameter_value,
+            "archive_proc: max_batches must be positive or NULL, not " + std::to_string(PG_GETARG_INT32(1)));
     if (zc::pg::in_recovery()) {
         zc::pg::notice("archive_proc: this server is a hot standby; nothing is archived");
         PG_RETURN_VOID();

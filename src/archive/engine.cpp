@@ -36,9 +36,18 @@ pg::OnLoad define_gucs([] {
 
 constexpr const char* bound_constraint = "zc_archive_bound";
 
-Param oid_param(Oid value) { return Param{OIDOID, ObjectIdGetDatum(value), false}; }
-Param null_oid_param() { return Param{OIDOID, ObjectIdGetDatum(InvalidOid), true}; }
-Param bool_param(bool value) { return Param{BOOLOID, BoolGetDatum(value), false}; }
+Param oid_param(Oid value)
+{
+    return Param{OIDOID, ObjectIdGetDatum(value), false};
+}
+Param null_oid_param()
+{
+    return Param{OIDOID, ObjectIdGetDatum(InvalidOid), true};
+}
+Param bool_param(bool value)
+{
+    return Param{BOOLOID, BoolGetDatum(value), false};
+}
 
 // SPI with a run-time number of parameters; returns the rows (as text).
 // Never read_only: a read-only SPI call would not see the DDL we just ran.
@@ -71,14 +80,23 @@ std::vector<Row> query(SpiSession& spi, const std::string& sql, const std::vecto
     return rows;
 }
 
-std::string text_of(const Row& row, size_t i) { return row.at(i).value_or(""); }
-Oid oid_of(const Row& row, size_t i) { return static_cast<Oid>(std::stoul(text_of(row, i))); }
-int64_t int_of(const Row& row, size_t i) { return std::stoll(text_of(row, i)); }
+std::string text_of(const Row& row, size_t i)
+{
+    return row.at(i).value_or("");
+}
+Oid oid_of(const Row& row, size_t i)
+{
+    return static_cast<Oid>(std::stoul(text_of(row, i)));
+}
+int64_t int_of(const Row& row, size_t i)
+{
+    return std::stoll(text_of(row, i));
+}
 
 struct Column {
-    std::string name;    // raw
+    std::string name;  // raw
     std::string quoted;
-    std::string type;    // format_type
+    std::string type;  // format_type
     bool generated = false;
 };
 
@@ -86,10 +104,10 @@ struct Rel {
     Oid oid = InvalidOid;
     char kind = 0;
     bool is_partition = false;
-    std::string qname;      // "schema"."name"
-    std::string schema;     // raw
-    std::string name;       // raw
-    std::string partkey;    // pg_get_partkeydef, "" when not partitioned
+    std::string qname;    // "schema"."name"
+    std::string schema;   // raw
+    std::string name;     // raw
+    std::string partkey;  // pg_get_partkeydef, "" when not partitioned
     int64_t reltuples = 0;
     bool partitioned() const { return kind == 'p'; }
 };
@@ -120,25 +138,28 @@ Rel load_rel(SpiSession& spi, Oid oid, const char* argument)
 
 std::vector<Column> load_columns(SpiSession& spi, Oid oid)
 {
-    auto rows = query(spi,
-                      "SELECT a.attname, pg_catalog.quote_ident(a.attname), pg_catalog.format_type(a.atttypid, a.atttypmod), "
-                      "a.attgenerated <> '' FROM pg_catalog.pg_attribute a "
-                      "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                      {oid_param(oid)}, true);
+    auto rows =
+        query(spi,
+              "SELECT a.attname, pg_catalog.quote_ident(a.attname), pg_catalog.format_type(a.atttypid, a.atttypmod), "
+              "a.attgenerated <> '' FROM pg_catalog.pg_attribute a "
+              "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+              {oid_param(oid)}, true);
     std::vector<Column> columns;
-    for (const Row& row : rows) columns.push_back({text_of(row, 0), text_of(row, 1), text_of(row, 2), text_of(row, 3) == "t"});
+    for (const Row& row : rows)
+        columns.push_back({text_of(row, 0), text_of(row, 1), text_of(row, 2), text_of(row, 3) == "t"});
     return columns;
 }
 
 std::vector<Column> primary_key(SpiSession& spi, Oid oid)
 {
-    auto rows = query(spi,
-                      "SELECT a.attname, pg_catalog.quote_ident(a.attname), pg_catalog.format_type(a.atttypid, a.atttypmod) "
-                      "FROM pg_catalog.pg_index i "
-                      "CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord) "
-                      "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-                      "WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord",
-                      {oid_param(oid)}, true);
+    auto rows =
+        query(spi,
+              "SELECT a.attname, pg_catalog.quote_ident(a.attname), pg_catalog.format_type(a.atttypid, a.atttypmod) "
+              "FROM pg_catalog.pg_index i "
+              "CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord) "
+              "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
+              "WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord",
+              {oid_param(oid)}, true);
     std::vector<Column> key;
     for (const Row& row : rows) key.push_back({text_of(row, 0), text_of(row, 1), text_of(row, 2), false});
     return key;
@@ -161,29 +182,28 @@ std::string time_type(const std::vector<Column>& columns, const std::string& tim
                     std::string(who) + ": time_column \"" + time_column + "\" is not a column of " + rel.qname);
     if (column->type != "date" && column->type != "timestamp without time zone" &&
         column->type != "timestamp with time zone")
-        throw Error("42804",
-                    std::string(who) + ": time_column \"" + time_column + "\" of " + rel.qname + " is of type " +
-                        column->type,
-                    "", "The time column must be a date, timestamp or timestamptz.");
+        throw Error(
+            "42804",
+            std::string(who) + ": time_column \"" + time_column + "\" of " + rel.qname + " is of type " + column->type,
+            "", "The time column must be a date, timestamp or timestamptz.");
     return column->type;
 }
 
 // Every insertable column of `source` must exist in `target` with the same type.
-void check_compatible(const std::vector<Column>& source_columns, const Rel& source, const std::vector<Column>& target_columns,
-                      const Rel& target, const char* who)
+void check_compatible(const std::vector<Column>& source_columns, const Rel& source,
+                      const std::vector<Column>& target_columns, const Rel& target, const char* who)
 {
     for (const Column& c : source_columns) {
         if (c.generated) continue;
         const Column* t = find_column(target_columns, c.name);
         if (t == nullptr || t->generated)
-            throw Error(sqlstate::undefined_column,
-                        std::string(who) + ": target " + target.qname + " has no column \"" + c.name + "\" of " +
-                            source.qname,
-                        "", "The archive target needs every column of the source, with the same types.");
+            throw Error(
+                sqlstate::undefined_column,
+                std::string(who) + ": target " + target.qname + " has no column \"" + c.name + "\" of " + source.qname,
+                "", "The archive target needs every column of the source, with the same types.");
         if (t->type != c.type)
-            throw Error("42804",
-                        std::string(who) + ": column \"" + c.name + "\" is " + c.type + " in " + source.qname +
-                            " but " + t->type + " in target " + target.qname);
+            throw Error("42804", std::string(who) + ": column \"" + c.name + "\" is " + c.type + " in " + source.qname +
+                                     " but " + t->type + " in target " + target.qname);
     }
 }
 
@@ -205,8 +225,7 @@ struct Child {
 
 int64_t epoch_of(SpiSession& spi, const std::string& literal, const std::string& type)
 {
-    auto rows = query(spi,
-                      "SELECT (EXTRACT(epoch FROM CAST($1 AS " + type + ")) * 1000000)::pg_catalog.int8",
+    auto rows = query(spi, "SELECT (EXTRACT(epoch FROM CAST($1 AS " + type + ")) * 1000000)::pg_catalog.int8",
                       {pg::text_param(literal)}, true);
     return int_of(rows.at(0), 0);
 }
@@ -257,14 +276,16 @@ Rel ensure_target(SpiSession& spi, const Rel& source, Oid policy_target)
               "INCLUDING COMPRESSION INCLUDING GENERATED INCLUDING STATISTICS)" +
               (source.partitioned() ? " PARTITION BY " + source.partkey : ""),
           {});
-    Oid created = oid_of(query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", {pg::text_param(name)}, true).at(0), 0);
+    Oid created =
+        oid_of(query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", {pg::text_param(name)}, true).at(0), 0);
     // A serial's nextval() default would tie the archive to the source's sequence.
     auto serials = query(spi,
                          "SELECT pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_attrdef d "
                          "JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
                          "WHERE d.adrelid = $1 AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'",
                          {oid_param(created)}, true);
-    for (const Row& row : serials) query(spi, "ALTER TABLE " + name + " ALTER COLUMN " + text_of(row, 0) + " DROP DEFAULT", {});
+    for (const Row& row : serials)
+        query(spi, "ALTER TABLE " + name + " ALTER COLUMN " + text_of(row, 0) + " DROP DEFAULT", {});
     query(spi, "COMMENT ON TABLE " + name + " IS " + pg::quote_literal("zerocut archive of " + source.qname), {});
     return load_rel(spi, created, "archive target");
 }
@@ -280,17 +301,20 @@ int64_t count_rows(SpiSession& spi, const Rel& rel, bool* estimated)
 
 // Detach `part` (a leaf range partition of `parent`) and attach it to `target`,
 // with no scan; the bound CHECK makes ATTACH skip its validation.
-void move_partition(SpiSession& spi, const Rel& part, const Rel& parent, const Rel& target, const std::string& bound_text)
+void move_partition(SpiSession& spi, const Rel& part, const Rel& parent, const Rel& target,
+                    const std::string& bound_text)
 {
-    auto existing = query(spi,
-                          "SELECT oid FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND conname = $2",
+    auto existing = query(spi, "SELECT oid FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND conname = $2",
                           {oid_param(part.oid), pg::text_param(bound_constraint)}, true);
-    if (!existing.empty())
-        query(spi, "ALTER TABLE " + part.qname + " DROP CONSTRAINT " + bound_constraint, {});
-    std::string check = text_of(query(spi, "SELECT pg_catalog.pg_get_partition_constraintdef($1)", {oid_param(part.oid)}, true).at(0), 0);
-    query(spi, "ALTER TABLE " + part.qname + " ADD CONSTRAINT " + bound_constraint + " CHECK (" + check + ") NOT VALID", {});
+    if (!existing.empty()) query(spi, "ALTER TABLE " + part.qname + " DROP CONSTRAINT " + bound_constraint, {});
+    std::string check = text_of(
+        query(spi, "SELECT pg_catalog.pg_get_partition_constraintdef($1)", {oid_param(part.oid)}, true).at(0), 0);
+    query(spi, "ALTER TABLE " + part.qname + " ADD CONSTRAINT " + bound_constraint + " CHECK (" + check + ") NOT VALID",
+          {});
     Oid con = oid_of(query(spi, "SELECT oid FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND conname = $2",
-                           {oid_param(part.oid), pg::text_param(bound_constraint)}, true).at(0), 0);
+                           {oid_param(part.oid), pg::text_param(bound_constraint)}, true)
+                         .at(0),
+                     0);
     validate_check_by_partition_bound(part.oid, con);
     query(spi, "ALTER TABLE " + parent.qname + " DETACH PARTITION " + part.qname, {});
     query(spi, "ALTER TABLE " + target.qname + " ATTACH PARTITION " + part.qname + " " + bound_text, {});
@@ -379,7 +403,8 @@ std::optional<Policy> find_policy(SpiSession& spi, Oid source)
                       {oid_param(source)}, true);
     if (rows.empty()) return std::nullopt;
     const Row& r = rows[0];
-    return Policy{oid_of(r, 0), text_of(r, 1), text_of(r, 2), oid_of(r, 3), static_cast<int>(int_of(r, 4)), text_of(r, 5) == "t"};
+    return Policy{oid_of(r, 0),        text_of(r, 1), text_of(r, 2), oid_of(r, 3), static_cast<int>(int_of(r, 4)),
+                  text_of(r, 5) == "t"};
 }
 
 std::vector<Policy> load_policies(SpiSession& spi, std::optional<Oid> source)
@@ -437,9 +462,10 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
     std::string cols = insert_list(columns);
 
     auto cutoff_row = query(spi_,
-                            "SELECT CAST(CURRENT_DATE - $1::pg_catalog.interval AS " + type + ")::pg_catalog.text, "
-                            "(EXTRACT(epoch FROM CAST(CURRENT_DATE - $1::pg_catalog.interval AS " + type +
-                                ")) * 1000000)::pg_catalog.int8",
+                            "SELECT CAST(CURRENT_DATE - $1::pg_catalog.interval AS " + type +
+                                ")::pg_catalog.text, "
+                                "(EXTRACT(epoch FROM CAST(CURRENT_DATE - $1::pg_catalog.interval AS " +
+                                type + ")) * 1000000)::pg_catalog.int8",
                             {pg::text_param(policy.keep)}, true);
     std::string cutoff = text_of(cutoff_row.at(0), 0);
     int64_t cutoff_epoch = int_of(cutoff_row.at(0), 1);
@@ -480,16 +506,17 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
             }
             core::PartitionMove move = core::classify_partition(c.span, cutoff_epoch);
             if (move == core::PartitionMove::keep) continue;
-            bool can_attach = move == core::PartitionMove::attach && partition_path && leaf &&
-                              !overlapping(layout, c.span);
+            bool can_attach =
+                move == core::PartitionMove::attach && partition_path && leaf && !overlapping(layout, c.span);
             if (can_attach && layout.default_partition) {
                 Rel def = load_rel(spi_, *layout.default_partition, "archive target");
-                auto conflict = query(spi_,
-                                      "SELECT EXISTS (SELECT 1 FROM " + def.qname + " WHERE " + time_col + " >= CAST($1 AS " +
-                                          type + ") AND " + time_col + " < CAST($2 AS " + type + "))",
-                                      {pg::text_param(c.bound.lower.value_or("-infinity")),
-                                       pg::text_param(c.bound.upper.value_or("infinity"))},
-                                      true);
+                auto conflict =
+                    query(spi_,
+                          "SELECT EXISTS (SELECT 1 FROM " + def.qname + " WHERE " + time_col + " >= CAST($1 AS " +
+                              type + ") AND " + time_col + " < CAST($2 AS " + type + "))",
+                          {pg::text_param(c.bound.lower.value_or("-infinity")),
+                           pg::text_param(c.bound.upper.value_or("infinity"))},
+                          true);
                 can_attach = text_of(conflict.at(0), 0) == "f";
             }
             if (can_attach)
@@ -512,10 +539,11 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
         if (unit.rel == source.oid && !source.partitioned()) {
             leaves.push_back(unit.rel);
         } else {
-            for (const Row& row : query(spi_,
-                                        "SELECT t.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) t "
-                                        "JOIN pg_catalog.pg_class c ON c.oid = t.relid WHERE t.isleaf AND c.relkind = 'r'",
-                                        {oid_param(unit.rel)}, true))
+            for (const Row& row :
+                 query(spi_,
+                       "SELECT t.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) t "
+                       "JOIN pg_catalog.pg_class c ON c.oid = t.relid WHERE t.isleaf AND c.relkind = 'r'",
+                       {oid_param(unit.rel)}, true))
                 leaves.push_back(oid_of(row, 0));
         }
         for (Oid leaf_oid : leaves) {
@@ -525,7 +553,8 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
             }
             Rel leaf = load_rel(spi_, leaf_oid, "source partition");
             auto any_old = query(spi_,
-                                 "SELECT EXISTS (SELECT 1 FROM ONLY " + leaf.qname + " WHERE " + time_col + " < CAST($1 AS " + type + "))",
+                                 "SELECT EXISTS (SELECT 1 FROM ONLY " + leaf.qname + " WHERE " + time_col +
+                                     " < CAST($1 AS " + type + "))",
                                  {pg::text_param(cutoff)}, true);
             if (text_of(any_old.at(0), 0) != "t") continue;
             // Make sure the archive can take these rows: in an archive
@@ -568,19 +597,22 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
                 key_list += (i ? ", " : "") + key[i].quoted;
                 key_desc += (i ? ", " : "") + std::string("batch.") + key[i].quoted + " DESC";
                 key_text += ", batch." + key[i].quoted + "::pg_catalog.text";
-                key_params += (i ? ", " : "") + std::string("CAST($") + std::to_string(i + 3) + " AS " + key[i].type + ")";
+                key_params +=
+                    (i ? ", " : "") + std::string("CAST($") + std::to_string(i + 3) + " AS " + key[i].type + ")";
             }
             auto statement = [&](bool first) {
                 return "WITH batch AS MATERIALIZED (SELECT ctid AS zc_ctid, " + key_list + " FROM ONLY " + leaf.qname +
                        " WHERE " + time_col + " < CAST($1 AS " + type + ")" +
                        (first ? "" : " AND (" + key_list + ") > (" + key_params + ")") + " ORDER BY " + key_list +
                        " LIMIT $2 FOR UPDATE SKIP LOCKED), "
-                       "moved AS (DELETE FROM ONLY " + leaf.qname +
-                       " WHERE ctid = ANY (ARRAY(SELECT zc_ctid FROM batch)) RETURNING " + cols + "), "
-                       "ins AS (INSERT INTO " + target.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
+                       "moved AS (DELETE FROM ONLY " +
+                       leaf.qname + " WHERE ctid = ANY (ARRAY(SELECT zc_ctid FROM batch)) RETURNING " + cols +
+                       "), "
+                       "ins AS (INSERT INTO " +
+                       target.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
                        " FROM moved RETURNING 1) "
-                       "SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM batch)" + key_text + " FROM batch ORDER BY " + key_desc +
-                       " LIMIT 1";
+                       "SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM batch)" +
+                       key_text + " FROM batch ORDER BY " + key_desc + " LIMIT 1";
             };
             std::string first_sql = statement(true);
             std::string next_sql = statement(false);
@@ -602,8 +634,8 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
                 result.rows_moved += moved;
                 ++result.batches;
                 if (commit_) {
-                    pg::notice("archive_proc: " + source.qname + ": batch " + std::to_string(result.batches) + " moved " +
-                               std::to_string(moved) + " rows from " + leaf.qname + " (" +
+                    pg::notice("archive_proc: " + source.qname + ": batch " + std::to_string(result.batches) +
+                               " moved " + std::to_string(moved) + " rows from " + leaf.qname + " (" +
                                std::to_string(result.rows_moved) + " so far), committed");
                 }
                 commit_unit();
@@ -621,8 +653,9 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
             break;
         }
         lock_source(spi_, source.oid);
-        auto still = query(spi_, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1 AND inhparent = $2)",
-                           {oid_param(c.oid), oid_param(source.oid)}, true);
+        auto still =
+            query(spi_, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1 AND inhparent = $2)",
+                  {oid_param(c.oid), oid_param(source.oid)}, true);
         if (text_of(still.at(0), 0) != "t") continue;  // somebody else moved it
         Rel part = load_rel(spi_, c.oid, "source partition");
         bool estimated = false;
@@ -640,17 +673,19 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
     result.finished = !stopped;
     result.duration_ms = elapsed_ms(start);
 
-    auto metadata = query(spi_,
-                          "SELECT pg_catalog.jsonb_build_object('archived_count', $1::pg_catalog.int8, 'cutoff_date', $2, "
-                          "'method', $3, 'duration_ms', pg_catalog.round($4::pg_catalog.numeric, 1), 'source', $5, 'target', $6, "
-                          "'partitions_moved', $7::pg_catalog.int4, 'rows_by_batch', $8::pg_catalog.int8, 'batches', $9::pg_catalog.int4, "
-                          "'finished', $10, 'counts', CASE WHEN $11 THEN 'estimated' ELSE 'exact' END)::pg_catalog.text",
-                          {pg::int8_param(result.rows_moved), pg::text_param(result.cutoff), pg::text_param(result.method()),
-                           pg::text_param(std::to_string(result.duration_ms)), pg::text_param(result.source_name),
-                           pg::text_param(result.target_name), pg::int4_param(result.partitions_moved),
-                           pg::int8_param(result.rows_by_batch), pg::int4_param(result.batches), bool_param(result.finished),
-                           bool_param(result.counts_estimated)},
-                          true);
+    auto metadata =
+        query(spi_,
+              "SELECT pg_catalog.jsonb_build_object('archived_count', $1::pg_catalog.int8, 'cutoff_date', $2, "
+              "'method', $3, 'duration_ms', pg_catalog.round($4::pg_catalog.numeric, 1), 'source', $5, 'target', $6, "
+              "'partitions_moved', $7::pg_catalog.int4, 'rows_by_batch', $8::pg_catalog.int8, 'batches', "
+              "$9::pg_catalog.int4, "
+              "'finished', $10, 'counts', CASE WHEN $11 THEN 'estimated' ELSE 'exact' END)::pg_catalog.text",
+              {pg::int8_param(result.rows_moved), pg::text_param(result.cutoff), pg::text_param(result.method()),
+               pg::text_param(std::to_string(result.duration_ms)), pg::text_param(result.source_name),
+               pg::text_param(result.target_name), pg::int4_param(result.partitions_moved),
+               pg::int8_param(result.rows_by_batch), pg::int4_param(result.batches), bool_param(result.finished),
+               bool_param(result.counts_estimated)},
+              true);
     pg::write_system_log(spi_, "INFO", log_message, text_of(metadata.at(0), 0));
     pinned.reset();
     return result;
@@ -665,18 +700,20 @@ std::string archive_partition(SpiSession& spi, Oid partition)
                     "archive_partition: partition " + part.qname + " is not a partition of a partitioned table");
     if (part.kind != 'r')
         throw Error(sqlstate::feature_not_supported,
-                    "archive_partition: partition " + part.qname + " is itself partitioned or not a plain table",
-                    "", "Archive its leaf partitions, or use zerocut.archive() to move its rows.");
-    auto parent_row = query(spi, "SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid = $1", {oid_param(partition)}, true);
+                    "archive_partition: partition " + part.qname + " is itself partitioned or not a plain table", "",
+                    "Archive its leaf partitions, or use zerocut.archive() to move its rows.");
+    auto parent_row =
+        query(spi, "SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid = $1", {oid_param(partition)}, true);
     Rel parent = load_rel(spi, oid_of(parent_row.at(0), 0), "archive_partition");
     lock_source(spi, parent.oid);
-    auto bound_row = query(spi, "SELECT pg_catalog.pg_get_expr(relpartbound, oid) FROM pg_catalog.pg_class WHERE oid = $1",
-                           {oid_param(partition)}, true);
+    auto bound_row =
+        query(spi, "SELECT pg_catalog.pg_get_expr(relpartbound, oid) FROM pg_catalog.pg_class WHERE oid = $1",
+              {oid_param(partition)}, true);
     std::string bound_text = text_of(bound_row.at(0), 0);
     if (bound_text == "DEFAULT")
         throw Error(sqlstate::feature_not_supported,
-                    "archive_partition: partition " + part.qname + " is the default partition of " + parent.qname,
-                    "", "Its old rows move row by row with zerocut.archive().");
+                    "archive_partition: partition " + part.qname + " is the default partition of " + parent.qname, "",
+                    "Its old rows move row by row with zerocut.archive().");
     core::RangeBoundText bound = core::parse_range_bound(bound_text);
     // The time column is the partition key column.
     auto key_row = query(spi,
@@ -697,23 +734,24 @@ std::string archive_partition(SpiSession& spi, Oid partition)
     // (and before the policy's cutoff, when the parent has a policy).
     std::string limit_sql = policy ? "CAST(CURRENT_DATE - $1::pg_catalog.interval AS " + type + ")"
                                    : "CAST(pg_catalog.now() AS " + type + ")";
-    auto limit_row = query(spi,
-                           "SELECT (EXTRACT(epoch FROM " + limit_sql + ") * 1000000)::pg_catalog.int8, " + limit_sql +
-                               "::pg_catalog.text",
-                           {pg::text_param(policy ? policy->keep : "0")}, true);
+    auto limit_row = query(
+        spi,
+        "SELECT (EXTRACT(epoch FROM " + limit_sql + ") * 1000000)::pg_catalog.int8, " + limit_sql + "::pg_catalog.text",
+        {pg::text_param(policy ? policy->keep : "0")}, true);
     if (!span.upper || *span.upper > int_of(limit_row.at(0), 0))
-        throw Error(sqlstate::invalid_parameter_value,
-                    "archive_partition: partition " + part.qname + " is not entirely older than " +
-                        text_of(limit_row[0], 1),
-                    "bounds: " + bound_text,
-                    policy ? "The archive policy of " + parent.qname + " keeps rows newer than that."
-                           : "Only partitions whose whole range lies in the past are archived.");
+        throw Error(
+            sqlstate::invalid_parameter_value,
+            "archive_partition: partition " + part.qname + " is not entirely older than " + text_of(limit_row[0], 1),
+            "bounds: " + bound_text,
+            policy ? "The archive policy of " + parent.qname + " keeps rows newer than that."
+                   : "Only partitions whose whole range lies in the past are archived.");
     Rel target = ensure_target(spi, parent, policy ? policy->target : InvalidOid);
     if (!target.partitioned() || target.partkey != parent.partkey)
-        throw Error(sqlstate::wrong_object_type,
-                    "archive_partition: archive target " + target.qname + " is not partitioned like " + parent.qname,
-                    "source: " + parent.partkey + "; target: " + (target.partkey.empty() ? "not partitioned" : target.partkey),
-                    "Use zerocut.archive() to move the rows instead.");
+        throw Error(
+            sqlstate::wrong_object_type,
+            "archive_partition: archive target " + target.qname + " is not partitioned like " + parent.qname,
+            "source: " + parent.partkey + "; target: " + (target.partkey.empty() ? "not partitioned" : target.partkey),
+            "Use zerocut.archive() to move the rows instead.");
     check_compatible(columns, parent, load_columns(spi, target.oid), target, "archive_partition");
     TargetLayout layout = layout_of(spi, target, type);
     if (auto other = overlapping(layout, span))
@@ -724,12 +762,13 @@ std::string archive_partition(SpiSession& spi, Oid partition)
     auto start = std::chrono::steady_clock::now();
     move_partition(spi, part, parent, target, bound_text);
     std::string moved = pg::qualified_relation_name(partition);
-    auto metadata = query(spi,
-                          "SELECT pg_catalog.jsonb_build_object('partition', $1, 'source', $2, 'target', $3, 'bounds', $4, "
-                          "'method', 'partition', 'duration_ms', pg_catalog.round($5::pg_catalog.numeric, 1))::pg_catalog.text",
-                          {pg::text_param(moved), pg::text_param(parent.qname), pg::text_param(target.qname),
-                           pg::text_param(bound_text), pg::text_param(std::to_string(elapsed_ms(start)))},
-                          true);
+    auto metadata =
+        query(spi,
+              "SELECT pg_catalog.jsonb_build_object('partition', $1, 'source', $2, 'target', $3, 'bounds', $4, "
+              "'method', 'partition', 'duration_ms', pg_catalog.round($5::pg_catalog.numeric, 1))::pg_catalog.text",
+              {pg::text_param(moved), pg::text_param(parent.qname), pg::text_param(target.qname),
+               pg::text_param(bound_text), pg::text_param(std::to_string(elapsed_ms(start)))},
+              true);
     pg::write_system_log(spi, "INFO", "Archived partition " + moved, text_of(metadata.at(0), 0));
     return moved;
 }
@@ -749,8 +788,9 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     if (policy->target != InvalidOid) {
         target = load_rel(spi, policy->target, "restore_archived");
     } else {
-        auto found = query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
-                           {pg::text_param(pg::quote_ident("archive") + "." + pg::quote_ident(source.name + "_archive"))}, true);
+        auto found =
+            query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
+                  {pg::text_param(pg::quote_ident("archive") + "." + pg::quote_ident(source.name + "_archive"))}, true);
         if (!found.at(0).at(0))
             throw Error(sqlstate::undefined_table, "restore_archived: " + source.qname + " has no archive table yet");
         target = load_rel(spi, oid_of(found[0], 0), "restore_archived");
@@ -760,19 +800,23 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     std::string cols = insert_list(columns);
     std::string time_col = pg::quote_ident(policy->time_column);
     auto start = std::chrono::steady_clock::now();
-    auto rows = query(spi,
-                      "WITH moved AS (DELETE FROM " + target.qname + " WHERE " + time_col + " >= $1::pg_catalog.timestamptz AND " +
-                          time_col + " < $2::pg_catalog.timestamptz RETURNING " + cols + "), "
-                          "ins AS (INSERT INTO " + source.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
-                          " FROM moved RETURNING 1) SELECT pg_catalog.count(*) FROM ins",
-                      {pg::text_param(from_ts), pg::text_param(to_ts)});
+    auto rows =
+        query(spi,
+              "WITH moved AS (DELETE FROM " + target.qname + " WHERE " + time_col +
+                  " >= $1::pg_catalog.timestamptz AND " + time_col + " < $2::pg_catalog.timestamptz RETURNING " + cols +
+                  "), "
+                  "ins AS (INSERT INTO " +
+                  source.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
+                  " FROM moved RETURNING 1) SELECT pg_catalog.count(*) FROM ins",
+              {pg::text_param(from_ts), pg::text_param(to_ts)});
     int64_t moved = int_of(rows.at(0), 0);
-    auto metadata = query(spi,
-                          "SELECT pg_catalog.jsonb_build_object('restored_count', $1::pg_catalog.int8, 'source', $2, 'archive', $3, "
-                          "'from', $4, 'to', $5, 'duration_ms', pg_catalog.round($6::pg_catalog.numeric, 1))::pg_catalog.text",
-                          {pg::int8_param(moved), pg::text_param(source.qname), pg::text_param(target.qname),
-                           pg::text_param(from_ts), pg::text_param(to_ts), pg::text_param(std::to_string(elapsed_ms(start)))},
-                          true);
+    auto metadata = query(
+        spi,
+        "SELECT pg_catalog.jsonb_build_object('restored_count', $1::pg_catalog.int8, 'source', $2, 'archive', $3, "
+        "'from', $4, 'to', $5, 'duration_ms', pg_catalog.round($6::pg_catalog.numeric, 1))::pg_catalog.text",
+        {pg::int8_param(moved), pg::text_param(source.qname), pg::text_param(target.qname), pg::text_param(from_ts),
+         pg::text_param(to_ts), pg::text_param(std::to_string(elapsed_ms(start)))},
+        true);
     pg::write_system_log(spi, "INFO", "Restored archived rows of " + source.qname, text_of(metadata.at(0), 0));
     return moved;
 }
@@ -784,18 +828,19 @@ void store_policy(SpiSession& spi, const Policy& policy)
     if (source.kind != 'r' && source.kind != 'p')
         throw Error(sqlstate::wrong_object_type, "set_archive_policy: source " + source.qname + " is not a table");
     if (source.is_partition)
-        throw Error(sqlstate::wrong_object_type,
-                    "set_archive_policy: source " + source.qname + " is a partition", "",
+        throw Error(sqlstate::wrong_object_type, "set_archive_policy: source " + source.qname + " is a partition", "",
                     "Give the policy to its partitioned parent.");
     std::vector<Column> columns = load_columns(spi, source.oid);
     time_type(columns, policy.time_column, source, "set_archive_policy");
-    auto keep_ok = query(spi, "SELECT $1::pg_catalog.interval > pg_catalog.interval '0'", {pg::text_param(policy.keep)}, true);
+    auto keep_ok =
+        query(spi, "SELECT $1::pg_catalog.interval > pg_catalog.interval '0'", {pg::text_param(policy.keep)}, true);
     if (text_of(keep_ok.at(0), 0) != "t")
         throw Error(sqlstate::invalid_parameter_value,
                     "set_archive_policy: keep must be a positive interval, not " + policy.keep);
     if (policy.batch_size <= 0 || policy.batch_size > 1000000)
-        throw Error(sqlstate::invalid_parameter_value,
-                    "set_archive_policy: batch_size must be between 1 and 1000000, not " + std::to_string(policy.batch_size));
+        throw Error(
+            sqlstate::invalid_parameter_value,
+            "set_archive_policy: batch_size must be between 1 and 1000000, not " + std::to_string(policy.batch_size));
     if (primary_key(spi, source.oid).empty())
         throw Error(sqlstate::object_not_in_prerequisite_state,
                     "set_archive_policy: source " + source.qname + " has no primary key; the batch path needs one", "",
@@ -804,11 +849,12 @@ void store_policy(SpiSession& spi, const Policy& policy)
         Rel target = load_rel(spi, policy.target, "set_archive_policy");
         if (target.kind != 'r' && target.kind != 'p')
             throw Error(sqlstate::wrong_object_type, "set_archive_policy: target " + target.qname + " is not a table");
-        auto related = query(spi,
-                             "SELECT $1 = $2 OR EXISTS (SELECT 1 FROM pg_catalog.pg_partition_ancestors($2::pg_catalog.regclass) a "
-                             "WHERE a.relid = $1::pg_catalog.regclass) OR EXISTS (SELECT 1 FROM "
-                             "pg_catalog.pg_partition_ancestors($1::pg_catalog.regclass) a WHERE a.relid = $2::pg_catalog.regclass)",
-                             {oid_param(source.oid), oid_param(target.oid)}, true);
+        auto related = query(
+            spi,
+            "SELECT $1 = $2 OR EXISTS (SELECT 1 FROM pg_catalog.pg_partition_ancestors($2::pg_catalog.regclass) a "
+            "WHERE a.relid = $1::pg_catalog.regclass) OR EXISTS (SELECT 1 FROM "
+            "pg_catalog.pg_partition_ancestors($1::pg_catalog.regclass) a WHERE a.relid = $2::pg_catalog.regclass)",
+            {oid_param(source.oid), oid_param(target.oid)}, true);
         if (text_of(related.at(0), 0) == "t")
             throw Error(sqlstate::invalid_parameter_value,
                         "set_archive_policy: target " + target.qname + " is the source or one of its partitions");

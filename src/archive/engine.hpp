@@ -27,12 +27,12 @@ struct RunResult {
     Oid source = InvalidOid;
     std::string source_name;
     std::string target_name;
-    std::string cutoff;          // in the time column's type, as text
-    int64_t rows_moved = 0;      // rows moved row by row + rows of attached partitions
+    std::string cutoff;      // in the time column's type, as text
+    int64_t rows_moved = 0;  // rows moved row by row + rows of attached partitions
     int64_t rows_by_batch = 0;
     int partitions_moved = 0;
     int batches = 0;
-    bool finished = true;        // false: max_batches ran out first
+    bool finished = true;  // false: max_batches ran out first
     bool counts_estimated = false;
     double duration_ms = 0;
     std::string method() const;

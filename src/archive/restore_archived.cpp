@@ -35,11 +35,10 @@ ZC_FUNCTION(zc_restore_archived)
     TimestampTz from = PG_GETARG_TIMESTAMPTZ(1);
     TimestampTz to = PG_GETARG_TIMESTAMPTZ(2);
     if (TIMESTAMP_NOT_FINITE(from) || TIMESTAMP_NOT_FINITE(to) || from >= to)
-        throw zc::Error(zc::sqlstate::invalid_parameter_value,
-                        "restore_archived: from_ts must be finite and before to_ts",
-                        "from_ts " + timestamp_text(PG_GETARG_DATUM(1)) + ", to_ts " + timestamp_text(PG_GETARG_DATUM(2)));
-    if (zc::pg::in_recovery())
-        throw zc::Error("25006", "restore_archived: cannot move rows on a hot standby");
+        throw zc::Error(
+            zc::sqlstate::invalid_parameter_value, "restore_archived: from_ts must be finite and before to_ts",
+            "from_ts " + timestamp_text(PG_GETARG_DATUM(1)) + ", to_ts " + timestamp_text(PG_GETARG_DATUM(2)));
+    if (zc::pg::in_recovery()) throw zc::Error("25006", "restore_archived: cannot move rows on a hot standby");
     int64_t moved = run(PG_GETARG_OID(0), timestamp_text(PG_GETARG_DATUM(1)), timestamp_text(PG_GETARG_DATUM(2)));
     PG_RETURN_INT64(moved);
 }

@@ -37,9 +37,8 @@ AuditedTable audited_table(Oid relid, const char* arg_name)
 {
     char* name = zc::pg::guard([=] { return get_rel_name(relid); });
     if (name == nullptr)
-        throw Error(sqlstate::undefined_table,
-                    std::string("argument \"") + arg_name + "\": relation with OID " + std::to_string(relid) +
-                        " does not exist");
+        throw Error(sqlstate::undefined_table, std::string("argument \"") + arg_name + "\": relation with OID " +
+                                                   std::to_string(relid) + " does not exist");
     char kind = zc::pg::guard([=] { return get_rel_relkind(relid); });
     AuditedTable table{relid, "", name, ""};
     Oid namespace_oid = zc::pg::guard([=] { return get_rel_namespace(relid); });
@@ -84,16 +83,16 @@ uint64 write_config(zc::pg::SpiSession& spi, const std::string& sql, std::initia
 
 int drop_audit_triggers(zc::pg::SpiSession& spi, const AuditedTable& table)
 {
-    spi.execute("SELECT tgname::text FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgparentid = 0 "
-                "AND tgname = ANY (ARRAY[$2, $3, $4, $5, $6, $7]::pg_catalog.name[]) ORDER BY 1",
-                {zc::pg::Param{OIDOID, ObjectIdGetDatum(table.relid)}, zc::pg::text_param(core::audit::row_trigger),
-                 zc::pg::text_param(core::audit::insert_trigger), zc::pg::text_param(core::audit::update_trigger),
-                 zc::pg::text_param(core::audit::delete_trigger), zc::pg::text_param(core::audit::truncate_trigger),
-                 zc::pg::text_param(core::audit::flush_trigger)},
-                true);
+    spi.execute(
+        "SELECT tgname::text FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgparentid = 0 "
+        "AND tgname = ANY (ARRAY[$2, $3, $4, $5, $6, $7]::pg_catalog.name[]) ORDER BY 1",
+        {zc::pg::Param{OIDOID, ObjectIdGetDatum(table.relid)}, zc::pg::text_param(core::audit::row_trigger),
+         zc::pg::text_param(core::audit::insert_trigger), zc::pg::text_param(core::audit::update_trigger),
+         zc::pg::text_param(core::audit::delete_trigger), zc::pg::text_param(core::audit::truncate_trigger),
+         zc::pg::text_param(core::audit::flush_trigger)},
+        true);
     auto rows = spi.rows_text();
-    for (const auto& row : rows)
-        spi.execute("DROP TRIGGER " + zc::pg::quote_ident(*row[0]) + " ON " + table.qualified);
+    for (const auto& row : rows) spi.execute("DROP TRIGGER " + zc::pg::quote_ident(*row[0]) + " ON " + table.qualified);
     return static_cast<int>(rows.size());
 }
 

@@ -28,8 +28,8 @@ ZC_FUNCTION(zc_audit_history)
     Jsonb* pk = zc::pg::guard([=] { return PG_GETARG_JSONB_P(1); });
     if (!JB_ROOT_IS_OBJECT(pk) || JB_ROOT_COUNT(pk) == 0)
         throw zc::Error(zc::sqlstate::invalid_parameter_value,
-                        "argument \"pk\" must be a non-empty jsonb object of primary key columns",
-                        "", "Example: zerocut.audit_history('workspace_domain.workspace', '{\"id\": 42}')");
+                        "argument \"pk\" must be a non-empty jsonb object of primary key columns", "",
+                        "Example: zerocut.audit_history('workspace_domain.workspace', '{\"id\": 42}')");
     char* name = zc::pg::guard([=] { return get_rel_name(relid); });
     if (name == nullptr)
         throw zc::Error(zc::sqlstate::undefined_table,

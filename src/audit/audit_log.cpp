@@ -35,7 +35,17 @@ extern "C" {
 namespace zc::audit {
 
 // How one column's value becomes a JsonbValue.
-enum ColumnKind { kind_bool, kind_int2, kind_int4, kind_int8, kind_numeric, kind_text, kind_jsonb, kind_datetime, kind_generic };
+enum ColumnKind {
+    kind_bool,
+    kind_int2,
+    kind_int4,
+    kind_int8,
+    kind_numeric,
+    kind_text,
+    kind_jsonb,
+    kind_datetime,
+    kind_generic
+};
 
 struct AuditColumn {
     AttrNumber attnum;
@@ -45,8 +55,8 @@ struct AuditColumn {
     int16 typlen;
     bool typbyval;
     ColumnKind kind;
-    bool hidden;    // excluded or redacted: the value never reaches the log
-    bool excluded;  // a change to it alone does not make a log row
+    bool hidden;         // excluded or redacted: the value never reaches the log
+    bool excluded;       // a change to it alone does not make a log row
     FmgrInfo* to_jsonb;  // kind_generic: to_jsonb() with the column's type
 };
 
@@ -69,7 +79,10 @@ bool check_redact_columns(char** newval, void**, GucSource)
     return ok;
 }
 
-void assign_redact_columns(const char*, void*) { ++redact_generation; }
+void assign_redact_columns(const char*, void*)
+{
+    ++redact_generation;
+}
 
 // ------------------------------------------------------------- cache ----
 
@@ -86,11 +99,10 @@ void relcache_callback(Datum, Oid relid)
 }
 
 zc::pg::OnLoad audit_on_load([] {
-    DefineCustomStringVariable("zerocut.audit_redact_columns",
-                               "Columns whose values the audit trigger never writes in clear.",
-                               "Comma-separated column names; a change to one is logged as \"[redacted]\".",
-                               &redact_columns_setting, "password_hash", PGC_SUSET, GUC_LIST_INPUT,
-                               check_redact_columns, assign_redact_columns, nullptr);
+    DefineCustomStringVariable(
+        "zerocut.audit_redact_columns", "Columns whose values the audit trigger never writes in clear.",
+        "Comma-separated column names; a change to one is logged as \"[redacted]\".", &redact_columns_setting,
+        "password_hash", PGC_SUSET, GUC_LIST_INPUT, check_redact_columns, assign_redact_columns, nullptr);
     CacheRegisterRelcacheCallback(relcache_callback, (Datum)0);
 });
 
@@ -123,19 +135,28 @@ bool name_in(const char* name, const char* const* names, int count)
 ColumnKind kind_of(Oid type)
 {
     switch (type) {
-        case BOOLOID: return kind_bool;
-        case INT2OID: return kind_int2;
-        case INT4OID: return kind_int4;
-        case INT8OID: return kind_int8;
-        case NUMERICOID: return kind_numeric;
+        case BOOLOID:
+            return kind_bool;
+        case INT2OID:
+            return kind_int2;
+        case INT4OID:
+            return kind_int4;
+        case INT8OID:
+            return kind_int8;
+        case NUMERICOID:
+            return kind_numeric;
         case TEXTOID:
         case VARCHAROID:
-        case BPCHAROID: return kind_text;
-        case JSONBOID: return kind_jsonb;
+        case BPCHAROID:
+            return kind_text;
+        case JSONBOID:
+            return kind_jsonb;
         case DATEOID:
         case TIMESTAMPOID:
-        case TIMESTAMPTZOID: return kind_datetime;
-        default: return kind_generic;
+        case TIMESTAMPTZOID:
+            return kind_datetime;
+        default:
+            return kind_generic;
     }
 }
 
@@ -321,8 +342,8 @@ bool column_changed(const AuditColumn* column, Datum old_value, bool old_null, D
     if (column->typlen == -1) {
         auto* a = reinterpret_cast<struct varlena*>(DatumGetPointer(old_value));
         auto* b = reinterpret_cast<struct varlena*>(DatumGetPointer(new_value));
-        if (VARATT_IS_EXTERNAL_ONDISK(a) && VARATT_IS_EXTERNAL_ONDISK(b) && VARSIZE_EXTERNAL(a) == VARSIZE_EXTERNAL(b) &&
-            memcmp(a, b, VARSIZE_EXTERNAL(a)) == 0)
+        if (VARATT_IS_EXTERNAL_ONDISK(a) && VARATT_IS_EXTERNAL_ONDISK(b) &&
+            VARSIZE_EXTERNAL(a) == VARSIZE_EXTERNAL(b) && memcmp(a, b, VARSIZE_EXTERNAL(a)) == 0)
             return false;
     }
     return !datum_image_eq(old_value, new_value, column->typbyval, column->typlen);
@@ -536,8 +557,8 @@ void forget_pending()
 void append_pending(const char* message, Jsonb* metadata, bool user_null, int32 user_id)
 {
     if (pending_context == nullptr) {
-        pending_context = AllocSetContextCreate(TopTransactionContext, "zerocut audit pending rows",
-                                                ALLOCSET_DEFAULT_SIZES);
+        pending_context =
+            AllocSetContextCreate(TopTransactionContext, "zerocut audit pending rows", ALLOCSET_DEFAULT_SIZES);
         pending_capacity = 1024;
         pending = static_cast<PendingRow*>(MemoryContextAlloc(pending_context, sizeof(PendingRow) * pending_capacity));
     }
@@ -683,8 +704,8 @@ AuditRelation* audit_relation(TriggerData* data)
     return rel;
 }
 
-Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values, bool* old_nulls,
-                    Datum* new_values, bool* new_nulls)
+Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values, bool* old_nulls, Datum* new_values,
+                    bool* new_nulls)
 {
     bool is_update = old_values != nullptr && new_values != nullptr;
     bool* changed = nullptr;
@@ -696,7 +717,8 @@ Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values
         for (int c = 0; c < rel->ncolumns; ++c) {
             const AuditColumn* column = &rel->columns[c];
             int index = column->attnum - 1;
-            changed[c] = column_changed(column, old_values[index], old_nulls[index], new_values[index], new_nulls[index]);
+            changed[c] =
+                column_changed(column, old_values[index], old_nulls[index], new_values[index], new_nulls[index]);
             counted = counted || (changed[c] && !column->excluded);
         }
         if (!counted) {
@@ -759,8 +781,7 @@ void flush_pending_rows()
         PendingRow row = pending[first];
         pending_count = first;
         pending_bytes -= VARSIZE(row.metadata);
-        write_log_row(row.message, row.metadata,
-                      row.user_null ? std::nullopt : std::optional<int32>(row.user_id));
+        write_log_row(row.message, row.metadata, row.user_null ? std::nullopt : std::optional<int32>(row.user_id));
         return;
     }
     // Three parallel arrays, one set-based INSERT; the rows leave the buffer
@@ -782,7 +803,8 @@ void flush_pending_rows()
         int lbs[1] = {1};
         values[0] = PointerGetDatum(construct_array(messages, count, TEXTOID, -1, false, TYPALIGN_INT));
         values[1] = PointerGetDatum(construct_array(metadata, count, JSONBOID, -1, false, TYPALIGN_INT));
-        values[2] = PointerGetDatum(construct_md_array(users, user_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
+        values[2] =
+            PointerGetDatum(construct_md_array(users, user_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
     });
     for (int i = first; i < pending_count; ++i) pending_bytes -= VARSIZE(pending[i].metadata);
     pending_count = first;

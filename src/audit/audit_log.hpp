@@ -54,8 +54,8 @@ AuditRelation* audit_relation(TriggerData* data);
 // is not logged (changed_only UPDATE that changes nothing counted).
 // `old_values`/`new_values` are deformed tuples of the relation's descriptor.
 // Runs inside guard(); holds no C++ objects.
-Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values, bool* old_nulls,
-                    Datum* new_values, bool* new_nulls);
+Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values, bool* old_nulls, Datum* new_values,
+                    bool* new_nulls);
 Jsonb* build_truncate(AuditRelation* rel);
 
 // app.current_user_id as an integer, nullopt when unset, empty or invalid.

@@ -17,7 +17,8 @@ extern "C" {
 ZC_FUNCTION(zc_audit_log_guard)
 {
     if (!CALLED_AS_TRIGGER(fcinfo))
-        throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state, "audit_log_guard() must be called as a trigger");
+        throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
+                        "audit_log_guard() must be called as a trigger");
     auto* data = reinterpret_cast<TriggerData*>(fcinfo->context);
     TriggerEvent event = data->tg_event;
     if (!TRIGGER_FIRED_BEFORE(event) || TRIGGER_FIRED_BY_INSERT(event))
@@ -26,7 +27,9 @@ ZC_FUNCTION(zc_audit_log_guard)
     Oid owner = data->tg_relation->rd_rel->relowner;
     bool allowed = zc::pg::guard([=] { return has_privs_of_role(GetUserId(), owner); });
     if (!allowed) {
-        const char* what = TRIGGER_FIRED_BY_UPDATE(event) ? "UPDATE" : TRIGGER_FIRED_BY_DELETE(event) ? "DELETE" : "TRUNCATE";
+        const char* what = TRIGGER_FIRED_BY_UPDATE(event)   ? "UPDATE"
+                           : TRIGGER_FIRED_BY_DELETE(event) ? "DELETE"
+                                                            : "TRUNCATE";
         // A row trigger fires on the partition: name the partitioned log.
         Oid relid = RelationGetRelid(data->tg_relation);
         Oid root = zc::pg::guard([=] {

@@ -121,9 +121,10 @@ Datum next_batch(AuditRelation* rel, const char* operation, TransitionReader* ol
         bool has_new = new_rows != nullptr && next_row(new_rows);
         if ((old_rows != nullptr && !has_old) || (new_rows != nullptr && !has_new)) break;
         MemoryContextSwitchTo(row_context);
-        Jsonb* change = zc::audit::build_change(
-            rel, operation, has_old ? old_rows->slot->tts_values : nullptr, has_old ? old_rows->slot->tts_isnull : nullptr,
-            has_new ? new_rows->slot->tts_values : nullptr, has_new ? new_rows->slot->tts_isnull : nullptr);
+        Jsonb* change = zc::audit::build_change(rel, operation, has_old ? old_rows->slot->tts_values : nullptr,
+                                                has_old ? old_rows->slot->tts_isnull : nullptr,
+                                                has_new ? new_rows->slot->tts_values : nullptr,
+                                                has_new ? new_rows->slot->tts_isnull : nullptr);
         MemoryContextSwitchTo(outer);
         if (change != nullptr) {
             if (count == capacity) {
@@ -162,21 +163,22 @@ void statement_changes(AuditRelation* rel, TriggerData* data, std::optional<int3
         throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
                         std::string("audit_trigger_function() FOR EACH STATEMENT needs transition tables"),
                         std::string("trigger \"") + data->tg_trigger->tgname + "\" has no REFERENCING " +
-                            (wants_old && wants_new ? "OLD TABLE and NEW TABLE" : wants_old ? "OLD TABLE" : "NEW TABLE"),
+                            (wants_old && wants_new ? "OLD TABLE and NEW TABLE"
+                             : wants_old            ? "OLD TABLE"
+                                                    : "NEW TABLE"),
                         "Use zerocut.enable_audit(table, mode => 'statement') to create the audit triggers.");
     TupleDesc desc = RelationGetDescr(data->tg_relation);
     TransitionReader old_rows, new_rows;
     if (wants_old) open_reader(&old_rows, data->tg_oldtable, desc);
     if (wants_new) open_reader(&new_rows, data->tg_newtable, desc);
-    MemoryContext row_context = zc::pg::guard([] {
-        return AllocSetContextCreate(CurrentMemoryContext, "zerocut audit row", ALLOCSET_DEFAULT_SIZES);
-    });
+    MemoryContext row_context = zc::pg::guard(
+        [] { return AllocSetContextCreate(CurrentMemoryContext, "zerocut audit row", ALLOCSET_DEFAULT_SIZES); });
     TransitionReader* old_reader = wants_old ? &old_rows : nullptr;
     TransitionReader* new_reader = wants_new ? &new_rows : nullptr;
     bool finished = false;
     while (!finished) {
-        Datum batch = zc::pg::guard(
-            [&] { return next_batch(rel, operation, old_reader, new_reader, row_context, &finished); });
+        Datum batch =
+            zc::pg::guard([&] { return next_batch(rel, operation, old_reader, new_reader, row_context, &finished); });
         if (batch != (Datum)0) zc::audit::write_log_rows(message, batch, user_id);
     }
     zc::pg::guard([=] {

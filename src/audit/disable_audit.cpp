@@ -18,8 +18,9 @@ bool disable(const zc::audit::AuditedTable& table)
     zc::pg::SpiSession spi;
     zc::pg::PinnedSearchPath pinned;
     int dropped = zc::audit::drop_audit_triggers(spi, table);
-    uint64 removed = zc::audit::write_config(spi, "DELETE FROM zerocut.audit_config WHERE schema_name = $1 AND table_name = $2",
-                                 {zc::pg::text_param(table.schema), zc::pg::text_param(table.name)});
+    uint64 removed =
+        zc::audit::write_config(spi, "DELETE FROM zerocut.audit_config WHERE schema_name = $1 AND table_name = $2",
+                                {zc::pg::text_param(table.schema), zc::pg::text_param(table.name)});
     return dropped > 0 || removed > 0;
 }
 

@@ -54,9 +54,9 @@ void check_columns(const zc::audit::AuditedTable& table, std::vector<std::string
         Oid relid = table.relid;
         AttrNumber attnum = zc::pg::guard([=] { return get_attnum(relid, name); });
         if (attnum <= 0)
-            throw zc::Error(zc::sqlstate::undefined_column,
-                            "argument \"exclude_columns\": column " + zc::pg::quote_ident(column) + " of table " +
-                                table.qualified + " does not exist");
+            throw zc::Error(zc::sqlstate::undefined_column, "argument \"exclude_columns\": column " +
+                                                                zc::pg::quote_ident(column) + " of table " +
+                                                                table.qualified + " does not exist");
     }
     std::sort(columns.begin(), columns.end());
     columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
@@ -103,9 +103,10 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
         "AND mode = $3 AND exclude_columns = $4::text[] AND changed_only = $5",
         {zc::pg::text_param(table.schema), zc::pg::text_param(table.name), zc::pg::text_param(audit::mode_name(mode)),
          zc::pg::text_param(array_literal), zc::pg::Param{BOOLOID, BoolGetDatum(changed_only)}});
-    spi.execute("SELECT tgname::text FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgparentid = 0 "
-                "AND tgname::text LIKE 'zerocut\\_audit\\_%' ORDER BY 1",
-                {zc::pg::Param{OIDOID, ObjectIdGetDatum(table.relid)}}, true);
+    spi.execute(
+        "SELECT tgname::text FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgparentid = 0 "
+        "AND tgname::text LIKE 'zerocut\\_audit\\_%' ORDER BY 1",
+        {zc::pg::Param{OIDOID, ObjectIdGetDatum(table.relid)}}, true);
     std::vector<std::string> present;
     for (const auto& row : spi.rows_text()) present.push_back(*row[0]);
     if (same == std::optional<std::string>("1") && present == wanted) return;
@@ -117,10 +118,11 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
     for (const std::string& arg : audit::trigger_arguments(options))
         args += (args.empty() ? "" : ", ") + zc::pg::quote_literal(arg);
     if (mode == audit::Mode::row) {
-        spi.execute(create_trigger(audit::row_trigger, "AFTER INSERT OR UPDATE OR DELETE", table, "FOR EACH ROW", args));
+        spi.execute(
+            create_trigger(audit::row_trigger, "AFTER INSERT OR UPDATE OR DELETE", table, "FOR EACH ROW", args));
         // Fires after every row trigger of the statement: one INSERT for its rows.
-        spi.execute(create_trigger(audit::flush_trigger, "AFTER INSERT OR UPDATE OR DELETE", table, "FOR EACH STATEMENT",
-                                   zc::pg::quote_literal("flush=true")));
+        spi.execute(create_trigger(audit::flush_trigger, "AFTER INSERT OR UPDATE OR DELETE", table,
+                                   "FOR EACH STATEMENT", zc::pg::quote_literal("flush=true")));
     } else {
         spi.execute(create_trigger(audit::insert_trigger, "AFTER INSERT", table,
                                    "REFERENCING NEW TABLE AS zerocut_new FOR EACH STATEMENT", args));
@@ -132,7 +134,8 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
     }
     spi.execute(create_trigger(audit::truncate_trigger, "AFTER TRUNCATE", table, "FOR EACH STATEMENT", args));
     zc::audit::write_config(
-        spi, "INSERT INTO zerocut.audit_config (schema_name, table_name, mode, exclude_columns, changed_only, enabled_by) "
+        spi,
+        "INSERT INTO zerocut.audit_config (schema_name, table_name, mode, exclude_columns, changed_only, enabled_by) "
         "VALUES ($1, $2, $3, $4::text[], $5, $6) ON CONFLICT (schema_name, table_name) DO UPDATE SET "
         "mode = EXCLUDED.mode, exclude_columns = EXCLUDED.exclude_columns, changed_only = EXCLUDED.changed_only, "
         "enabled_at = pg_catalog.now(), enabled_by = EXCLUDED.enabled_by",

@@ -31,9 +31,9 @@ struct Span {
 };
 
 enum class PartitionMove {
-    keep,      // entirely at or after the cutoff
-    attach,    // entirely before the cutoff: detach + attach, metadata only
-    rows,      // straddles the cutoff: its older rows move row by row
+    keep,    // entirely at or after the cutoff
+    attach,  // entirely before the cutoff: detach + attach, metadata only
+    rows,    // straddles the cutoff: its older rows move row by row
 };
 
 // What happens to a partition with `span` for `cutoff` (rows with time < cutoff move).

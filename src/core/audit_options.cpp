@@ -14,7 +14,10 @@ constexpr std::string_view changed_only_prefix = "changed_only=";
 constexpr std::string_view exclude_prefix = "exclude=";
 constexpr std::string_view flush_argument = "flush=true";
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 }  // namespace
 
 TriggerOptions parse_trigger_arguments(const std::vector<std::string>& args)
@@ -31,11 +34,9 @@ TriggerOptions parse_trigger_arguments(const std::vector<std::string>& args)
             else if (value == "false")
                 options.changed_only = false;
             else
-                throw Error(sqlstate::invalid_parameter_value,
-                            "audit trigger argument \"" + arg + "\" is invalid",
+                throw Error(sqlstate::invalid_parameter_value, "audit trigger argument \"" + arg + "\" is invalid",
                             "changed_only must be true or false");
-        } else if (view.substr(0, exclude_prefix.size()) == exclude_prefix &&
-                   view.size() > exclude_prefix.size()) {
+        } else if (view.substr(0, exclude_prefix.size()) == exclude_prefix && view.size() > exclude_prefix.size()) {
             options.excluded.emplace_back(view.substr(exclude_prefix.size()));
         } else {
             throw Error(sqlstate::invalid_parameter_value, "audit trigger argument \"" + arg + "\" is invalid",
@@ -62,7 +63,10 @@ std::optional<Mode> parse_mode(std::string_view text)
     return std::nullopt;
 }
 
-const char* mode_name(Mode mode) { return mode == Mode::row ? "row" : "statement"; }
+const char* mode_name(Mode mode)
+{
+    return mode == Mode::row ? "row" : "statement";
+}
 
 std::optional<std::vector<std::string>> parse_column_list(std::string_view text)
 {

@@ -50,7 +50,8 @@ inline constexpr const char* insert_trigger = "zerocut_audit_insert";
 inline constexpr const char* update_trigger = "zerocut_audit_update";
 inline constexpr const char* delete_trigger = "zerocut_audit_delete";
 inline constexpr const char* truncate_trigger = "zerocut_audit_truncate";
-inline constexpr const char* flush_trigger = "zerocut_audit_zz_flush";  // sorts last: fires after user statement triggers
+inline constexpr const char* flush_trigger =
+    "zerocut_audit_zz_flush";  // sorts last: fires after user statement triggers
 inline constexpr const char* redacted_marker = "[redacted]";
 
 // "<table> record created|updated|deleted" / "<table> truncated".

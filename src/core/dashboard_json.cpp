@@ -99,7 +99,9 @@ void NumericSum::add(std::string_view text)
     std::size_t point = digits.find('.');
     std::string_view integer = digits.substr(0, point);
     std::string_view fraction = point == std::string_view::npos ? std::string_view() : digits.substr(point + 1);
-    auto all_digits = [](std::string_view s) { return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }); };
+    auto all_digits = [](std::string_view s) {
+        return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    };
     if (integer.empty() || !all_digits(integer) || !all_digits(fraction) ||
         (point != std::string_view::npos && fraction.empty()))
         throw Error(sqlstate::internal_error, fmt::format("unexpected numeric text \"{}\"", text));
@@ -135,7 +137,10 @@ std::string NumericSum::text() const
     return (unscaled_ < 0 ? "-" : "") + digits;
 }
 
-std::string int128_text(__int128 value) { return (value < 0 ? "-" : "") + unsigned_text(magnitude(value)); }
+std::string int128_text(__int128 value)
+{
+    return (value < 0 ? "-" : "") + unsigned_text(magnitude(value));
+}
 
 std::string integer_average_text(int64_t sum, int64_t count)
 {

@@ -68,11 +68,16 @@ bool looks_like_envelope(const std::uint8_t* data, std::size_t size) noexcept
 const char* describe(EnvelopeProblem problem) noexcept
 {
     switch (problem) {
-        case EnvelopeProblem::none: return "a zerocut envelope";
-        case EnvelopeProblem::too_short: return "too short to be a zerocut ciphertext";
-        case EnvelopeProblem::bad_magic: return "not a zerocut ciphertext (no ZCE header)";
-        case EnvelopeProblem::bad_version: return "of an unsupported zerocut ciphertext version";
-        case EnvelopeProblem::bad_type: return "a zerocut ciphertext of unknown payload type";
+        case EnvelopeProblem::none:
+            return "a zerocut envelope";
+        case EnvelopeProblem::too_short:
+            return "too short to be a zerocut ciphertext";
+        case EnvelopeProblem::bad_magic:
+            return "not a zerocut ciphertext (no ZCE header)";
+        case EnvelopeProblem::bad_version:
+            return "of an unsupported zerocut ciphertext version";
+        case EnvelopeProblem::bad_type:
+            return "a zerocut ciphertext of unknown payload type";
     }
     return "not a zerocut ciphertext";
 }
@@ -154,15 +159,26 @@ std::string json_quote(std::string_view value)
     std::string out = "\"";
     for (char c : value) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     char buffer[8];
-                    std::snprintf(buffer, sizeof buffer, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+                    std::snprintf(buffer, sizeof buffer, "\\u%04x",
+                                  static_cast<unsigned>(static_cast<unsigned char>(c)));
                     out += buffer;
                 } else {
                     out.push_back(c);

@@ -39,7 +39,10 @@ int weekday(const CivilDate& date)
 
 namespace {
 
-bool leap(int year) { return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0; }
+bool leap(int year)
+{
+    return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+}
 
 int days_in_month(int year, int month)
 {
@@ -88,7 +91,10 @@ std::string format_iso_date(const CivilDate& date)
     return fmt::format("{:04d}-{:02d}-{:02d}", date.year, date.month, date.day);
 }
 
-bool in_supported_range(const CivilDate& date) { return date.year >= 1 && date.year <= 9998; }
+bool in_supported_range(const CivilDate& date)
+{
+    return date.year >= 1 && date.year <= 9998;
+}
 
 std::optional<Granularity> parse_granularity(std::string_view text)
 {
@@ -104,11 +110,16 @@ std::optional<Granularity> parse_granularity(std::string_view text)
 const char* granularity_name(Granularity granularity)
 {
     switch (granularity) {
-        case Granularity::day: return "day";
-        case Granularity::week: return "week";
-        case Granularity::month: return "month";
-        case Granularity::quarter: return "quarter";
-        case Granularity::year: return "year";
+        case Granularity::day:
+            return "day";
+        case Granularity::week:
+            return "week";
+        case Granularity::month:
+            return "month";
+        case Granularity::quarter:
+            return "quarter";
+        case Granularity::year:
+            return "year";
     }
     return "month";
 }
@@ -116,11 +127,16 @@ const char* granularity_name(Granularity granularity)
 CivilDate period_start(const CivilDate& date, Granularity granularity)
 {
     switch (granularity) {
-        case Granularity::day: return date;
-        case Granularity::week: return civil_from_days(days_from_civil(date) - weekday(date));
-        case Granularity::month: return CivilDate{date.year, date.month, 1};
-        case Granularity::quarter: return CivilDate{date.year, (date.month - 1) / 3 * 3 + 1, 1};
-        case Granularity::year: return CivilDate{date.year, 1, 1};
+        case Granularity::day:
+            return date;
+        case Granularity::week:
+            return civil_from_days(days_from_civil(date) - weekday(date));
+        case Granularity::month:
+            return CivilDate{date.year, date.month, 1};
+        case Granularity::quarter:
+            return CivilDate{date.year, (date.month - 1) / 3 * 3 + 1, 1};
+        case Granularity::year:
+            return CivilDate{date.year, 1, 1};
     }
     return date;
 }
@@ -133,11 +149,16 @@ CivilDate add_periods(const CivilDate& start, Granularity granularity, int64_t c
         return CivilDate{static_cast<int>(year), static_cast<int>(index - year * 12) + 1, 1};
     };
     switch (granularity) {
-        case Granularity::day: return civil_from_days(days_from_civil(start) + count);
-        case Granularity::week: return civil_from_days(days_from_civil(start) + 7 * count);
-        case Granularity::month: return add_months(count);
-        case Granularity::quarter: return add_months(3 * count);
-        case Granularity::year: return CivilDate{static_cast<int>(start.year + count), 1, 1};
+        case Granularity::day:
+            return civil_from_days(days_from_civil(start) + count);
+        case Granularity::week:
+            return civil_from_days(days_from_civil(start) + 7 * count);
+        case Granularity::month:
+            return add_months(count);
+        case Granularity::quarter:
+            return add_months(3 * count);
+        case Granularity::year:
+            return CivilDate{static_cast<int>(start.year + count), 1, 1};
     }
     return start;
 }
@@ -145,7 +166,8 @@ CivilDate add_periods(const CivilDate& start, Granularity granularity, int64_t c
 std::string period_suffix(const CivilDate& start, Granularity granularity)
 {
     switch (granularity) {
-        case Granularity::day: return fmt::format("{:04d}_{:02d}_{:02d}", start.year, start.month, start.day);
+        case Granularity::day:
+            return fmt::format("{:04d}_{:02d}_{:02d}", start.year, start.month, start.day);
         case Granularity::week: {
             // ISO week: the week's Thursday decides the year.
             CivilDate monday = period_start(start, Granularity::week);
@@ -153,9 +175,12 @@ std::string period_suffix(const CivilDate& start, Granularity granularity)
             int64_t day_of_year = days_from_civil(thursday) - days_from_civil(CivilDate{thursday.year, 1, 1});
             return fmt::format("{:04d}_w{:02d}", thursday.year, day_of_year / 7 + 1);
         }
-        case Granularity::month: return fmt::format("{:04d}_{:02d}", start.year, start.month);
-        case Granularity::quarter: return fmt::format("{:04d}_q{}", start.year, (start.month - 1) / 3 + 1);
-        case Granularity::year: return fmt::format("{:04d}", start.year);
+        case Granularity::month:
+            return fmt::format("{:04d}_{:02d}", start.year, start.month);
+        case Granularity::quarter:
+            return fmt::format("{:04d}_q{}", start.year, (start.month - 1) / 3 + 1);
+        case Granularity::year:
+            return fmt::format("{:04d}", start.year);
     }
     return {};
 }
@@ -186,9 +211,12 @@ std::optional<RetentionAction> parse_retention_action(std::string_view text)
 const char* retention_action_name(RetentionAction action)
 {
     switch (action) {
-        case RetentionAction::detach: return "detach";
-        case RetentionAction::drop: return "drop";
-        case RetentionAction::archive: return "archive";
+        case RetentionAction::detach:
+            return "detach";
+        case RetentionAction::drop:
+            return "drop";
+        case RetentionAction::archive:
+            return "archive";
     }
     return "detach";
 }
@@ -291,8 +319,14 @@ bool ranges_overlap(const RangeBound& a, const RangeBound& b)
     return a_starts_before_b_ends && b_starts_before_a_ends;
 }
 
-int64_t date_value(const CivilDate& date) { return days_from_civil(date) - 10957; }
-int64_t timestamp_value(const CivilDate& date) { return date_value(date) * 86400LL * 1000000LL; }
+int64_t date_value(const CivilDate& date)
+{
+    return days_from_civil(date) - 10957;
+}
+int64_t timestamp_value(const CivilDate& date)
+{
+    return date_value(date) * 86400LL * 1000000LL;
+}
 
 namespace {
 
@@ -352,11 +386,21 @@ std::string json_string(std::string_view text)
     std::string out = "\"";
     for (char c : text) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20)
                     out += fmt::format("\\u{:04x}", static_cast<int>(c));

@@ -15,14 +15,20 @@ Datum decrypt_call(FunctionCallInfo fcinfo, bool want_text)
     if (PG_ARGISNULL(0)) PG_RETURN_NULL();
     std::optional<std::string> context = zc::crypto::optional_text_arg(fcinfo, 1);
     zc::crypto::Bytes ciphertext = zc::crypto::bytes_arg(fcinfo, 0);
-    varlena* plain = zc::crypto::open(ciphertext.data, ciphertext.size,
-                                      context ? std::optional<std::string_view>(*context) : std::nullopt, want_text,
-                                      "ciphertext");
+    varlena* plain =
+        zc::crypto::open(ciphertext.data, ciphertext.size,
+                         context ? std::optional<std::string_view>(*context) : std::nullopt, want_text, "ciphertext");
     PG_RETURN_POINTER(plain);
 }
 
 }  // namespace
 
-ZC_FUNCTION(zc_decrypt) { return decrypt_call(fcinfo, true); }
+ZC_FUNCTION(zc_decrypt)
+{
+    return decrypt_call(fcinfo, true);
+}
 
-ZC_FUNCTION(zc_decrypt_bytea) { return decrypt_call(fcinfo, false); }
+ZC_FUNCTION(zc_decrypt_bytea)
+{
+    return decrypt_call(fcinfo, false);
+}

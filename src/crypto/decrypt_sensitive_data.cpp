@@ -21,7 +21,8 @@ ZC_FUNCTION(zc_decrypt_sensitive_data)
         // texts; keep the SQLSTATE, name the argument.  The error still aborts
         // the transaction: it is converted, not swallowed.
         std::string reason = error.what();
-        throw zc::Error("39000", "decrypt_sensitive_data: cannot decrypt argument \"encrypted_data\": wrong key or corrupt data",
+        throw zc::Error("39000",
+                        "decrypt_sensitive_data: cannot decrypt argument \"encrypted_data\": wrong key or corrupt data",
                         "pgcrypto: " + reason);
     }
 }

@@ -27,6 +27,12 @@ Datum encrypt_call(FunctionCallInfo fcinfo, zc::core::PayloadType type)
 
 }  // namespace
 
-ZC_FUNCTION(zc_encrypt) { return encrypt_call(fcinfo, zc::core::PayloadType::text); }
+ZC_FUNCTION(zc_encrypt)
+{
+    return encrypt_call(fcinfo, zc::core::PayloadType::text);
+}
 
-ZC_FUNCTION(zc_encrypt_bytea) { return encrypt_call(fcinfo, zc::core::PayloadType::bytea); }
+ZC_FUNCTION(zc_encrypt_bytea)
+{
+    return encrypt_call(fcinfo, zc::core::PayloadType::bytea);
+}

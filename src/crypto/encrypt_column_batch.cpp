@@ -39,9 +39,10 @@ Batch run_batch(Oid relid, const std::string& col, int64 start, std::optional<in
     std::string qualified = zc::pg::qualified_relation_name(relid);
     zc::pg::Param rel{OIDOID, ObjectIdGetDatum(relid)};
     std::string trigger = "zc_protect_" + col;
-    auto args = spi.query_text("SELECT (string_to_array(encode(tgargs, 'escape'), '\\000'))[4] FROM "
-                               "pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgname = $2::text::name",
-                               {rel, zc::pg::text_param(trigger)});
+    auto args = spi.query_text(
+        "SELECT (string_to_array(encode(tgargs, 'escape'), '\\000'))[4] FROM "
+        "pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgname = $2::text::name",
+        {rel, zc::pg::text_param(trigger)});
     if (!args)
         throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
                         "argument \"col\": column \"" + col + "\" of " + qualified + " is not protected", "",
@@ -52,17 +53,19 @@ Batch run_batch(Oid relid, const std::string& col, int64 start, std::optional<in
         batch.end_block = *end;
     } else {
         batch.end_block = std::stoll(
-            spi.query_text("SELECT coalesce(max(pg_catalog.pg_relation_size(relid)), 0) / "
-                           "current_setting('block_size')::bigint FROM (SELECT relid FROM pg_catalog.pg_partition_tree($1) "
-                           "WHERE isleaf UNION SELECT $1::regclass) leaves",
-                           {rel})
+            spi.query_text(
+                   "SELECT coalesce(max(pg_catalog.pg_relation_size(relid)), 0) / "
+                   "current_setting('block_size')::bigint FROM (SELECT relid FROM pg_catalog.pg_partition_tree($1) "
+                   "WHERE isleaf UNION SELECT $1::regclass) leaves",
+                   {rel})
                 .value_or("0"));
     }
     double density = std::stod(
-        spi.query_text("SELECT coalesce(sum(greatest(c.reltuples, 0)) / nullif(sum(c.relpages), 0), 50) "
-                       "FROM (SELECT relid FROM pg_catalog.pg_partition_tree($1) WHERE isleaf UNION SELECT $1::regclass) t "
-                       "JOIN pg_catalog.pg_class c ON c.oid = t.relid",
-                       {rel})
+        spi.query_text(
+               "SELECT coalesce(sum(greatest(c.reltuples, 0)) / nullif(sum(c.relpages), 0), 50) "
+               "FROM (SELECT relid FROM pg_catalog.pg_partition_tree($1) WHERE isleaf UNION SELECT $1::regclass) t "
+               "JOIN pg_catalog.pg_class c ON c.oid = t.relid",
+               {rel})
             .value_or("50"));
     int64 blocks = std::max<int64>(1, static_cast<int64>(std::floor(batch_size / std::max(density, 1.0))));
     int64 stop = std::min<int64>(start + blocks, batch.end_block);
@@ -77,10 +80,11 @@ Batch run_batch(Oid relid, const std::string& col, int64 start, std::optional<in
     if (stop < batch.end_block) {
         batch.next_block = stop;
     } else {
-        std::string metadata = "{\"table\": " + zc::core::json_quote(qualified) + ", \"column\": " +
-                               zc::core::json_quote(col) + ", \"blocks\": " + std::to_string(batch.end_block) + "}";
-        zc::pg::write_system_log(spi, "INFO", "crypto: backfill of " + qualified + "." + zc::pg::quote_ident(col) + " finished",
-                                 metadata);
+        std::string metadata = "{\"table\": " + zc::core::json_quote(qualified) +
+                               ", \"column\": " + zc::core::json_quote(col) +
+                               ", \"blocks\": " + std::to_string(batch.end_block) + "}";
+        zc::pg::write_system_log(
+            spi, "INFO", "crypto: backfill of " + qualified + "." + zc::pg::quote_ident(col) + " finished", metadata);
     }
     return batch;
 }
@@ -104,8 +108,8 @@ ZC_FUNCTION(zc_encrypt_column_batch)
     if (end && (*end < 0 || *end > static_cast<int64>(MaxBlockNumber)))
         throw zc::Error(zc::sqlstate::numeric_value_out_of_range, "argument \"end_block\" is out of range");
     if (batch_size < 1 || batch_size > 1000000)
-        throw zc::Error(zc::sqlstate::numeric_value_out_of_range, "argument \"batch_size\" must be between 1 and 1000000",
-                        "it is " + std::to_string(batch_size));
+        throw zc::Error(zc::sqlstate::numeric_value_out_of_range,
+                        "argument \"batch_size\" must be between 1 and 1000000", "it is " + std::to_string(batch_size));
     if (col.empty()) throw zc::Error(zc::sqlstate::invalid_parameter_value, "argument \"col\" must not be empty");
     Batch batch;
     if (zc::pg::in_recovery()) {

@@ -47,10 +47,13 @@ std::string label(const char* argument)
 // ---- GUC and cache invalidation -------------------------------------------
 
 char* key_file_setting = nullptr;
-bool cache_stale = true;       // set by callbacks, acted on at the next lookup
+bool cache_stale = true;  // set by callbacks, acted on at the next lookup
 Oid cached_keys_relid = InvalidOid;
 
-void on_key_file_assign(const char*, void*) { cache_stale = true; }
+void on_key_file_assign(const char*, void*)
+{
+    cache_stale = true;
+}
 
 void on_relcache_invalidation(Datum, Oid relid)
 {
@@ -195,8 +198,7 @@ void gcm_seal(const std::uint8_t* key, const std::uint8_t* nonce, AadParts aad, 
     if (size > 0 && EVP_EncryptUpdate(ctx, out, &length, in, static_cast<int>(size)) != 1)
         openssl_failure("EncryptUpdate");
     if (EVP_EncryptFinal_ex(ctx, out + (size > 0 ? length : 0), &length) != 1) openssl_failure("EncryptFinal");
-    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, core::envelope_tag_size, tag) != 1)
-        openssl_failure("GET_TAG");
+    if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, core::envelope_tag_size, tag) != 1) openssl_failure("GET_TAG");
 }
 
 // Returns false when authentication fails (and then wipes `out`).
@@ -361,7 +363,8 @@ DataKey unwrap_row(const std::vector<std::optional<std::string>>& row)
     key.version = std::stoi(row[2].value());
     std::vector<std::uint8_t> wrapped = from_hex(row[3].value_or(""));
     if (wrapped.size() != wrapped_size)
-        throw Error(sqlstate::data_corrupted, "data key " + std::to_string(key.id) + " in zerocut.encryption_keys is damaged",
+        throw Error(sqlstate::data_corrupted,
+                    "data key " + std::to_string(key.id) + " in zerocut.encryption_keys is damaged",
                     "its wrapped key has " + std::to_string(wrapped.size()) + " bytes");
     Wiped wrapping, data_key;
     load_wrapping_key(wrapping.bytes);
@@ -380,8 +383,9 @@ DataKey unwrap_row(const std::vector<std::optional<std::string>>& row)
     return key;
 }
 
-constexpr const char* select_columns = "SELECT id, name, version, pg_catalog.encode(wrapped_key, 'hex') "
-                                       "FROM zerocut.encryption_keys ";
+constexpr const char* select_columns =
+    "SELECT id, name, version, pg_catalog.encode(wrapped_key, 'hex') "
+    "FROM zerocut.encryption_keys ";
 
 // Loads rows matching `where` ($1 = param) into the cache; returns the first id.
 std::optional<std::uint32_t> load_keys(const std::string& where, const zc::pg::Param& param)
@@ -406,8 +410,7 @@ std::optional<std::uint32_t> load_keys(const std::string& where, const zc::pg::P
 
 [[noreturn]] void no_such_key(const std::string& name, const char* argument)
 {
-    throw Error(sqlstate::undefined_object,
-                label(argument) + ": encryption key \"" + name + "\" does not exist", "",
+    throw Error(sqlstate::undefined_object, label(argument) + ": encryption key \"" + name + "\" does not exist", "",
                 "Create it with SELECT zerocut.create_key(" + zc::pg::quote_literal(name) +
                     "); (as a superuser or a role granted it).");
 }
@@ -425,15 +428,16 @@ DataKey key_by_id(std::uint32_t id, const char* argument)
     if (auto found = cache().by_id.find(id); found != cache().by_id.end()) return found->second;
     if (id > static_cast<std::uint32_t>(PG_INT32_MAX) ||
         !load_keys("WHERE id = $1", zc::pg::int4_param(static_cast<int32>(id))))
-        throw Error(sqlstate::undefined_object, label(argument) + " was encrypted with data key " +
-                                                    std::to_string(id) + ", which does not exist in zerocut.encryption_keys");
+        throw Error(sqlstate::undefined_object, label(argument) + " was encrypted with data key " + std::to_string(id) +
+                                                    ", which does not exist in zerocut.encryption_keys");
     return cache().by_id.at(id);
 }
 
 DataKey active_key(const std::string& name, const char* argument)
 {
     Cache& c = cache();
-    if (auto found = c.active_by_name.find(name); found != c.active_by_name.end()) return key_by_id(found->second, argument);
+    if (auto found = c.active_by_name.find(name); found != c.active_by_name.end())
+        return key_by_id(found->second, argument);
     auto id = load_keys("WHERE name = $1 AND status = 'active'", zc::pg::text_param(name));
     if (!id) no_such_key(name, argument);
     cache().active_by_name[name] = *id;
@@ -443,7 +447,8 @@ DataKey active_key(const std::string& name, const char* argument)
 DataKey blind_index_key(const std::string& name, const char* argument)
 {
     Cache& c = cache();
-    if (auto found = c.first_by_name.find(name); found != c.first_by_name.end()) return key_by_id(found->second, argument);
+    if (auto found = c.first_by_name.find(name); found != c.first_by_name.end())
+        return key_by_id(found->second, argument);
     auto id = load_keys("WHERE name = $1 ORDER BY version LIMIT 1", zc::pg::text_param(name));
     if (!id) no_such_key(name, argument);
     cache().first_by_name[name] = *id;
@@ -492,16 +497,16 @@ NewKey add_key_version(const std::string& name, bool rotate)
         if (rotate)
             spi.execute("UPDATE zerocut.encryption_keys SET status = 'retired' WHERE name = $1 AND status = 'active'",
                         {zc::pg::text_param(name)});
-        spi.execute("INSERT INTO zerocut.encryption_keys (id, name, version, status, wrapped_key) "
-                    "VALUES ($1, $2, $3, 'active', $4)",
-                    {zc::pg::int4_param(static_cast<int32>(created.id)), zc::pg::text_param(name),
-                     zc::pg::int4_param(created.version), zc::pg::Param{BYTEAOID, PointerGetDatum(wrapped_datum)}});
+        spi.execute(
+            "INSERT INTO zerocut.encryption_keys (id, name, version, status, wrapped_key) "
+            "VALUES ($1, $2, $3, 'active', $4)",
+            {zc::pg::int4_param(static_cast<int32>(created.id)), zc::pg::text_param(name),
+             zc::pg::int4_param(created.version), zc::pg::Param{BYTEAOID, PointerGetDatum(wrapped_datum)}});
         zc::pg::guard([=] { CacheInvalidateRelcacheByRelid(relid); });
         std::string metadata = "{\"key\": " + core::json_quote(name) + ", \"id\": " + std::to_string(created.id) +
                                ", \"version\": " + std::to_string(created.version) + "}";
-        zc::pg::write_system_log(spi, "INFO",
-                                 std::string("crypto: ") + (rotate ? "rotated" : "created") + " encryption key",
-                                 metadata);
+        zc::pg::write_system_log(
+            spi, "INFO", std::string("crypto: ") + (rotate ? "rotated" : "created") + " encryption key", metadata);
     }
     cache_stale = true;
     return created;
@@ -531,18 +536,16 @@ std::uint32_t envelope_key_id(const std::uint8_t* envelope, std::size_t size, co
 {
     core::ParsedEnvelope parsed = core::parse_envelope(envelope, size);
     if (parsed.problem != core::EnvelopeProblem::none)
-        throw Error(sqlstate::invalid_parameter_value,
-                    label(argument) + " is " + core::describe(parsed.problem));
+        throw Error(sqlstate::invalid_parameter_value, label(argument) + " is " + core::describe(parsed.problem));
     return parsed.header.key_id;
 }
 
-varlena* open(const std::uint8_t* envelope, std::size_t size, std::optional<std::string_view> context,
-              bool want_text, const char* argument, core::PayloadType* type_out)
+varlena* open(const std::uint8_t* envelope, std::size_t size, std::optional<std::string_view> context, bool want_text,
+              const char* argument, core::PayloadType* type_out)
 {
     core::ParsedEnvelope parsed = core::parse_envelope(envelope, size);
     if (parsed.problem != core::EnvelopeProblem::none)
-        throw Error(sqlstate::invalid_parameter_value,
-                    label(argument) + " is " + core::describe(parsed.problem));
+        throw Error(sqlstate::invalid_parameter_value, label(argument) + " is " + core::describe(parsed.problem));
     DataKey key = key_by_id(parsed.header.key_id, argument);
     std::size_t plain_size = parsed.ciphertext_size;
     varlena* out = zc::pg::guard([=] { return static_cast<varlena*>(palloc(VARHDRSZ + plain_size)); });
@@ -551,11 +554,11 @@ varlena* open(const std::uint8_t* envelope, std::size_t size, std::optional<std:
     if (!gcm_open(key.encryption_key.data(), parsed.header.nonce.data(),
                   {header_view(envelope), context_flag(context), context.value_or(std::string_view())},
                   parsed.ciphertext, plain_size, parsed.tag, plain))
-        throw Error(sqlstate::invalid_parameter_value,
-                    label(argument) +
-                        " failed authentication: it was altered or truncated, or the context does not match",
-                    context ? "a context was given" : "no context was given (NULL)",
-                    "Decrypt with the same context the value was encrypted with.");
+        throw Error(
+            sqlstate::invalid_parameter_value,
+            label(argument) + " failed authentication: it was altered or truncated, or the context does not match",
+            context ? "a context was given" : "no context was given (NULL)",
+            "Decrypt with the same context the value was encrypted with.");
     if (type_out) *type_out = parsed.header.type;
     if (want_text) {
         if (parsed.header.type != core::PayloadType::text)
@@ -565,8 +568,7 @@ varlena* open(const std::uint8_t* envelope, std::size_t size, std::optional<std:
         int length = static_cast<int>(plain_size);
         bool valid = zc::pg::guard([=] { return pg_verifymbstr(chars, length, true); });
         if (!valid)
-            throw Error("22021", label(argument) +
-                                     " decrypts to text that is invalid in the database encoding");
+            throw Error("22021", label(argument) + " decrypts to text that is invalid in the database encoding");
     }
     return out;
 }

@@ -61,8 +61,8 @@ bytea* seal(const DataKey& key, core::PayloadType type, const std::uint8_t* data
 // Authenticates and decrypts an envelope into a palloc'd varlena (text or
 // bytea, same layout).  `want_text` insists on a text payload and checks its
 // encoding.  Every failure is an ERROR naming `argument`, never showing data.
-varlena* open(const std::uint8_t* envelope, std::size_t size, std::optional<std::string_view> context,
-              bool want_text, const char* argument, core::PayloadType* type_out = nullptr);
+varlena* open(const std::uint8_t* envelope, std::size_t size, std::optional<std::string_view> context, bool want_text,
+              const char* argument, core::PayloadType* type_out = nullptr);
 
 // The id of the data key an envelope names (after a shape check).
 std::uint32_t envelope_key_id(const std::uint8_t* envelope, std::size_t size, const char* argument);

@@ -13,7 +13,8 @@ extern "C" {
 ZC_FUNCTION(zc_keyring_invalidate)
 {
     if (!CALLED_AS_TRIGGER(fcinfo))
-        throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state, "keyring_invalidate() must be called as a trigger");
+        throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
+                        "keyring_invalidate() must be called as a trigger");
     auto* data = reinterpret_cast<TriggerData*>(fcinfo->context);
     Oid relid = RelationGetRelid(data->tg_relation);
     zc::pg::guard([=] { CacheInvalidateRelcacheByRelid(relid); });

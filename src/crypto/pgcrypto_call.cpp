@@ -22,8 +22,8 @@ FmgrInfo* pgcrypto_function(FunctionCallInfo fcinfo, const char* function_signat
             {zc::pg::text_param(function_signature)});
     }
     if (!oid)
-        throw Error("42883", std::string("pgcrypto is not installed in this database (needed for ") +
-                                 function_signature + ")",
+        throw Error("42883",
+                    std::string("pgcrypto is not installed in this database (needed for ") + function_signature + ")",
                     "", "CREATE EXTENSION pgcrypto");
     Oid function = static_cast<Oid>(std::stoul(*oid));
     FunctionCallInfo call = fcinfo;

@@ -33,9 +33,10 @@ struct Column {
 
 Column find_column(zc::pg::SpiSession& spi, Oid relid, const std::string& name)
 {
-    spi.execute("SELECT atttypid::int8, attnotnull, attnum FROM pg_catalog.pg_attribute "
-                "WHERE attrelid = $1 AND attname = $2::text::name AND attnum > 0 AND NOT attisdropped",
-                {zc::pg::Param{OIDOID, ObjectIdGetDatum(relid)}, zc::pg::text_param(name)}, true);
+    spi.execute(
+        "SELECT atttypid::int8, attnotnull, attnum FROM pg_catalog.pg_attribute "
+        "WHERE attrelid = $1 AND attname = $2::text::name AND attnum > 0 AND NOT attisdropped",
+        {zc::pg::Param{OIDOID, ObjectIdGetDatum(relid)}, zc::pg::text_param(name)}, true);
     auto rows = spi.rows_text();
     Column column;
     if (rows.empty()) return column;
@@ -62,9 +63,10 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
     zc::pg::PinnedSearchPath path;
     path.set("client_min_messages", "warning");  // no "trigger does not exist, skipping"
     zc::pg::SpiSession spi;
-    spi.execute("SELECT c.relkind::text, n.nspname::text, c.relname::text FROM pg_catalog.pg_class c "
-                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
-                {zc::pg::Param{OIDOID, ObjectIdGetDatum(relid)}}, true);
+    spi.execute(
+        "SELECT c.relkind::text, n.nspname::text, c.relname::text FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+        {zc::pg::Param{OIDOID, ObjectIdGetDatum(relid)}}, true);
     auto rel = spi.rows_text();
     if (rel.empty())
         throw zc::Error(zc::sqlstate::undefined_table,
@@ -84,10 +86,11 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
                         "argument \"tbl\": must be owner of table \"" + schema + "." + table + "\"");
     Column plain = find_column(spi, relid, col);
     if (!plain.exists)
-        throw zc::Error(zc::sqlstate::undefined_column,
-                        "argument \"col\": column \"" + col + "\" of table \"" + schema + "." + table + "\" does not exist");
+        throw zc::Error(zc::sqlstate::undefined_column, "argument \"col\": column \"" + col + "\" of table \"" +
+                                                            schema + "." + table + "\" does not exist");
     if (plain.type != TEXTOID && plain.type != VARCHAROID && plain.type != BPCHAROID && plain.type != BYTEAOID)
-        throw zc::Error("42804", "argument \"col\": column \"" + col + "\" must be of type text, varchar, char or bytea");
+        throw zc::Error("42804",
+                        "argument \"col\": column \"" + col + "\" must be of type text, varchar, char or bytea");
     if (!keep && plain.not_null)
         throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
                         "argument \"col\": column \"" + col + "\" is NOT NULL, so its plaintext cannot be blanked", "",
@@ -108,14 +111,15 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
         if (encrypted.type != BYTEAOID)
             throw zc::Error("42804", "column \"" + enc + "\" exists and is not of type bytea");
         auto foreign = spi.query_text("SELECT count(*) FROM " + qualified + " WHERE " + zc::pg::quote_ident(enc) +
-                                      " IS NOT NULL AND (length(" + zc::pg::quote_ident(enc) +
-                                      ") < 37 OR substr(" + zc::pg::quote_ident(enc) + ", 1, 4) <> '\\x5a434501'::bytea)");
+                                      " IS NOT NULL AND (length(" + zc::pg::quote_ident(enc) + ") < 37 OR substr(" +
+                                      zc::pg::quote_ident(enc) + ", 1, 4) <> '\\x5a434501'::bytea)");
         if (foreign && *foreign != "0")
-            throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
-                            "column \"" + enc + "\" already holds data that is not a zerocut ciphertext (" + *foreign +
-                                " rows)",
-                            "", "Decrypt them (e.g. pgcrypto data with zerocut.decrypt_sensitive_data) into \"" + col +
-                                    "\" and set \"" + enc + "\" to NULL first.");
+            throw zc::Error(
+                zc::sqlstate::object_not_in_prerequisite_state,
+                "column \"" + enc + "\" already holds data that is not a zerocut ciphertext (" + *foreign + " rows)",
+                "",
+                "Decrypt them (e.g. pgcrypto data with zerocut.decrypt_sensitive_data) into \"" + col +
+                    "\" and set \"" + enc + "\" to NULL first.");
     } else {
         spi.execute("ALTER TABLE " + qualified + " ADD COLUMN " + zc::pg::quote_ident(enc) + " bytea");
     }
@@ -139,20 +143,18 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
                 " FOR EACH ROW EXECUTE FUNCTION zerocut.protect_column_trigger(" + zc::pg::quote_literal(col) + ", " +
                 zc::pg::quote_literal(key_name) + ", " + (blind ? "'true'" : "'false'") + ", " +
                 (keep ? "'true'" : "'false'") + ", " + zc::pg::quote_literal(context) + ")");
-    std::string pending = spi.query_text("SELECT count(*) FROM " + qualified + " WHERE " + zc::pg::quote_ident(col) +
-                                         " IS NOT NULL" +
-                                         (keep ? " AND " + zc::pg::quote_ident(enc) + " IS NULL" : std::string()))
-                              .value_or("0");
-    std::string json = "{\"table\": " + zc::core::json_quote(schema + "." + table) +
-                       ", \"column\": " + zc::core::json_quote(col) +
-                       ", \"encrypted_column\": " + zc::core::json_quote(enc) +
-                       ", \"reused_encrypted_column\": " + (reused ? "true" : "false") +
-                       ", \"blind_index_column\": " + (blind ? zc::core::json_quote(bidx) : std::string("null")) +
-                       ", \"trigger\": " + zc::core::json_quote(trigger) +
-                       ", \"key\": " + zc::core::json_quote(key_name) +
-                       ", \"context\": " + zc::core::json_quote(context) +
-                       ", \"keep_plaintext\": " + (keep ? "true" : "false") +
-                       ", \"rows_to_backfill\": " + pending + "}";
+    std::string pending =
+        spi.query_text("SELECT count(*) FROM " + qualified + " WHERE " + zc::pg::quote_ident(col) + " IS NOT NULL" +
+                       (keep ? " AND " + zc::pg::quote_ident(enc) + " IS NULL" : std::string()))
+            .value_or("0");
+    std::string json =
+        "{\"table\": " + zc::core::json_quote(schema + "." + table) + ", \"column\": " + zc::core::json_quote(col) +
+        ", \"encrypted_column\": " + zc::core::json_quote(enc) +
+        ", \"reused_encrypted_column\": " + (reused ? "true" : "false") +
+        ", \"blind_index_column\": " + (blind ? zc::core::json_quote(bidx) : std::string("null")) +
+        ", \"trigger\": " + zc::core::json_quote(trigger) + ", \"key\": " + zc::core::json_quote(key_name) +
+        ", \"context\": " + zc::core::json_quote(context) + ", \"keep_plaintext\": " + (keep ? "true" : "false") +
+        ", \"rows_to_backfill\": " + pending + "}";
     zc::pg::write_system_log(spi, "INFO", "crypto: protected column " + context, json);
     return Protected{json};
 }

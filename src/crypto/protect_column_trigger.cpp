@@ -113,9 +113,9 @@ ZC_FUNCTION(zc_protect_column_trigger)
             if (setup.blind) {
                 std::string label = "column \"" + setup.col + "\"";
                 varlena* clear = zc::crypto::open(bytes.data, bytes.size, context, false, label.c_str());
-                new_bidx = Field{PointerGetDatum(zc::crypto::blind_index(zc::crypto::blind_index_key(setup.key_name, "key_name"),
-                                                                         reinterpret_cast<const std::uint8_t*>(VARDATA(clear)),
-                                                                         VARSIZE(clear) - VARHDRSZ)),
+                new_bidx = Field{PointerGetDatum(zc::crypto::blind_index(
+                                     zc::crypto::blind_index_key(setup.key_name, "key_name"),
+                                     reinterpret_cast<const std::uint8_t*>(VARDATA(clear)), VARSIZE(clear) - VARHDRSZ)),
                                  false};
             }
         } else if (is_update && setup.keep && !enc.is_null && same(plain, get(old_row, plain_col, desc)) &&
@@ -142,9 +142,9 @@ ZC_FUNCTION(zc_protect_column_trigger)
         if (setup.blind && (!is_update || !same(enc, get(old_row, enc_col, desc)) || bidx.is_null)) {
             std::string label = "column \"" + enc_name + "\"";
             varlena* clear = zc::crypto::open(bytes.data, bytes.size, context, false, label.c_str());
-            new_bidx = Field{PointerGetDatum(zc::crypto::blind_index(zc::crypto::blind_index_key(setup.key_name, "key_name"),
-                                                                     reinterpret_cast<const std::uint8_t*>(VARDATA(clear)),
-                                                                     VARSIZE(clear) - VARHDRSZ)),
+            new_bidx = Field{PointerGetDatum(zc::crypto::blind_index(
+                                 zc::crypto::blind_index_key(setup.key_name, "key_name"),
+                                 reinterpret_cast<const std::uint8_t*>(VARDATA(clear)), VARSIZE(clear) - VARHDRSZ)),
                              false};
         }
     } else if (setup.blind) {
@@ -167,7 +167,7 @@ ZC_FUNCTION(zc_protect_column_trigger)
     int* column_ptr = columns;
     Datum* value_ptr = values;
     bool* null_ptr = nulls;
-    HeapTuple result = zc::pg::guard(
-        [=] { return heap_modify_tuple_by_cols(row, desc, count, column_ptr, value_ptr, null_ptr); });
+    HeapTuple result =
+        zc::pg::guard([=] { return heap_modify_tuple_by_cols(row, desc, count, column_ptr, value_ptr, null_ptr); });
     return PointerGetDatum(result);
 }

@@ -38,7 +38,10 @@ using zc::pg::Param;
 using zc::pg::SpiSession;
 using Rows = std::vector<std::vector<std::optional<std::string>>>;
 
-Param oid_param(Oid value) { return Param{OIDOID, ObjectIdGetDatum(value), false}; }
+Param oid_param(Oid value)
+{
+    return Param{OIDOID, ObjectIdGetDatum(value), false};
+}
 
 struct Table {
     Oid oid = InvalidOid;
@@ -59,7 +62,8 @@ Table describe_plain_table(SpiSession& spi, Oid relid, const std::string& column
         {oid_param(relid)});
     Rows rows = spi.rows_text();
     if (rows.empty())
-        throw Error(zc::sqlstate::undefined_table, fmt::format("argument \"tbl\": relation with OID {} does not exist", relid));
+        throw Error(zc::sqlstate::undefined_table,
+                    fmt::format("argument \"tbl\": relation with OID {} does not exist", relid));
     const auto& row = rows[0];
     Table table;
     table.oid = relid;
@@ -91,26 +95,30 @@ Table describe_plain_table(SpiSession& spi, Oid relid, const std::string& column
     table.has_comment = row[9].has_value();
     table.comment = row[9].value_or("");
 
-    spi.execute("SELECT a.atttypid, a.attidentity::text FROM pg_catalog.pg_attribute a "
-                "WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
-                {oid_param(relid), zc::pg::text_param(column)});
+    spi.execute(
+        "SELECT a.atttypid, a.attidentity::text FROM pg_catalog.pg_attribute a "
+        "WHERE a.attrelid = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+        {oid_param(relid), zc::pg::text_param(column)});
     rows = spi.rows_text();
     if (rows.empty())
-        throw Error(zc::sqlstate::undefined_column,
-                    fmt::format("argument \"control_column\": column \"{}\" of {} does not exist", column, table.qualified));
+        throw Error(
+            zc::sqlstate::undefined_column,
+            fmt::format("argument \"control_column\": column \"{}\" of {} does not exist", column, table.qualified));
     table.column = column;
     table.type = static_cast<Oid>(std::stoul(rows[0][0].value_or("0")));
     if (table.type != DATEOID && table.type != TIMESTAMPOID && table.type != TIMESTAMPTZOID)
         throw Error(zc::sqlstate::feature_not_supported,
                     fmt::format("argument \"control_column\": column \"{}\" of {} is not a date, timestamp or "
-                                "timestamptz column", column, table.qualified));
+                                "timestamptz column",
+                                column, table.qualified));
     return table;
 }
 
 // What a partitioned table cannot carry, refused before anything changes.
 void check_convertible(SpiSession& spi, const Table& table)
 {
-    auto bad = zc::partition::query_value(spi, 
+    auto bad = zc::partition::query_value(
+        spi,
         "SELECT pg_catalog.string_agg(x.what, '; ') FROM ("
         "  SELECT 'unique index ' || i.indexrelid::pg_catalog.regclass::pg_catalog.text || ' lacks column ' || "
         "         pg_catalog.quote_ident($2) AS what "
@@ -119,7 +127,8 @@ void check_convertible(SpiSession& spi, const Table& table)
         "    AND a.attnum = ANY (i.indkey::pg_catalog.int2[]))"
         "  UNION ALL SELECT 'exclusion constraint ' || conname FROM pg_catalog.pg_constraint "
         "  WHERE conrelid = $1 AND contype = 'x'"
-        "  UNION ALL SELECT DISTINCT 'view or rule ' || r.ev_class::pg_catalog.regclass::pg_catalog.text || ' depends on it' "
+        "  UNION ALL SELECT DISTINCT 'view or rule ' || r.ev_class::pg_catalog.regclass::pg_catalog.text || ' depends "
+        "on it' "
         "  FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid "
         "  WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refobjid = $1 AND r.ev_class <> $1"
         "  UNION ALL SELECT 'publication ' || p.pubname FROM pg_catalog.pg_publication_rel pr "
@@ -177,8 +186,9 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     Rows rows = spi.rows_text();
     const auto& scan = rows.at(0);
     if (scan[2] != std::optional<std::string>("0"))
-        throw Error("23502", fmt::format("argument \"control_column\": {} rows of {} have NULL in \"{}\"",
-                                         scan[2].value_or("?"), table.qualified, column),
+        throw Error("23502",
+                    fmt::format("argument \"control_column\": {} rows of {} have NULL in \"{}\"", scan[2].value_or("?"),
+                                table.qualified, column),
                     "", "A partition key cannot be NULL; fill or delete those rows first.");
     std::string row_count = scan[3].value_or("0");
     auto today = core::parse_iso_date(scan[4].value_or(""));
@@ -186,7 +196,8 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     auto newest = scan[1] ? core::parse_iso_date(*scan[1]) : today;
     if (!today || !oldest || !newest || !core::in_supported_range(*oldest) || !core::in_supported_range(*newest))
         throw Error("22008", fmt::format("argument \"control_column\": values of \"{}\" in {} lie outside the years 1 "
-                                         "to 9998", column, table.qualified));
+                                         "to 9998",
+                                         column, table.qualified));
     if (*newest < *today) newest = today;
     core::CivilDate first = core::period_start(*oldest, granularity);
     core::CivilDate last = core::period_start(*newest, granularity);
@@ -195,59 +206,70 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     shape.type = table.type;
     auto edges = zc::partition::period_bounds(spi, shape, time_zone, granularity, {first, last});
     std::string lower = edges.front().lower_text, upper = edges.back().upper_text;
-    std::string type_name = table.type == DATEOID ? "pg_catalog.date"
-                            : table.type == TIMESTAMPOID ? "pg_catalog.timestamp" : "pg_catalog.timestamptz";
+    std::string type_name = table.type == DATEOID        ? "pg_catalog.date"
+                            : table.type == TIMESTAMPOID ? "pg_catalog.timestamp"
+                                                         : "pg_catalog.timestamptz";
     double scan_ms = ms_since(scan_start);
 
     // 2. Catalog work under ACCESS EXCLUSIVE from here to commit.
     auto catalog_start = std::chrono::steady_clock::now();
     std::string legacy_name = core::partition_name(table.name, "legacy");
     std::string legacy = zc::pg::quote_ident(table.schema) + "." + zc::pg::quote_ident(legacy_name);
-    auto taken = zc::partition::query_value(spi, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", {zc::pg::text_param(legacy)});
+    auto taken =
+        zc::partition::query_value(spi, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", {zc::pg::text_param(legacy)});
     if (taken == std::optional<std::string>("t"))
         throw Error("42P07", fmt::format("cannot convert {}: relation {} already exists", table.qualified, legacy));
     std::string check_name = core::partition_name(table.name, "legacy_bound");
-    spi.execute(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} IS NOT NULL AND {} >= {}::{} AND {} < {}::{}) "
-                            "NOT VALID",
-                            table.qualified, zc::pg::quote_ident(check_name), col, col, zc::pg::quote_literal(lower),
-                            type_name, col, zc::pg::quote_literal(upper), type_name));
-    auto check_oid = zc::partition::query_value(spi, "SELECT oid FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND conname = $2",
-                                    {oid_param(table.oid), zc::pg::text_param(check_name)});
+    spi.execute(
+        fmt::format("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} IS NOT NULL AND {} >= {}::{} AND {} < {}::{}) "
+                    "NOT VALID",
+                    table.qualified, zc::pg::quote_ident(check_name), col, col, zc::pg::quote_literal(lower), type_name,
+                    col, zc::pg::quote_literal(upper), type_name));
+    auto check_oid =
+        zc::partition::query_value(spi, "SELECT oid FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND conname = $2",
+                                   {oid_param(table.oid), zc::pg::text_param(check_name)});
     mark_validated(static_cast<Oid>(std::stoul(check_oid.value_or("0"))), table.oid);
 
     // Everything to re-create, read before any rename (names print as now).
-    spi.execute("SELECT pg_catalog.pg_get_triggerdef(oid), pg_catalog.quote_ident(tgname) FROM pg_catalog.pg_trigger "
-                "WHERE tgrelid = $1 AND NOT tgisinternal ORDER BY tgname",
-                {oid_param(table.oid)});
+    spi.execute(
+        "SELECT pg_catalog.pg_get_triggerdef(oid), pg_catalog.quote_ident(tgname) FROM pg_catalog.pg_trigger "
+        "WHERE tgrelid = $1 AND NOT tgisinternal ORDER BY tgname",
+        {oid_param(table.oid)});
     Rows triggers = spi.rows_text();
-    spi.execute("SELECT conrelid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(conname), "
-                "pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
-                "WHERE confrelid = $1 AND contype = 'f' AND conparentid = 0 AND conrelid <> $1 ORDER BY oid",
-                {oid_param(table.oid)});
+    spi.execute(
+        "SELECT conrelid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(conname), "
+        "pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
+        "WHERE confrelid = $1 AND contype = 'f' AND conparentid = 0 AND conrelid <> $1 ORDER BY oid",
+        {oid_param(table.oid)});
     Rows incoming = spi.rows_text();
-    spi.execute("SELECT pg_catalog.quote_ident(conname), pg_catalog.pg_get_constraintdef(oid) "
-                "FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype = 'f' ORDER BY oid",
-                {oid_param(table.oid)});
+    spi.execute(
+        "SELECT pg_catalog.quote_ident(conname), pg_catalog.pg_get_constraintdef(oid) "
+        "FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND contype = 'f' ORDER BY oid",
+        {oid_param(table.oid)});
     Rows outgoing = spi.rows_text();
-    spi.execute("SELECT i.indexrelid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(ic.relname), "
-                "k.conname IS NOT NULL, pg_catalog.quote_ident(k.conname), pg_catalog.pg_get_constraintdef(k.oid), "
-                "pg_catalog.pg_get_indexdef(i.indexrelid) "
-                "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
-                "LEFT JOIN pg_catalog.pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid "
-                "AND k.contype IN ('p', 'u') WHERE i.indrelid = $1 ORDER BY i.indexrelid",
-                {oid_param(table.oid)});
+    spi.execute(
+        "SELECT i.indexrelid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(ic.relname), "
+        "k.conname IS NOT NULL, pg_catalog.quote_ident(k.conname), pg_catalog.pg_get_constraintdef(k.oid), "
+        "pg_catalog.pg_get_indexdef(i.indexrelid) "
+        "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
+        "LEFT JOIN pg_catalog.pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid "
+        "AND k.contype IN ('p', 'u') WHERE i.indrelid = $1 ORDER BY i.indexrelid",
+        {oid_param(table.oid)});
     Rows indexes = spi.rows_text();
-    spi.execute("SELECT s.oid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(a.attname), d.deptype::text "
-                "FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
-                "JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
-                "WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1 "
-                "AND d.deptype IN ('a', 'i') ORDER BY 1",
-                {oid_param(table.oid)});
+    spi.execute(
+        "SELECT s.oid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(a.attname), d.deptype::text "
+        "FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S' "
+        "JOIN pg_catalog.pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+        "WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid = $1 "
+        "AND d.deptype IN ('a', 'i') ORDER BY 1",
+        {oid_param(table.oid)});
     Rows sequences = spi.rows_text();
-    spi.execute("SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, "
-                "a.privilege_type, a.is_grantable FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
-                "WHERE c.oid = $1 AND a.grantee <> c.relowner ORDER BY 1, 2",
-                {oid_param(table.oid)});
+    spi.execute(
+        "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE "
+        "pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, "
+        "a.privilege_type, a.is_grantable FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
+        "WHERE c.oid = $1 AND a.grantee <> c.relowner ORDER BY 1, 2",
+        {oid_param(table.oid)});
     Rows grants = spi.rows_text();
 
     // Off the old table: triggers and incoming keys (re-made on the new one),
@@ -265,10 +287,11 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     spi.execute(fmt::format("ALTER TABLE {} RENAME TO {}", table.qualified, zc::pg::quote_ident(legacy_name)));
 
     // The new parent, same name, same shape.
-    spi.execute(fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
-                            "INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS "
-                            "INCLUDING STATISTICS) PARTITION BY RANGE ({})",
-                            table.qualified, legacy, col));
+    spi.execute(
+        fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
+                    "INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING COMMENTS "
+                    "INCLUDING STATISTICS) PARTITION BY RANGE ({})",
+                    table.qualified, legacy, col));
     spi.execute(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", table.qualified, zc::pg::quote_ident(check_name)));
     for (const auto& index : indexes) {
         if (index[2] == std::optional<std::string>("t"))
@@ -289,13 +312,14 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
                                     sequence[0].value_or("")),
                         {zc::pg::text_param(table.qualified), zc::pg::text_param(sequence[1].value_or(""))});
             auto old_name = zc::partition::query_value(
-                spi, "SELECT pg_catalog.quote_ident(relname) FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.regclass",
+                spi,
+                "SELECT pg_catalog.quote_ident(relname) FROM pg_catalog.pg_class WHERE oid = $1::pg_catalog.regclass",
                 {zc::pg::text_param(sequence[0].value_or(""))});
             spi.execute(fmt::format("ALTER TABLE {} ALTER COLUMN {} DROP IDENTITY", legacy, sequence[1].value_or("")));
             // The new sequence takes the old one's name.
-            auto new_sequence = zc::partition::query_value(spi, "SELECT pg_catalog.pg_get_serial_sequence($1, $2)",
-                                                           {zc::pg::text_param(table.qualified),
-                                                            zc::pg::text_param(sequence[1].value_or(""))});
+            auto new_sequence = zc::partition::query_value(
+                spi, "SELECT pg_catalog.pg_get_serial_sequence($1, $2)",
+                {zc::pg::text_param(table.qualified), zc::pg::text_param(sequence[1].value_or(""))});
             if (new_sequence && old_name)
                 spi.execute(fmt::format("ALTER SEQUENCE {} RENAME TO {}", *new_sequence, *old_name));
         } else {
@@ -316,18 +340,21 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
         spi.execute(fmt::format("COMMENT ON TABLE {} IS {}", table.qualified, zc::pg::quote_literal(table.comment)));
 
     // 3. Managed from now on: default partition and partitions ahead.
-    auto new_oid = zc::partition::query_value(spi, "SELECT $1::pg_catalog.regclass::pg_catalog.oid", {zc::pg::text_param(table.qualified)});
+    auto new_oid = zc::partition::query_value(spi, "SELECT $1::pg_catalog.regclass::pg_catalog.oid",
+                                              {zc::pg::text_param(table.qualified)});
     Oid parent = static_cast<Oid>(std::stoul(new_oid.value_or("0")));
-    spi.execute("INSERT INTO zerocut.partition_config (parent, control_column, granularity, time_zone) "
-                "VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3, $4)",
-                {oid_param(parent), zc::pg::text_param(column), zc::pg::text_param(core::granularity_name(granularity)),
-                 zc::pg::text_param(time_zone)});
+    spi.execute(
+        "INSERT INTO zerocut.partition_config (parent, control_column, granularity, time_zone) "
+        "VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3, $4)",
+        {oid_param(parent), zc::pg::text_param(column), zc::pg::text_param(core::granularity_name(granularity)),
+         zc::pg::text_param(time_zone)});
     zc::partition::maintain(spi, zc::partition::MaintainOptions{parent, false, std::nullopt});
     double catalog_ms = ms_since(catalog_start);
 
-    std::string detail = fmt::format("{} rows kept in {} [{}, {}); bound scan under SHARE ROW EXCLUSIVE {:.1f} ms; "
-                                     "catalog work under ACCESS EXCLUSIVE {:.1f} ms",
-                                     row_count, legacy, lower, upper, scan_ms, catalog_ms);
+    std::string detail = fmt::format(
+        "{} rows kept in {} [{}, {}); bound scan under SHARE ROW EXCLUSIVE {:.1f} ms; "
+        "catalog work under ACCESS EXCLUSIVE {:.1f} ms",
+        row_count, legacy, lower, upper, scan_ms, catalog_ms);
     zc::partition::log_action(spi, zc::partition::Action{parent, "convert", legacy, detail}, table.qualified);
     zc::pg::notice("zerocut: converted " + table.qualified + " to a partitioned table: " + detail);
 }
@@ -344,11 +371,10 @@ ZC_FUNCTION(zc_convert_to_partitioned)
     std::string granularity = zc::pg::text_arg(fcinfo, 2);
     auto parsed = core::parse_granularity(granularity);
     if (!parsed)
-        throw Error(zc::sqlstate::invalid_parameter_value,
-                    fmt::format("argument \"granularity\" must be day, week, month, quarter or year, not \"{}\"",
-                                granularity));
-    if (zc::pg::in_recovery())
-        throw Error("25006", "convert_to_partitioned() cannot run on a hot standby");
+        throw Error(
+            zc::sqlstate::invalid_parameter_value,
+            fmt::format("argument \"granularity\" must be day, week, month, quarter or year, not \"{}\"", granularity));
+    if (zc::pg::in_recovery()) throw Error("25006", "convert_to_partitioned() cannot run on a hot standby");
     convert(relid, column, *parsed);
     PG_RETURN_VOID();
 }

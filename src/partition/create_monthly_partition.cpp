@@ -27,8 +27,9 @@ std::string create_monthly(Oid relid, const core::CivilDate& day)
     zc::partition::EngineSettings settings;
     zc::partition::ParentInfo parent = zc::partition::describe_parent(spi, relid, "table_name");
     // A managed parent keeps its stored time zone; others use the GUC's.
-    auto stored = zc::partition::query_value(spi, "SELECT time_zone FROM zerocut.partition_config WHERE parent = $1::pg_catalog.oid::pg_catalog.regclass",
-                                 {zc::pg::Param{OIDOID, ObjectIdGetDatum(relid), false}});
+    auto stored = zc::partition::query_value(
+        spi, "SELECT time_zone FROM zerocut.partition_config WHERE parent = $1::pg_catalog.oid::pg_catalog.regclass",
+        {zc::pg::Param{OIDOID, ObjectIdGetDatum(relid), false}});
     std::string time_zone = stored.value_or(zc::partition::configured_time_zone());
     auto periods = zc::partition::period_bounds(spi, parent, time_zone, core::Granularity::month,
                                                 {core::period_start(day, core::Granularity::month)});
@@ -55,8 +56,7 @@ ZC_FUNCTION(zc_create_monthly_partition)
     zc::pg::require_arg(fcinfo, 1, "start_date");
     std::string table_name = zc::pg::text_arg(fcinfo, 0);
     DateADT date = PG_GETARG_DATEADT(1);
-    if (DATE_NOT_FINITE(date))
-        throw zc::Error("22008", "argument \"start_date\" must be a finite date");
+    if (DATE_NOT_FINITE(date)) throw zc::Error("22008", "argument \"start_date\" must be a finite date");
     core::CivilDate day = core::civil_from_days(static_cast<int64_t>(date) + 10957);  // 2000-01-01 is day 10957
     if (!core::in_supported_range(day))
         throw zc::Error("22008", "argument \"start_date\" must lie in the years 1 to 9998",

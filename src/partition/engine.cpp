@@ -47,12 +47,11 @@ bool check_partition_timezone(char** newval, void**, GucSource)
 }
 
 zc::pg::OnLoad define_partition_gucs([] {
-    DefineCustomStringVariable("zerocut.partition_timezone",
-                               "Time zone in which partition boundaries of timestamptz columns are computed.",
-                               "Stored with each managed parent when it is registered; later changes affect only "
-                               "parents registered afterwards and create_monthly_partition on unmanaged tables.",
-                               &partition_timezone_setting, "UTC", PGC_USERSET, 0, check_partition_timezone, nullptr,
-                               nullptr);
+    DefineCustomStringVariable(
+        "zerocut.partition_timezone", "Time zone in which partition boundaries of timestamptz columns are computed.",
+        "Stored with each managed parent when it is registered; later changes affect only "
+        "parents registered afterwards and create_monthly_partition on unmanaged tables.",
+        &partition_timezone_setting, "UTC", PGC_USERSET, 0, check_partition_timezone, nullptr, nullptr);
     DefineCustomIntVariable("zerocut.partition_lock_timeout",
                             "How long partition maintenance tries to take a parent's locks before skipping it.",
                             nullptr, &partition_lock_timeout_setting, 2000, 0, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS,
@@ -61,7 +60,10 @@ zc::pg::OnLoad define_partition_gucs([] {
 
 constexpr int64_t advisory_namespace = 0x7A63706D;  // "zcpm"
 
-Param oid_param(Oid value) { return Param{OIDOID, ObjectIdGetDatum(value), false}; }
+Param oid_param(Oid value)
+{
+    return Param{OIDOID, ObjectIdGetDatum(value), false};
+}
 
 Oid parse_oid(const std::optional<std::string>& text)
 {
@@ -132,7 +134,7 @@ struct Config {
     int64_t cutoff_timestamp = 0;  // now - retention as local time (timestamp keys)
     int64_t cutoff_instant = 0;    // the same instant (timestamptz keys)
     std::optional<ParentInfo> parent_info;
-    std::string parent_problem;    // why parent_info is missing
+    std::string parent_problem;  // why parent_info is missing
 };
 
 // The columns describe_parent() reads, for one parent `p` (pg_class c, pg_namespace n).
@@ -148,7 +150,10 @@ using TextRow = std::vector<std::optional<std::string>>;
 
 ParentInfo parent_from_row(const TextRow& row, size_t at, Oid relid, const char* argument);
 
-int64_t to_int64(const std::optional<std::string>& text) { return text ? std::stoll(*text) : 0; }
+int64_t to_int64(const std::optional<std::string>& text)
+{
+    return text ? std::stoll(*text) : 0;
+}
 
 // Every managed parent (or one) with its settings, its catalog description
 // and the retention cutoffs, in one query.
@@ -158,15 +163,16 @@ std::vector<Config> read_configs(SpiSession& spi, std::optional<Oid> parent)
         std::string("SELECT ") + parent_columns +
             ", x.parent::pg_catalog.oid, x.granularity, x.premake, x.retention IS NOT NULL, x.retention_action, "
             "x.time_zone, (pg_catalog.now() AT TIME ZONE x.time_zone)::pg_catalog.date, "
-            "((pg_catalog.now() AT TIME ZONE x.time_zone) - x.retention)::pg_catalog.date - pg_catalog.date '2000-01-01', "
-            "(EXTRACT(EPOCH FROM (pg_catalog.now() AT TIME ZONE x.time_zone) - x.retention) * 1000000)::pg_catalog.int8 "
+            "((pg_catalog.now() AT TIME ZONE x.time_zone) - x.retention)::pg_catalog.date - pg_catalog.date "
+            "'2000-01-01', "
+            "(EXTRACT(EPOCH FROM (pg_catalog.now() AT TIME ZONE x.time_zone) - x.retention) * "
+            "1000000)::pg_catalog.int8 "
             "  - 946684800000000, "
             "(EXTRACT(EPOCH FROM ((pg_catalog.now() AT TIME ZONE x.time_zone) - x.retention) AT TIME ZONE x.time_zone) "
             "  * 1000000)::pg_catalog.int8 - 946684800000000, "
             "c.oid IS NOT NULL "
             "FROM zerocut.partition_config x LEFT JOIN pg_catalog.pg_class c ON c.oid = x.parent::pg_catalog.oid " +
-            parent_joins +
-            "WHERE $1 IS NULL OR x.parent::pg_catalog.oid = $1 ORDER BY x.parent::pg_catalog.oid",
+            parent_joins + "WHERE $1 IS NULL OR x.parent::pg_catalog.oid = $1 ORDER BY x.parent::pg_catalog.oid",
         {parent ? oid_param(*parent) : Param{OIDOID, 0, true}});
     std::vector<Config> configs;
     for (const auto& row : spi.rows_text()) {
@@ -256,9 +262,8 @@ std::vector<core::CivilDate> default_row_periods(SpiSession& spi, const ParentIn
     spi.execute_cached(fmt::format("SELECT EXISTS (SELECT FROM ONLY {} WHERE {} IS NOT NULL)", def.qualified, column),
                        {});
     if (spi.first_text() != std::optional<std::string>("t")) return {};
-    std::string local = parent.type == TIMESTAMPTZOID
-                            ? fmt::format("({} AT TIME ZONE $2)", column)
-                            : fmt::format("{}::pg_catalog.timestamp", column);
+    std::string local = parent.type == TIMESTAMPTZOID ? fmt::format("({} AT TIME ZONE $2)", column)
+                                                      : fmt::format("{}::pg_catalog.timestamp", column);
     spi.execute(fmt::format("SELECT DISTINCT pg_catalog.date_trunc($1, {})::pg_catalog.date FROM ONLY {} "
                             "WHERE {} IS NOT NULL ORDER BY 1",
                             local, def.qualified, column),
@@ -351,11 +356,12 @@ std::string retire_partition(SpiSession& spi, const ParentInfo& parent, const Co
             spi.execute(fmt::format("DROP TABLE {}", child.qualified));
             return "dropped";
         case core::RetentionAction::archive: {
-            auto present = query_value(spi, 
-                "SELECT pg_catalog.to_regprocedure('zerocut.archive_partition(regclass)') IS NOT NULL");
+            auto present = query_value(
+                spi, "SELECT pg_catalog.to_regprocedure('zerocut.archive_partition(regclass)') IS NOT NULL");
             if (present != std::optional<std::string>("t"))
                 throw Error(zc::sqlstate::object_not_in_prerequisite_state,
-                            "partition " + child.qualified + " is due for archiving but zerocut.archive_partition(regclass) does not exist",
+                            "partition " + child.qualified +
+                                " is due for archiving but zerocut.archive_partition(regclass) does not exist",
                             "parent " + parent.qualified + " has retention_action 'archive'",
                             "Install a zerocut version with the archive capability, or change the retention with "
                             "zerocut.manage_partitions(..., retention_action => 'detach').");
@@ -373,7 +379,8 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
     std::vector<Action> actions;
     if (!config.parent_exists) {
         // The parent was dropped: forget its configuration.
-        spi.execute("DELETE FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1", {oid_param(config.parent)});
+        spi.execute("DELETE FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1",
+                    {oid_param(config.parent)});
         Action forget{config.parent, "forget", "", "the parent table no longer exists; its configuration was removed"};
         log_action(spi, forget, std::to_string(config.parent));
         actions.push_back(forget);
@@ -394,9 +401,10 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
         return plan.conflicts;
     }
     if (!advisory_lock_polling(spi, parent.oid) || !lock_relation_polling(parent.oid, AccessExclusiveLock)) {
-        std::string detail = fmt::format("could not lock {} within zerocut.partition_lock_timeout ({} ms); "
-                                         "another session holds it; the next run will retry",
-                                         parent.qualified, lock_timeout_ms());
+        std::string detail = fmt::format(
+            "could not lock {} within zerocut.partition_lock_timeout ({} ms); "
+            "another session holds it; the next run will retry",
+            parent.qualified, lock_timeout_ms());
         zc::pg::notice("zerocut: skipped partition maintenance of " + parent.qualified + ": " + detail);
         Action skip{parent.oid, "skip", "", detail};
         log_action(spi, skip, parent.qualified);
@@ -443,7 +451,8 @@ void record_outcomes(SpiSession& spi, const std::vector<std::string>& parents, c
     if (parents.empty()) return;
     spi.execute_cached(
         "UPDATE zerocut.partition_config c SET last_maintenance_at = pg_catalog.now(), last_outcome = u.outcome "
-        "FROM (SELECT p.parent, o.outcome FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.oid[]), pg_catalog.unnest($2::pg_catalog.text[])) "
+        "FROM (SELECT p.parent, o.outcome FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.oid[]), "
+        "pg_catalog.unnest($2::pg_catalog.text[])) "
         "AS o(parent, outcome) JOIN zerocut.partition_config p ON p.parent = o.parent::pg_catalog.regclass "
         "ORDER BY p.parent::pg_catalog.oid FOR UPDATE OF p SKIP LOCKED) u WHERE c.parent = u.parent",
         {zc::pg::text_param(array_literal(parents)), zc::pg::text_param(array_literal(outcomes))});
@@ -464,7 +473,10 @@ std::optional<std::string> query_value(SpiSession& spi, const std::string& sql, 
     return spi.first_text();
 }
 
-int lock_timeout_ms() { return partition_lock_timeout_setting; }
+int lock_timeout_ms()
+{
+    return partition_lock_timeout_setting;
+}
 
 std::string configured_time_zone()
 {
@@ -498,9 +510,9 @@ Oid resolve_table_name(const std::string& text, const char* argument)
 
 ParentInfo describe_parent(SpiSession& spi, Oid relid, const char* argument)
 {
-    spi.execute_cached(std::string("SELECT ") + parent_columns + " FROM pg_catalog.pg_class c " + parent_joins +
-                           "WHERE c.oid = $1",
-                       {oid_param(relid)});
+    spi.execute_cached(
+        std::string("SELECT ") + parent_columns + " FROM pg_catalog.pg_class c " + parent_joins + "WHERE c.oid = $1",
+        {oid_param(relid)});
     auto rows = spi.rows_text();
     if (rows.empty())
         throw Error(zc::sqlstate::undefined_table,
@@ -522,16 +534,18 @@ ParentInfo parent_from_row(const TextRow& all, size_t at, Oid relid, const char*
     if (kind != "p")
         throw Error(zc::sqlstate::wrong_object_type,
                     fmt::format("argument \"{}\": {} is not a partitioned table", argument, info.qualified), "",
-                    kind == "r" ? "Turn a plain table into a managed partitioned one with zerocut.convert_to_partitioned()."
-                                : "");
+                    kind == "r"
+                        ? "Turn a plain table into a managed partitioned one with zerocut.convert_to_partitioned()."
+                        : "");
     if (row(3) != std::optional<std::string>("r"))
         throw Error(zc::sqlstate::feature_not_supported,
                     fmt::format("argument \"{}\": {} is not RANGE-partitioned", argument, info.qualified),
                     "zerocut manages RANGE partitions on one date, timestamp or timestamptz column.");
     if (row(4) != std::optional<std::string>("1") || !row(5))
-        throw Error(zc::sqlstate::feature_not_supported,
-                    fmt::format("argument \"{}\": {} must be partitioned on exactly one column", argument, info.qualified),
-                    "multi-column and expression partition keys are not managed");
+        throw Error(
+            zc::sqlstate::feature_not_supported,
+            fmt::format("argument \"{}\": {} must be partitioned on exactly one column", argument, info.qualified),
+            "multi-column and expression partition keys are not managed");
     info.column = *row(5);
     info.type = parse_oid(row(6));
     if (info.type == DATEOID)
@@ -706,10 +720,11 @@ std::vector<PeriodBounds> period_bounds(SpiSession& spi, const ParentInfo& paren
             edges.push_back(period.lower_text.substr(0, 10));
             edges.push_back(period.upper_text.substr(0, 10));
         }
-        spi.execute_cached("SELECT t::pg_catalog.text, (EXTRACT(EPOCH FROM t) * 1000000)::pg_catalog.int8 - 946684800000000 "
-                           "FROM (SELECT d::pg_catalog.timestamp AT TIME ZONE $2 AS t, i "
-                           "      FROM pg_catalog.unnest($1::pg_catalog.date[]) WITH ORDINALITY AS u(d, i)) s ORDER BY i",
-                           {zc::pg::text_param(array_literal(edges)), zc::pg::text_param(time_zone)});
+        spi.execute_cached(
+            "SELECT t::pg_catalog.text, (EXTRACT(EPOCH FROM t) * 1000000)::pg_catalog.int8 - 946684800000000 "
+            "FROM (SELECT d::pg_catalog.timestamp AT TIME ZONE $2 AS t, i "
+            "      FROM pg_catalog.unnest($1::pg_catalog.date[]) WITH ORDINALITY AS u(d, i)) s ORDER BY i",
+            {zc::pg::text_param(array_literal(edges)), zc::pg::text_param(time_zone)});
         auto rows = spi.rows_text();
         for (size_t i = 0; i < periods.size(); ++i) {
             periods[i].lower_text = rows.at(2 * i)[0].value_or("");
@@ -728,8 +743,9 @@ std::optional<std::string> ensure_default_partition(SpiSession& spi, const Paren
     std::string qualified = zc::pg::quote_ident(parent.schema) + "." + zc::pg::quote_ident(name);
     auto taken = query_value(spi, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", {zc::pg::text_param(qualified)});
     if (taken == std::optional<std::string>("t"))
-        throw Error("42P07", fmt::format("cannot create the default partition of {}: relation {} already exists",
-                                         parent.qualified, qualified),
+        throw Error("42P07",
+                    fmt::format("cannot create the default partition of {}: relation {} already exists",
+                                parent.qualified, qualified),
                     "", "Attach a DEFAULT partition yourself, or rename the other relation.");
     spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} DEFAULT", qualified, parent.qualified));
     return qualified;
@@ -752,8 +768,8 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
         if (core::ranges_overlap(child.bound, wanted)) {
             outcome.kind = CreateOutcome::conflict;
             outcome.sqlstate = "42P17";
-            outcome.detail = fmt::format("[{}, {}) overlaps existing partition {}", period.lower_text, period.upper_text,
-                                         child.qualified);
+            outcome.detail = fmt::format("[{}, {}) overlaps existing partition {}", period.lower_text,
+                                         period.upper_text, child.qualified);
             return outcome;
         }
     auto taken = query_value(spi, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", {zc::pg::text_param(qualified)});
@@ -769,8 +785,8 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     const Child* def = find_default(children);
     bool rescue = false;
     if (def != nullptr) {
-        spi.execute(fmt::format("SELECT EXISTS (SELECT FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{})", def->qualified,
-                                column, parent.type_name, column, parent.type_name),
+        spi.execute(fmt::format("SELECT EXISTS (SELECT FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{})",
+                                def->qualified, column, parent.type_name, column, parent.type_name),
                     {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
         rescue = spi.first_text() == std::optional<std::string>("t");
     }
@@ -784,9 +800,10 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
         if (referenced == std::optional<std::string>("t")) {
             outcome.kind = CreateOutcome::conflict;
             outcome.sqlstate = "55000";
-            outcome.detail = fmt::format("rows for [{}, {}) wait in {}, but foreign keys reference {}; moving them "
-                                         "could cascade: move them yourself",
-                                         period.lower_text, period.upper_text, def->qualified, parent.qualified);
+            outcome.detail = fmt::format(
+                "rows for [{}, {}) wait in {}, but foreign keys reference {}; moving them "
+                "could cascade: move them yourself",
+                period.lower_text, period.upper_text, def->qualified, parent.qualified);
             return outcome;
         }
     }
@@ -799,10 +816,12 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     // Rows of this period wait in the default partition: build the partition
     // beside the parent, move them in one statement, then attach it (the
     // default then holds none of its range, so ATTACH cannot fail on them).
-    spi.execute(fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
-                            "INCLUDING STORAGE INCLUDING COMPRESSION)",
-                            qualified, parent.qualified));
-    auto columns = query_value(spi, 
+    spi.execute(
+        fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
+                    "INCLUDING STORAGE INCLUDING COMPRESSION)",
+                    qualified, parent.qualified));
+    auto columns = query_value(
+        spi,
         "SELECT pg_catalog.string_agg(pg_catalog.quote_ident(attname), ', ' ORDER BY attnum) "
         "FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = ''",
         {oid_param(parent.oid)});
@@ -814,8 +833,8 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
         {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
     spi.execute(fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, qualified, bounds));
     outcome.kind = CreateOutcome::created;
-    outcome.detail = fmt::format("[{}, {}); moved {} rows from the default partition", period.lower_text, period.upper_text,
-                                 outcome.moved_rows);
+    outcome.detail = fmt::format("[{}, {}); moved {} rows from the default partition", period.lower_text,
+                                 period.upper_text, outcome.moved_rows);
     return outcome;
 }
 
@@ -824,10 +843,10 @@ void log_action(SpiSession& spi, const Action& action, const std::string& parent
     std::string level = action.action == "conflict" || action.action == "skip" ? "WARNING" : "INFO";
     std::string message = fmt::format("partition maintenance: {} {}", action.action,
                                       action.partition.empty() ? parent_name : action.partition);
-    std::string metadata =
-        fmt::format("{{\"capability\": \"partitions\", \"parent\": {}, \"action\": {}, \"partition\": {}, \"detail\": {}}}",
-                    core::json_string(parent_name), core::json_string(action.action),
-                    core::json_string(action.partition), core::json_string(action.detail));
+    std::string metadata = fmt::format(
+        "{{\"capability\": \"partitions\", \"parent\": {}, \"action\": {}, \"partition\": {}, \"detail\": {}}}",
+        core::json_string(parent_name), core::json_string(action.action), core::json_string(action.partition),
+        core::json_string(action.detail));
     zc::pg::write_system_log(spi, level, message, metadata);
 }
 

@@ -48,9 +48,9 @@ Request read_request(FunctionCallInfo fcinfo)
     std::string granularity = zc::pg::text_arg(fcinfo, 2);
     auto parsed = core::parse_granularity(granularity);
     if (!parsed)
-        throw Error(zc::sqlstate::invalid_parameter_value,
-                    fmt::format("argument \"granularity\" must be day, week, month, quarter or year, not \"{}\"",
-                                granularity));
+        throw Error(
+            zc::sqlstate::invalid_parameter_value,
+            fmt::format("argument \"granularity\" must be day, week, month, quarter or year, not \"{}\"", granularity));
     request.granularity = *parsed;
     request.premake = PG_GETARG_INT32(3);
     if (request.premake < 0 || request.premake > 1000)
@@ -99,11 +99,13 @@ void manage(const Request& request)
         std::string column = zc::pg::quote_ident(parent.column);
         std::string local = parent.type == TIMESTAMPTZOID ? fmt::format("(min({}) AT TIME ZONE $1)", column)
                                                           : fmt::format("min({})", column);
-        auto oldest = zc::partition::query_value(spi, fmt::format("SELECT {}::pg_catalog.date FROM {}", local, parent.qualified),
-                                     {zc::pg::text_param(time_zone)});
+        auto oldest =
+            zc::partition::query_value(spi, fmt::format("SELECT {}::pg_catalog.date FROM {}", local, parent.qualified),
+                                       {zc::pg::text_param(time_zone)});
         if (oldest) {
             from = core::parse_iso_date(*oldest);
-            if (!from) throw Error("22008", "the oldest row of " + parent.qualified + " lies outside the years 1 to 9998");
+            if (!from)
+                throw Error("22008", "the oldest row of " + parent.qualified + " lies outside the years 1 to 9998");
         }
     }
     if (!zc::partition::lock_relation_polling(parent.oid, AccessExclusiveLock))
@@ -127,11 +129,9 @@ void manage(const Request& request)
          zc::pg::text_param(time_zone),
          request.start_date ? zc::pg::text_param(core::format_iso_date(*request.start_date))
                             : zc::pg::Param{TEXTOID, 0, true}});
-    auto actions =
-        zc::partition::maintain(spi, zc::partition::MaintainOptions{parent.oid, false, from});
+    auto actions = zc::partition::maintain(spi, zc::partition::MaintainOptions{parent.oid, false, from});
     for (const auto& action : actions)
-        if (action.action == "skip")
-            throw Error("55P03", "could not register " + parent.qualified, action.detail);
+        if (action.action == "skip") throw Error("55P03", "could not register " + parent.qualified, action.detail);
 }
 
 }  // namespace

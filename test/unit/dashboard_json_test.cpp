@@ -59,7 +59,10 @@ TEST(DashboardJson, AverageMatchesNumericDiv)
     EXPECT_EQ(integer_average_text(9999, 1), "9999.0000000000000000");
 }
 
-TEST(DashboardJson, AverageOfNothingIsTheSeedsZero) { EXPECT_EQ(integer_average_text(0, 0), "0"); }
+TEST(DashboardJson, AverageOfNothingIsTheSeedsZero)
+{
+    EXPECT_EQ(integer_average_text(0, 0), "0");
+}
 
 TEST(DashboardJson, NumericSumKeepsTheLargestScale)
 {

@@ -122,7 +122,7 @@ TEST(RootKey, RejectsWrongLengthAndNonHex)
     std::string reason = parse_root_key(bad, key);
     EXPECT_NE(reason, "");
     EXPECT_EQ(reason.find(bad), std::string::npos);  // never quotes the content
-    EXPECT_EQ(key[0], 0);                           // no partial key left behind
+    EXPECT_EQ(key[0], 0);                            // no partial key left behind
 }
 
 TEST(RootKey, FileModeRule)

@@ -87,7 +87,8 @@ TEST(PartitionCalendar, RangeBoundNodes)
     const char* tz_month =
         "{PARTITIONBOUNDSPEC :strategy r :is_default false :modulus 0 :remainder 0 :listdatums <> :lowerdatums "
         "({PARTITIONRANGEDATUM :kind 0 :value {CONST :consttype 1184 :consttypmod -1 :constcollid 0 :constlen 8 "
-        ":constbyval true :constisnull false :location 71 :constvalue 8 [ 0 -128 -44 126 -104 -51 2 0 ]} :location 71}) "
+        ":constbyval true :constisnull false :location 71 :constvalue 8 [ 0 -128 -44 126 -104 -51 2 0 ]} :location "
+        "71}) "
         ":upperdatums ({PARTITIONRANGEDATUM :kind 0 :value {CONST :consttype 1184 :consttypmod -1 :constcollid 0 "
         ":constlen 8 :constbyval true :constisnull false :location 101 :constvalue 8 [ 0 32 -23 27 8 -48 2 0 ]} "
         ":location 101}) :location 65}";
@@ -126,7 +127,8 @@ TEST(PartitionCalendar, RangeBoundNodes)
     // Two key columns are not ours.
     std::string two = std::string(date_open);
     two.replace(two.find(":location 96})"), 14,
-                ":location 96} {PARTITIONRANGEDATUM :kind 0 :value {CONST :constbyval true :constvalue 4 [ 1 0 0 0 0 0 0 0 ]} :location 97})");
+                ":location 96} {PARTITIONRANGEDATUM :kind 0 :value {CONST :constbyval true :constvalue 4 [ 1 0 0 0 0 0 "
+                "0 0 ]} :location 97})");
     EXPECT_FALSE(parse_partition_bound_node(two));
 
     RangeBound jan{false, 0, 31}, feb{false, 31, 60}, mid{false, 15, 45}, open_low{false, std::nullopt, 1};
