@@ -19,14 +19,18 @@ make_template() {  # name workspaces flat(0/1)
     zc_psql -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
     zc_psql -q -d "$db" -c "SET client_min_messages = warning" -c "CREATE EXTENSION zerocut" \
         -c "SELECT zerocut.install_domain_schema()" >/dev/null
-    # monthly partitions covering the 400 days and the next months
+    # monthly partitions covering the 400 days and the next months (the same
+    # ones generate_sample_data's partition maintenance would make)
     zc_psql -q -d "$db" -c "
 DO \$\$
 DECLARE m date := date_trunc('month', CURRENT_DATE - 410)::date;
 BEGIN
     WHILE m < CURRENT_DATE + 62 LOOP
-        EXECUTE format('CREATE TABLE financial_management.consumption_record_%s PARTITION OF financial_management.consumption_record FOR VALUES FROM (%L) TO (%L)',
-                       to_char(m, 'YYYY_MM'), m::timestamptz, (m + interval '1 month')::timestamptz);
+        -- the partition manager (domain schema) already made the current months
+        IF to_regclass(format('financial_management.consumption_record_%s', to_char(m, 'YYYY_MM'))) IS NULL THEN
+            EXECUTE format('CREATE TABLE financial_management.consumption_record_%s PARTITION OF financial_management.consumption_record FOR VALUES FROM (%L) TO (%L)',
+                           to_char(m, 'YYYY_MM'), m::timestamptz, (m + interval '1 month')::timestamptz);
+        END IF;
         m := m + interval '1 month';
     END LOOP;
 END \$\$;"
