@@ -88,8 +88,5 @@ std::string check_key_name(std::string_view name);
 
 namespace zc::core {
 
-// `value` as a JSON string literal (quotes and escapes included), for the
-// metadata of audit_log.system_log rows.
-std::string json_quote(std::string_view value);
 
 }  // namespace zc::core

@@ -85,6 +85,4 @@ std::optional<QualifiedName> parse_qualified_name(std::string_view text);
 }  // namespace zc::core
 
 namespace zc::core {
-// `text` as a JSON string literal, quotes included.
-std::string json_string(std::string_view text);
 }  // namespace zc::core

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/json.hpp"
 #include "core/envelope.hpp"
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
@@ -80,8 +81,8 @@ Batch run_batch(Oid relid, const std::string& col, int64 start, std::optional<in
     if (stop < batch.end_block) {
         batch.next_block = stop;
     } else {
-        std::string metadata = "{\"table\": " + zc::core::json_quote(qualified) +
-                               ", \"column\": " + zc::core::json_quote(col) +
+        std::string metadata = "{\"table\": " + zc::core::json_string(qualified) +
+                               ", \"column\": " + zc::core::json_string(col) +
                                ", \"blocks\": " + std::to_string(batch.end_block) + "}";
         zc::pg::write_system_log(
             spi, "INFO", "crypto: backfill of " + qualified + "." + zc::pg::quote_ident(col) + " finished", metadata);

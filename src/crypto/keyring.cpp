@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/json.hpp"
 #include "core/errors.hpp"
 #include "pg/guard.hpp"
 #include "pg/module.hpp"
@@ -503,7 +504,7 @@ NewKey add_key_version(const std::string& name, bool rotate)
             {zc::pg::int4_param(static_cast<int32>(created.id)), zc::pg::text_param(name),
              zc::pg::int4_param(created.version), zc::pg::Param{BYTEAOID, PointerGetDatum(wrapped_datum)}});
         zc::pg::guard([=] { CacheInvalidateRelcacheByRelid(relid); });
-        std::string metadata = "{\"key\": " + core::json_quote(name) + ", \"id\": " + std::to_string(created.id) +
+        std::string metadata = "{\"key\": " + core::json_string(name) + ", \"id\": " + std::to_string(created.id) +
                                ", \"version\": " + std::to_string(created.version) + "}";
         zc::pg::write_system_log(
             spi, "INFO", std::string("crypto: ") + (rotate ? "rotated" : "created") + " encryption key", metadata);

@@ -9,6 +9,7 @@
 // by CALL zerocut.encrypt_column_backfill(tbl, col).  Returns what it did.
 #include <string>
 
+#include "core/json.hpp"
 #include "core/envelope.hpp"
 #include "crypto/keyring.hpp"
 #include "pg/boundary.hpp"
@@ -148,12 +149,12 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
                        (keep ? " AND " + zc::pg::quote_ident(enc) + " IS NULL" : std::string()))
             .value_or("0");
     std::string json =
-        "{\"table\": " + zc::core::json_quote(schema + "." + table) + ", \"column\": " + zc::core::json_quote(col) +
-        ", \"encrypted_column\": " + zc::core::json_quote(enc) +
+        "{\"table\": " + zc::core::json_string(schema + "." + table) + ", \"column\": " + zc::core::json_string(col) +
+        ", \"encrypted_column\": " + zc::core::json_string(enc) +
         ", \"reused_encrypted_column\": " + (reused ? "true" : "false") +
-        ", \"blind_index_column\": " + (blind ? zc::core::json_quote(bidx) : std::string("null")) +
-        ", \"trigger\": " + zc::core::json_quote(trigger) + ", \"key\": " + zc::core::json_quote(key_name) +
-        ", \"context\": " + zc::core::json_quote(context) + ", \"keep_plaintext\": " + (keep ? "true" : "false") +
+        ", \"blind_index_column\": " + (blind ? zc::core::json_string(bidx) : std::string("null")) +
+        ", \"trigger\": " + zc::core::json_string(trigger) + ", \"key\": " + zc::core::json_string(key_name) +
+        ", \"context\": " + zc::core::json_string(context) + ", \"keep_plaintext\": " + (keep ? "true" : "false") +
         ", \"rows_to_backfill\": " + pending + "}";
     zc::pg::write_system_log(spi, "INFO", "crypto: protected column " + context, json);
     return Protected{json};

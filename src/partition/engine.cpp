@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json.hpp"
 #include "core/errors.hpp"
 #include "pg/guard.hpp"
 #include "pg/module.hpp"

@@ -144,10 +144,3 @@ TEST(KeyName, Rules)
     EXPECT_NE(check_key_name(std::string(64, 'k')), "");
     EXPECT_NE(check_key_name("a\nb"), "");
 }
-
-TEST(JsonQuote, EscapesHostileNames)
-{
-    EXPECT_EQ(json_quote("default"), "\"default\"");
-    EXPECT_EQ(json_quote("x\"; DROP TABLE y; --"), "\"x\\\"; DROP TABLE y; --\"");
-    EXPECT_EQ(json_quote("a\\b\nc\x01"), "\"a\\\\b\\nc\\u0001\"");
-}

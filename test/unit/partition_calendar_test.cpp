@@ -163,9 +163,3 @@ TEST(PartitionCalendar, QualifiedNames)
     EXPECT_FALSE(parse_qualified_name("1abc"));
     EXPECT_FALSE(parse_qualified_name(std::string(64, 'a')));
 }
-
-TEST(PartitionCalendar, JsonStrings)
-{
-    EXPECT_EQ(json_string("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
-    EXPECT_EQ(json_string(std::string("\x01", 1)), "\"\\u0001\"");
-}
