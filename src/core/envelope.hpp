@@ -88,5 +88,4 @@ std::string check_key_name(std::string_view name);
 
 namespace zc::core {
 
-
 }  // namespace zc::core
