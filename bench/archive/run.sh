@@ -133,7 +133,7 @@ bench_note "the single statement's throughput.  The machine is shared with other
 # scan), on one month of the 2M-row copy: plain ADD CONSTRAINT, NOT VALID +
 # VALIDATE, and zerocut's proof from the partition constraint.
 fresh bench_arch_big
-PART=$(zc_psql -At -d bench_run -c "SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'financial_management.consumption_record'::regclass AND inhrelid::regclass::text LIKE '%_20%' ORDER BY 1::text LIMIT 1 OFFSET 1")
+PART=$(zc_psql -At -d bench_run -c "SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'financial_management.consumption_record'::regclass AND inhrelid::regclass::text LIKE '%_20%' ORDER BY inhrelid::regclass::text LIMIT 1 OFFSET 1")
 PART_ROWS=$(zc_psql -At -d bench_run -c "SELECT count(*) FROM $PART")
 DEF=$(zc_psql -At -d bench_run -c "SELECT pg_get_partition_constraintdef('$PART'::regclass)")
 check_add=$(bench_ms bench_run "BEGIN; ALTER TABLE $PART ADD CONSTRAINT bench_c CHECK ($DEF); ROLLBACK")
