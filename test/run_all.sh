@@ -35,7 +35,9 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-cp -r "$ROOT/sql" "$ROOT/expected" "$ROOT/test" "$WORK/"
+mkdir -p "$WORK/test"
+cp -r "$ROOT/sql" "$ROOT/expected" "$WORK/"
+cp -r "$ROOT/test/isolation" "$ROOT/test/regress.conf" "$WORK/test/"   # not test/output
 [ "$(id -u)" = 0 ] && chown -R postgres: "$WORK"
 
 check_logs() {
