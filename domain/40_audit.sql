@@ -5,7 +5,7 @@
 
 -- One row's history (zerocut.audit_history) needs no index of its own: audit
 -- rows carry {schema, table, pk}, and the containment query on them is
--- served by idx_system_log_metadata_gin (domain/20_indexes.sql), whose fast
+-- served by idx_system_log_envelope_gin (domain/20_indexes.sql), whose fast
 -- scan starts from the rare pk entry.  A btree on (table, pk) would cost
 -- every audited write another random-position insert.
 

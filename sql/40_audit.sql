@@ -212,16 +212,18 @@ SELECT id > 0 AS has_id, level, message, metadata ->> 'operation' AS operation, 
 FROM zerocut.audit_history('who', '{"id": 1}');
 SELECT count(*) AS history_of_moved_row FROM zerocut.audit_history('usage', '{"id": 1, "day": "2026-02-20"}');
 SELECT count(*) AS no_history FROM zerocut.audit_history('who', '{"id": 999}');
--- History lookup is served by the GIN index on every partition of the log
+-- History lookup (the query audit_history runs) is served by the envelope
+-- GIN index on every partition of the log
 -- (which partitions exist depends on today's date, so count plan nodes).
 SET enable_seqscan = off;
 CREATE FUNCTION pg_temp.history_plan() RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
     RETURN QUERY EXPLAIN (COSTS OFF)
         SELECT id FROM audit_log.system_log
-        WHERE metadata @> jsonb_build_object('schema', 'public', 'table', 'who', 'pk', '{"id": 1}'::jsonb);
+        WHERE (metadata - '{old_data,new_data}'::text[])
+              @> jsonb_build_object('schema', 'public', 'table', 'who', 'pk', '{"id": 1}'::jsonb);
 END $$;
-SELECT count(*) FILTER (WHERE line ~ 'Bitmap Index Scan on system_log_\w+_metadata_idx') > 0 AS uses_metadata_index,
+SELECT count(*) FILTER (WHERE line ~ 'Bitmap Index Scan on system_log_\w+_expr_idx') > 0 AS uses_envelope_index,
        count(*) FILTER (WHERE line ~ 'Seq Scan') AS seq_scans
 FROM pg_temp.history_plan() AS line;
 RESET enable_seqscan;
@@ -238,6 +240,100 @@ UPDATE who SET v = 100;
 SELECT count(*) = :log_rows_before AS log_kept_and_not_growing FROM audit_rows('who');
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgrelid = 'who'::regclass;
 SELECT zerocut.disable_audit('who');
+
+-- ---------------------------------------------------------------------------
+-- The log writer: rows go through the table access method (direct path)
+-- or, with zerocut.audit_direct_insert off or a log the writer does not
+-- know, through an INSERT statement (SQL path).  The same rows either way,
+-- in row and statement mode.
+SHOW zerocut.audit_direct_insert;
+CREATE TABLE path_direct (id int PRIMARY KEY, v text, n numeric, tags text[]);
+CREATE TABLE path_sql (LIKE path_direct INCLUDING ALL);
+CREATE TABLE path_direct_st (LIKE path_direct INCLUDING ALL);
+CREATE TABLE path_sql_st (LIKE path_direct INCLUDING ALL);
+SELECT zerocut.enable_audit('path_direct'), zerocut.enable_audit('path_sql'),
+       zerocut.enable_audit('path_direct_st', mode => 'statement'), zerocut.enable_audit('path_sql_st', mode => 'statement');
+CREATE FUNCTION path_changes(tbl text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('INSERT INTO %I SELECT g, ''v'' || g, g / 3.0, ARRAY[g::text, NULL] FROM generate_series(1, 2500) g', tbl);
+    EXECUTE format('UPDATE %I SET v = upper(v) WHERE id %% 7 = 0', tbl);
+    EXECUTE format('INSERT INTO %I VALUES (9999, NULL, NULL, NULL)', tbl);
+    EXECUTE format('DELETE FROM %I WHERE id %% 5 = 0', tbl);
+END $$;
+BEGIN;
+SET LOCAL app.current_user_id = '7';
+SELECT path_changes('path_direct'), path_changes('path_direct_st');
+SET LOCAL zerocut.audit_direct_insert = off;
+SELECT path_changes('path_sql'), path_changes('path_sql_st');
+-- Level INFO and created_at = now() (CURRENT_TIMESTAMP) on both paths.
+SELECT metadata ->> 'table' AS tbl, count(*) AS log_rows, bool_and(level = 'INFO' AND created_at = now()) AS info_now
+FROM audit_log.system_log WHERE metadata ->> 'table' LIKE 'path\_%' GROUP BY 1 ORDER BY 1;
+COMMIT;
+CREATE FUNCTION path_log(tbl text) RETURNS TABLE (n bigint, message text, metadata jsonb, user_id int)
+LANGUAGE sql AS $$
+    SELECT row_number() OVER (ORDER BY id), replace(message, tbl, 't'), metadata - 'table', user_id
+    FROM audit_log.system_log WHERE metadata ->> 'table' = tbl
+$$;
+SELECT t AS tbl,
+       (SELECT count(*) FROM (SELECT * FROM path_log('path_direct') EXCEPT SELECT * FROM path_log(t)) d)
+     + (SELECT count(*) FROM (SELECT * FROM path_log(t) EXCEPT SELECT * FROM path_log('path_direct')) d) AS rows_differing
+FROM unnest(ARRAY['path_sql', 'path_direct_st', 'path_sql_st']) AS t;
+-- A trigger on the log fires: the SQL path takes over while it exists.
+CREATE TABLE log_trigger_hits (message text);
+CREATE FUNCTION log_trigger_hit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO log_trigger_hits VALUES (NEW.message);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER log_trigger_hit BEFORE INSERT ON audit_log.system_log FOR EACH ROW EXECUTE FUNCTION log_trigger_hit();
+INSERT INTO path_direct VALUES (10001, 'seen', 1, NULL);
+DROP TRIGGER log_trigger_hit ON audit_log.system_log;
+INSERT INTO path_direct VALUES (10002, 'unseen', 1, NULL);
+SELECT * FROM log_trigger_hits;
+-- A CHECK constraint added to the log holds on the direct path too: the
+-- audited statement fails and nothing of it stays.
+ALTER TABLE audit_log.system_log ADD CONSTRAINT no_user_13 CHECK (user_id IS DISTINCT FROM 13);
+CREATE FUNCTION error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    constraint_name text;
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME;
+    RETURN SQLSTATE || ' ' || constraint_name;
+END $$;
+SET app.current_user_id = '13';
+SELECT error_of('INSERT INTO path_direct VALUES (10003, ''refused'', 1, NULL)') AS direct,
+       error_of('INSERT INTO path_direct_st VALUES (10003, ''refused'', 1, NULL)') AS direct_statement_mode;
+RESET app.current_user_id;
+SELECT count(*) AS refused_rows FROM path_direct WHERE id = 10003;
+ALTER TABLE audit_log.system_log DROP CONSTRAINT no_user_13;
+-- A column added to the log gets its default: the SQL path writes the rows.
+BEGIN;
+ALTER TABLE audit_log.system_log ADD COLUMN source text NOT NULL DEFAULT 'app';
+INSERT INTO path_direct VALUES (10004, 'new column', 1, NULL);
+SELECT source, metadata #>> '{new_data,v}' AS v FROM audit_log.system_log WHERE metadata ->> 'table' = 'path_direct'
+ORDER BY id DESC LIMIT 1;
+ROLLBACK;
+-- No partition for the month: the row goes to the DEFAULT partition through
+-- the SQL path (whose constraint a concurrent ATTACH may change).
+BEGIN;
+INSERT INTO path_direct VALUES (10005, 'month', 1, NULL);
+SELECT tableoid::regclass AS month_partition FROM audit_log.system_log WHERE created_at = now() \gset
+ALTER TABLE audit_log.system_log DETACH PARTITION :month_partition;
+INSERT INTO path_direct VALUES (10006, 'default', 1, NULL);
+SELECT tableoid::regclass AS partition, metadata #>> '{new_data,v}' AS v FROM audit_log.system_log
+WHERE created_at = now() ORDER BY id;
+ROLLBACK;
+-- Only a superuser switches the path.
+CREATE ROLE regress_audit_path;
+SET ROLE regress_audit_path;
+SET zerocut.audit_direct_insert = off;
+RESET ROLE;
+DROP ROLE regress_audit_path;
+DROP TABLE path_direct, path_sql, path_direct_st, path_sql_st, log_trigger_hits;
+DROP FUNCTION path_changes(text), path_log(text), log_trigger_hit(), error_of(text);
 
 -- ---------------------------------------------------------------------------
 -- Bad input: clear errors naming the argument, nothing changed.
@@ -366,6 +462,12 @@ SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
 SELECT triggers = (SELECT string_agg(oid::text, ',' ORDER BY oid) FROM pg_trigger WHERE tgname LIKE 'zerocut%') AS same_triggers,
        config = (SELECT string_agg(c::text, ',' ORDER BY c::text) FROM zerocut.audit_config c) AS same_config
 FROM audit_state;
+-- An earlier install's GIN index on the whole of metadata is replaced by the
+-- envelope index.
+DROP INDEX audit_log.idx_system_log_envelope_gin;
+CREATE INDEX idx_system_log_metadata_gin ON audit_log.system_log USING gin (metadata jsonb_path_ops);
+SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
+SELECT indexrelid::regclass AS log_index FROM pg_index WHERE indrelid = 'audit_log.system_log'::regclass ORDER BY 1;
 SELECT zerocut.generate_sample_data(3, 2) ->> 'users' AS users;
 SELECT message, count(*), count(*) FILTER (WHERE metadata::text LIKE '%password_hash": "[redacted]"%') AS redacted
 FROM audit_log.system_log WHERE metadata ->> 'schema' <> 'public' GROUP BY 1 ORDER BY 1;

@@ -3,8 +3,9 @@
 //
 // One row's history in the order it happened (log id order): every log row
 // of `tbl` whose primary key is `pk`, e.g. '{"id": 42}'.  A containment
-// query, so the log's GIN index (jsonb_path_ops) serves it: its fast scan
-// starts from the rare pk entry.  Runs as the caller (who needs SELECT on
+// query on the envelope expression, so the log's envelope GIN index
+// (idx_system_log_envelope_gin) serves it: its fast scan starts from the
+// rare pk entry.  Runs as the caller (who needs SELECT on
 // the log); a database without a log has no history.
 #include <string>
 
@@ -49,7 +50,8 @@ ZC_FUNCTION(zc_audit_history)
         zc::pg::PinnedSearchPath pinned;
         spi.execute_cached(
             "SELECT id, level, message, metadata, user_id, created_at FROM audit_log.system_log "
-            "WHERE metadata @> pg_catalog.jsonb_build_object('schema', $3, 'table', $1, 'pk', $2) "
+            "WHERE (metadata - '{old_data,new_data}'::pg_catalog.text[]) "
+            "@> pg_catalog.jsonb_build_object('schema', $3, 'table', $1, 'pk', $2) "
             "AND (metadata -> 'pk') = $2 ORDER BY id",
             {zc::pg::text_param(name), zc::pg::Param{JSONBOID, JsonbPGetDatum(pk)},
              zc::pg::text_param(schema ? schema : "")},

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "audit/log_writer.hpp"
 #include "core/audit_options.hpp"
 #include "core/errors.hpp"
 #include "pg/boundary.hpp"
@@ -65,6 +66,7 @@ namespace {
 // ---------------------------------------------------------------- GUC ----
 
 char* redact_columns_setting = nullptr;
+bool direct_insert_enabled = true;
 unsigned long redact_generation = 1;
 
 bool check_redact_columns(char** newval, void**, GucSource)
@@ -103,6 +105,10 @@ zc::pg::OnLoad audit_on_load([] {
         "zerocut.audit_redact_columns", "Columns whose values the audit trigger never writes in clear.",
         "Comma-separated column names; a change to one is logged as \"[redacted]\".", &redact_columns_setting,
         "password_hash", PGC_SUSET, GUC_LIST_INPUT, check_redact_columns, assign_redact_columns, nullptr);
+    DefineCustomBoolVariable("zerocut.audit_direct_insert",
+                             "Lets the audit trigger append log rows through the table access method.",
+                             "Off: every log row is written with an INSERT statement (for comparison and tests).",
+                             &direct_insert_enabled, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     CacheRegisterRelcacheCallback(relcache_callback, (Datum)0);
 });
 
@@ -419,7 +425,8 @@ CREATE TABLE IF NOT EXISTS audit_log.system_log (
     PRIMARY KEY (id, created_at)
 ) PARTITION BY RANGE (created_at);
 CREATE TABLE IF NOT EXISTS audit_log.system_log_default PARTITION OF audit_log.system_log DEFAULT;
-CREATE INDEX IF NOT EXISTS idx_system_log_metadata_gin ON audit_log.system_log USING gin (metadata jsonb_path_ops);
+CREATE INDEX IF NOT EXISTS idx_system_log_envelope_gin
+    ON audit_log.system_log USING gin ((metadata - '{old_data,new_data}'::text[]) jsonb_path_ops);
 CREATE INDEX IF NOT EXISTS idx_system_log_created ON audit_log.system_log (created_at);
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_log.system_log FROM PUBLIC;
 CREATE TRIGGER zerocut_append_only BEFORE UPDATE OR DELETE ON audit_log.system_log
@@ -452,8 +459,13 @@ void create_log_table()
     zc::pg::notice("zerocut: created audit_log.system_log for the audit trigger");
 }
 
-// The log table's owner, creating the table when missing.
-Oid log_owner()
+// The log table and its owner, creating the table when missing.
+struct LogTable {
+    Oid relid;
+    Oid owner;
+};
+
+LogTable log_table()
 {
     Oid log = find_log_table();
     if (log == InvalidOid) {
@@ -462,13 +474,14 @@ Oid log_owner()
         if (log == InvalidOid)
             throw zc::Error(zc::sqlstate::undefined_table, "audit_log.system_log could not be created");
     }
-    return zc::pg::guard([=] {
+    Oid owner = zc::pg::guard([=] {
         HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(log));
         if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for relation %u", log);
-        Oid owner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
+        Oid relowner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
         ReleaseSysCache(tuple);
-        return owner;
+        return relowner;
     });
+    return {log, owner};
 }
 
 SPIPlanPtr insert_one_plan = nullptr;
@@ -487,35 +500,71 @@ SPIPlanPtr kept_plan(SPIPlanPtr* slot, const char* sql, const Oid* types)
     return *slot;
 }
 
-// Runs a kept INSERT as the log table's owner (as ri_triggers.c runs its
+// Log rows are written as the log table's owner (as ri_triggers.c runs its
 // checks as the referenced table's owner): writers need no grant on the log.
-void run_insert(SPIPlanPtr* slot, const char* sql, const Oid* types, Datum* values, const char* nulls)
+// Both run inside guard(); an error's abort restores the user.
+bool insert_direct_as(Oid owner, Oid log, const LogRow* rows, int count)
 {
-    Oid owner = log_owner();
+    Oid saved_user;
+    int saved_context;
+    GetUserIdAndSecContext(&saved_user, &saved_context);
+    SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+    bool written = insert_log_rows_direct(log, rows, count);
+    SetUserIdAndSecContext(saved_user, saved_context);
+    return written;
+}
+
+int execute_plan_as(Oid owner, SPIPlanPtr plan, Datum* values, const char* nulls)
+{
+    Oid saved_user;
+    int saved_context;
+    GetUserIdAndSecContext(&saved_user, &saved_context);
+    SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+    int result = SPI_execute_plan(plan, values, nulls, false, 0);
+    SetUserIdAndSecContext(saved_user, saved_context);
+    return result;
+}
+
+// The fast path when the log allows it (audit/log_writer.hpp); true when
+// the rows are written.
+bool try_direct(const LogTable& log, const LogRow* rows, int count)
+{
+    if (!direct_insert_enabled) return false;
+    return zc::pg::guard([=] { return insert_direct_as(log.owner, log.relid, rows, count); });
+}
+
+// One LogRow per element of a jsonb[].  C-style: runs inside guard().
+LogRow* rows_of_array(Datum metadata_array, Datum message, int32 user_id, bool user_null, int* count)
+{
+    Datum* elements = nullptr;
+    bool* nulls = nullptr;
+    deconstruct_array(DatumGetArrayTypeP(metadata_array), JSONBOID, -1, false, TYPALIGN_INT, &elements, &nulls,
+                      count);
+    auto* rows = static_cast<LogRow*>(palloc(sizeof(LogRow) * Max(*count, 1)));
+    for (int i = 0; i < *count; ++i) rows[i] = LogRow{message, elements[i], user_id, user_null};
+    return rows;
+}
+
+// The SQL path: a kept INSERT.
+void run_insert(const LogTable& log, SPIPlanPtr* slot, const char* sql, const Oid* types, Datum* values,
+                const char* nulls)
+{
     zc::pg::SpiSession spi;
     SPIPlanPtr plan = kept_plan(slot, sql, types);
-    int rc = zc::pg::guard([&] {
-        Oid saved_user;
-        int saved_context;
-        GetUserIdAndSecContext(&saved_user, &saved_context);
-        SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-        int result = SPI_execute_plan(plan, values, nulls, false, 0);
-        SetUserIdAndSecContext(saved_user, saved_context);
-        return result;
-    });
+    Oid owner = log.owner;
+    int rc = zc::pg::guard([=] { return execute_plan_as(owner, plan, values, nulls); });
     if (rc != SPI_OK_INSERT)
         throw zc::Error(zc::sqlstate::internal_error,
                         std::string("writing the audit log failed: ") + SPI_result_code_string(rc));
 }
 
-void insert_one(const char* message, Datum metadata, Oid metadata_type, SPIPlanPtr* slot, const char* sql,
-                std::optional<int32> user_id)
+void insert_one(const LogTable& log, Datum message_datum, Datum metadata, Oid metadata_type, SPIPlanPtr* slot,
+                const char* sql, std::optional<int32> user_id)
 {
-    Datum message_datum = zc::pg::guard([=] { return PointerGetDatum(cstring_to_text(message)); });
     Oid types[3] = {TEXTOID, metadata_type, INT4OID};
     Datum values[3] = {message_datum, metadata, Int32GetDatum(user_id.value_or(0))};
     char nulls[4] = {' ', ' ', user_id ? ' ' : 'n', '\0'};
-    run_insert(slot, sql, types, values, nulls);
+    run_insert(log, slot, sql, types, values, nulls);
 }
 
 // ------------------------------------------------- row-mode buffering ----
@@ -575,6 +624,38 @@ void append_pending(const char* message, Jsonb* metadata, bool user_null, int32 
     row->user_null = user_null;
     pending_count++;
     pending_bytes += VARSIZE(metadata);
+}
+
+// pending[first ..] as log rows.  C-style: runs inside guard().
+LogRow* rows_of_pending(int first, int count)
+{
+    auto* rows = static_cast<LogRow*>(palloc(sizeof(LogRow) * count));
+    for (int i = 0; i < count; ++i) {
+        const PendingRow* row = &pending[first + i];
+        rows[i] = LogRow{PointerGetDatum(cstring_to_text(row->message)), JsonbPGetDatum(row->metadata), row->user_id,
+                         row->user_null};
+    }
+    return rows;
+}
+
+// The three parameters of insert_buffered_sql.  C-style: runs inside guard().
+void arrays_of_rows(const LogRow* rows, int count, Datum* values)
+{
+    Datum* messages = static_cast<Datum*>(palloc(sizeof(Datum) * count));
+    Datum* metadata = static_cast<Datum*>(palloc(sizeof(Datum) * count));
+    Datum* users = static_cast<Datum*>(palloc(sizeof(Datum) * count));
+    bool* user_nulls = static_cast<bool*>(palloc(sizeof(bool) * count));
+    for (int i = 0; i < count; ++i) {
+        messages[i] = rows[i].message;
+        metadata[i] = rows[i].metadata;
+        users[i] = Int32GetDatum(rows[i].user_id);
+        user_nulls[i] = rows[i].user_null;
+    }
+    int dims[1] = {count};
+    int lbs[1] = {1};
+    values[0] = PointerGetDatum(construct_array(messages, count, TEXTOID, -1, false, TYPALIGN_INT));
+    values[1] = PointerGetDatum(construct_array(metadata, count, JSONBOID, -1, false, TYPALIGN_INT));
+    values[2] = PointerGetDatum(construct_md_array(users, user_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
 }
 
 // The rows a flush in the current subtransaction may write: a suffix.
@@ -755,12 +836,25 @@ std::optional<int32> current_app_user()
 
 void write_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id)
 {
-    insert_one(message, JsonbPGetDatum(metadata), JSONBOID, &insert_one_plan, insert_one_sql, user_id);
+    LogTable log = log_table();
+    LogRow row{zc::pg::guard([=] { return PointerGetDatum(cstring_to_text(message)); }), JsonbPGetDatum(metadata),
+               user_id.value_or(0), !user_id.has_value()};
+    if (try_direct(log, &row, 1)) return;
+    insert_one(log, row.message, row.metadata, JSONBOID, &insert_one_plan, insert_one_sql, user_id);
 }
 
 void write_log_rows(const char* message, Datum metadata_array, std::optional<int32> user_id)
 {
-    insert_one(message, metadata_array, JSONBARRAYOID, &insert_many_plan, insert_many_sql, user_id);
+    LogTable log = log_table();
+    Datum message_datum = zc::pg::guard([=] { return PointerGetDatum(cstring_to_text(message)); });
+    if (direct_insert_enabled) {
+        int count = 0;
+        int32 user = user_id.value_or(0);
+        bool user_null = !user_id.has_value();
+        LogRow* rows = zc::pg::guard([=, &count] { return rows_of_array(metadata_array, message_datum, user, user_null, &count); });
+        if (try_direct(log, rows, count)) return;
+    }
+    insert_one(log, message_datum, metadata_array, JSONBARRAYOID, &insert_many_plan, insert_many_sql, user_id);
 }
 
 void buffer_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id)
@@ -777,40 +871,19 @@ void flush_pending_rows()
     int first = first_flushable();
     int count = pending_count - first;
     if (count == 0) return;
-    if (count == 1) {
-        PendingRow row = pending[first];
-        pending_count = first;
-        pending_bytes -= VARSIZE(row.metadata);
-        write_log_row(row.message, row.metadata, row.user_null ? std::nullopt : std::optional<int32>(row.user_id));
-        return;
-    }
-    // Three parallel arrays, one set-based INSERT; the rows leave the buffer
-    // first (the INSERT could fire further triggers).
-    Datum values[3];
-    zc::pg::guard([&] {
-        Datum* messages = static_cast<Datum*>(palloc(sizeof(Datum) * count));
-        Datum* metadata = static_cast<Datum*>(palloc(sizeof(Datum) * count));
-        Datum* users = static_cast<Datum*>(palloc(sizeof(Datum) * count));
-        bool* user_nulls = static_cast<bool*>(palloc(sizeof(bool) * count));
-        for (int i = 0; i < count; ++i) {
-            const PendingRow* row = &pending[first + i];
-            messages[i] = PointerGetDatum(cstring_to_text(row->message));
-            metadata[i] = JsonbPGetDatum(row->metadata);
-            users[i] = Int32GetDatum(row->user_id);
-            user_nulls[i] = row->user_null;
-        }
-        int dims[1] = {count};
-        int lbs[1] = {1};
-        values[0] = PointerGetDatum(construct_array(messages, count, TEXTOID, -1, false, TYPALIGN_INT));
-        values[1] = PointerGetDatum(construct_array(metadata, count, JSONBOID, -1, false, TYPALIGN_INT));
-        values[2] =
-            PointerGetDatum(construct_md_array(users, user_nulls, 1, dims, lbs, INT4OID, 4, true, TYPALIGN_INT));
-    });
+    // The rows leave the buffer first (the SQL path's INSERT could fire
+    // further triggers); their memory lasts until the transaction ends.
+    LogRow* rows = zc::pg::guard([=] { return rows_of_pending(first, count); });
     for (int i = first; i < pending_count; ++i) pending_bytes -= VARSIZE(pending[i].metadata);
     pending_count = first;
+    LogTable log = log_table();
+    if (try_direct(log, rows, count)) return;
+    // Three parallel arrays, one set-based INSERT.
+    Datum values[3];
+    zc::pg::guard([&] { arrays_of_rows(rows, count, values); });
     Oid types[3] = {TEXTARRAYOID, JSONBARRAYOID, INT4ARRAYOID};
     char nulls[4] = "   ";
-    run_insert(&insert_buffered_plan, insert_buffered_sql, types, values, nulls);
+    run_insert(log, &insert_buffered_plan, insert_buffered_sql, types, values, nulls);
 }
 
 }  // namespace zc::audit

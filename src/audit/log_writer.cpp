@@ -1,0 +1,273 @@
+#include "audit/log_writer.hpp"
+
+extern "C" {
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "nodes/primnodes.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+}
+
+namespace zc::audit {
+namespace {
+
+// Where each column is: the parent's attribute numbers, found by name.
+struct LogLayout {
+    AttrNumber id, level, message, metadata, user_id, created_at;
+    Oid sequence;  // of id's nextval() default
+};
+
+constexpr int log_columns = 6;
+constexpr int batch_rows = 1000;  // rows per heap_multi_insert, as COPY
+
+AttrNumber find_column(TupleDesc desc, const char* name, Oid type)
+{
+    for (int i = 0; i < desc->natts; ++i) {
+        Form_pg_attribute attr = TupleDescAttr(desc, i);
+        if (!attr->attisdropped && attr->atttypid == type && strcmp(NameStr(attr->attname), name) == 0)
+            return attr->attnum;
+    }
+    return InvalidAttrNumber;
+}
+
+// The stored default expression (nodeToString form) of `attnum`, or nullptr.
+const char* default_text(TupleDesc desc, AttrNumber attnum)
+{
+    TupleConstr* constr = desc->constr;
+    for (int i = 0; constr != nullptr && i < constr->num_defval; ++i)
+        if (constr->defval[i].adnum == attnum) return constr->defval[i].adbin;
+    return nullptr;
+}
+
+// nextval('<sequence>'::regclass): the sequence; InvalidOid for anything else.
+Oid nextval_sequence(const char* text)
+{
+    Node* expr = text != nullptr ? static_cast<Node*>(stringToNode(text)) : nullptr;
+    if (expr == nullptr || !IsA(expr, FuncExpr)) return InvalidOid;
+    auto* call = reinterpret_cast<FuncExpr*>(expr);
+    if (call->funcid != F_NEXTVAL || list_length(call->args) != 1) return InvalidOid;
+    Node* arg = static_cast<Node*>(linitial(call->args));
+    if (!IsA(arg, Const)) return InvalidOid;
+    auto* value = reinterpret_cast<Const*>(arg);
+    if (value->constisnull || value->consttype != REGCLASSOID) return InvalidOid;
+    return DatumGetObjectId(value->constvalue);
+}
+
+bool is_current_timestamp(const char* text)
+{
+    Node* expr = text != nullptr ? static_cast<Node*>(stringToNode(text)) : nullptr;
+    return expr != nullptr && IsA(expr, SQLValueFunction) &&
+           reinterpret_cast<SQLValueFunction*>(expr)->op == SVFOP_CURRENT_TIMESTAMP;
+}
+
+// The last defaults read, kept so a row does not parse them again: compared
+// as text with the relcache's, which change whenever the defaults do.
+struct DefaultsSeen {
+    char* id_default = nullptr;
+    char* created_at_default = nullptr;
+    Oid sequence = InvalidOid;  // InvalidOid: the defaults are not ours
+};
+DefaultsSeen defaults_seen;
+
+bool same_text(const char* a, const char* b)
+{
+    return a != nullptr && b != nullptr && strcmp(a, b) == 0;
+}
+
+// id's sequence when id defaults to nextval() and created_at to
+// CURRENT_TIMESTAMP, as the SQL path would fill them; else InvalidOid.
+Oid default_sequence(TupleDesc desc, AttrNumber id, AttrNumber created_at)
+{
+    const char* id_default = default_text(desc, id);
+    const char* created_at_default = default_text(desc, created_at);
+    if (same_text(id_default, defaults_seen.id_default) &&
+        same_text(created_at_default, defaults_seen.created_at_default))
+        return defaults_seen.sequence;
+    Oid sequence = is_current_timestamp(created_at_default) ? nextval_sequence(id_default) : InvalidOid;
+    if (defaults_seen.id_default != nullptr) pfree(defaults_seen.id_default);
+    if (defaults_seen.created_at_default != nullptr) pfree(defaults_seen.created_at_default);
+    defaults_seen.id_default = id_default ? MemoryContextStrdup(TopMemoryContext, id_default) : nullptr;
+    defaults_seen.created_at_default =
+        created_at_default ? MemoryContextStrdup(TopMemoryContext, created_at_default) : nullptr;
+    defaults_seen.sequence = sequence;
+    return sequence;
+}
+
+// The domain schema's six columns and defaults, nothing else.
+bool read_layout(Relation log, LogLayout* layout)
+{
+    TupleDesc desc = RelationGetDescr(log);
+    if (desc->natts != log_columns || desc->constr == nullptr || desc->constr->has_generated_stored) return false;
+    layout->id = find_column(desc, "id", INT8OID);
+    layout->level = find_column(desc, "level", VARCHAROID);
+    layout->message = find_column(desc, "message", TEXTOID);
+    layout->metadata = find_column(desc, "metadata", JSONBOID);
+    layout->user_id = find_column(desc, "user_id", INT4OID);
+    layout->created_at = find_column(desc, "created_at", TIMESTAMPTZOID);
+    if (!layout->id || !layout->level || !layout->message || !layout->metadata || !layout->user_id ||
+        !layout->created_at)
+        return false;
+    layout->sequence = default_sequence(desc, layout->id, layout->created_at);
+    return OidIsValid(layout->sequence);
+}
+
+bool has_insert_triggers(Relation rel)
+{
+    TriggerDesc* t = rel->trigdesc;
+    return t != nullptr && (t->trig_insert_before_row || t->trig_insert_after_row || t->trig_insert_instead_row ||
+                            t->trig_insert_before_statement || t->trig_insert_after_statement ||
+                            t->trig_insert_new_table);
+}
+
+// The leaf partition of a RANGE (created_at) log for `created_at`, found as
+// the executor's get_partition_for_tuple() does.  InvalidOid for the default
+// partition (whose constraint a concurrent ATTACH may narrow: the executor
+// re-checks it, the SQL path does that), a sub-partitioned one, or none.
+Oid route(Relation log, const LogLayout& layout, Datum created_at)
+{
+    if (log->rd_rel->relkind == RELKIND_RELATION) return RelationGetRelid(log);
+    if (log->rd_rel->relkind != RELKIND_PARTITIONED_TABLE) return InvalidOid;
+    PartitionKey key = RelationGetPartitionKey(log);
+    if (key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1 || key->partattrs[0] != layout.created_at)
+        return InvalidOid;
+    PartitionDesc parts = RelationGetPartitionDesc(log, true);
+    if (parts->nparts == 0) return InvalidOid;
+    bool equal = false;
+    int offset =
+        partition_range_datum_bsearch(key->partsupfunc, key->partcollation, parts->boundinfo, 1, &created_at, &equal);
+    int index = parts->boundinfo->indexes[offset + 1];
+    if (index < 0 || !parts->is_leaf[index]) return InvalidOid;
+    return parts->oids[index];
+}
+
+// The partition stores tuples exactly as the parent describes them.
+bool same_layout(TupleDesc parent, TupleDesc partition)
+{
+    if (parent->natts != partition->natts) return false;
+    for (int i = 0; i < parent->natts; ++i) {
+        Form_pg_attribute a = TupleDescAttr(parent, i), b = TupleDescAttr(partition, i);
+        if (b->attisdropped || a->atttypid != b->atttypid || strcmp(NameStr(a->attname), NameStr(b->attname)) != 0)
+            return false;
+    }
+    return true;
+}
+
+bool accepts_direct_rows(Relation log, Relation target)
+{
+    if (target->rd_rel->relkind != RELKIND_RELATION || has_insert_triggers(target)) return false;
+    if (target != log && !same_layout(RelationGetDescr(log), RelationGetDescr(target))) return false;
+    TupleConstr* constr = RelationGetDescr(target)->constr;
+    return constr == nullptr || !constr->has_generated_stored;
+}
+
+// A deferrable unique index would need a recheck trigger queued: SQL path.
+bool has_deferred_index(ResultRelInfo* target)
+{
+    for (int i = 0; i < target->ri_NumIndices; ++i)
+        if (!target->ri_IndexRelationDescs[i]->rd_index->indimmediate) return true;
+    return false;
+}
+
+void fill_slot(TupleTableSlot* slot, const LogLayout& layout, const LogRow& row, Datum level, Datum created_at)
+{
+    ExecClearTuple(slot);
+    memset(slot->tts_isnull, 0, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+    slot->tts_values[layout.id - 1] = Int64GetDatum(nextval_internal(layout.sequence, true));
+    slot->tts_values[layout.level - 1] = level;
+    slot->tts_values[layout.message - 1] = row.message;
+    slot->tts_values[layout.metadata - 1] = row.metadata;
+    slot->tts_values[layout.user_id - 1] = Int32GetDatum(row.user_id);
+    slot->tts_isnull[layout.user_id - 1] = row.user_null;
+    slot->tts_values[layout.created_at - 1] = created_at;
+    ExecStoreVirtualTuple(slot);
+}
+
+// Constraints, heap, indexes: what ExecInsert does for a plain table with no
+// triggers, in batches through heap_multi_insert as COPY does.  Returns
+// false before writing anything if an index needs a deferred check.
+bool insert_rows(Relation target, const LogLayout& layout, const LogRow* rows, int count)
+{
+    EState* estate = CreateExecutorState();
+    MemoryContext caller = MemoryContextSwitchTo(estate->es_query_cxt);
+    RangeTblEntry* rte = makeNode(RangeTblEntry);  // for error reports, as logical replication's apply does
+    rte->rtekind = RTE_RELATION;
+    rte->relid = RelationGetRelid(target);
+    rte->relkind = RELKIND_RELATION;
+    rte->rellockmode = RowExclusiveLock;
+    ExecInitRangeTable(estate, list_make1(rte));
+    ResultRelInfo* info = makeNode(ResultRelInfo);
+    InitResultRelInfo(info, target, 1, nullptr, 0);
+    estate->es_output_cid = GetCurrentCommandId(true);
+    ExecOpenIndices(info, false);
+    bool direct = !has_deferred_index(info);
+    if (direct) {
+        int batch = Min(count, batch_rows);
+        auto** slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * batch));
+        for (int i = 0; i < batch; ++i) slots[i] = table_slot_create(target, &estate->es_tupleTable);
+        Datum level = CStringGetTextDatum("INFO");
+        Datum created_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+        bool check = RelationGetDescr(target)->constr != nullptr;
+        for (int done = 0; done < count; done += batch) {
+            int n = Min(batch, count - done);
+            for (int i = 0; i < n; ++i) {
+                fill_slot(slots[i], layout, rows[done + i], level, created_at);
+                if (check) ExecConstraints(info, slots[i], estate);
+            }
+            if (n == 1)
+                table_tuple_insert(target, slots[0], estate->es_output_cid, 0, nullptr);
+            else
+                table_multi_insert(target, slots, n, estate->es_output_cid, 0, nullptr);
+            for (int i = 0; i < n; ++i) {
+                list_free(ExecInsertIndexTuples(info, slots[i], estate, false, false, nullptr, NIL));
+                ExecClearTuple(slots[i]);
+                ResetPerTupleExprContext(estate);
+            }
+        }
+        table_finish_bulk_insert(target, 0);
+    }
+    ExecCloseIndices(info);
+    ExecResetTupleTable(estate->es_tupleTable, false);
+    MemoryContextSwitchTo(caller);
+    FreeExecutorState(estate);
+    return direct;
+}
+
+}  // namespace
+
+bool insert_log_rows_direct(Oid log_oid, const LogRow* rows, int count)
+{
+    if (count <= 0) return true;
+    // The pre-commit flush runs with no snapshot; partition lookup and
+    // unique checks want one, as SPI would push.
+    bool push_snapshot = !ActiveSnapshotSet();
+    if (push_snapshot) PushActiveSnapshot(GetTransactionSnapshot());
+    Relation log = table_open(log_oid, RowExclusiveLock);
+    LogLayout layout;
+    bool written = false;
+    if (read_layout(log, &layout) && !has_insert_triggers(log) &&
+        pg_class_aclcheck(log_oid, GetUserId(), ACL_INSERT) == ACLCHECK_OK) {
+        Oid target_oid = route(log, layout, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+        if (OidIsValid(target_oid)) {
+            Relation target = target_oid == log_oid ? log : table_open(target_oid, RowExclusiveLock);
+            if (accepts_direct_rows(log, target)) written = insert_rows(target, layout, rows, count);
+            if (target != log) table_close(target, NoLock);
+        }
+    }
+    table_close(log, NoLock);
+    if (push_snapshot) PopActiveSnapshot();
+    return written;
+}
+
+}  // namespace zc::audit
