@@ -47,6 +47,21 @@ SQL
     awk '/^cpu_before/ { b = $2 } /^cpu_after/ { a = $2 } END { printf "%.3f\n", (a - b) / 1e6 }' <<<"$out"
 }
 
+# CPU milliseconds the whole cluster has used so far: the postmaster's
+# reaped children (cutime + cstime) plus its live ones.  The difference of
+# two readings around a pgbench run is the server's work for it (backends,
+# WAL writer), whatever the clients cost; wait for the run's backends to
+# exit before the second reading.
+bench_server_cpu_ms() {
+    local postmaster ticks child
+    postmaster=$(head -n 1 "$ZC_DATA/postmaster.pid")
+    ticks=$(awk '{ print $16 + $17 }' "/proc/$postmaster/stat")
+    for child in $(cat /proc/"$postmaster"/task/*/children); do
+        ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null || echo 0)))
+    done
+    echo $((ticks * 1000 / $(getconf CLK_TCK)))
+}
+
 # Minimum of the numbers on stdin: for CPU cost under interference from
 # other work, noise only ever adds, so the minimum is the steadiest estimate.
 bench_min() { sort -g | head -n 1; }

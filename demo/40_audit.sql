@@ -26,10 +26,19 @@ FROM zerocut.audit_history('user_management."USER"', '{"id": 1}') ORDER BY id DE
 SELECT count(*) AS hashes_in_clear FROM audit_log.system_log WHERE metadata::text LIKE '%new-secret-hash%';
 
 \echo
-\echo '== statement mode on the partitioned usage_stats (40,000 rows): one INSERT into the log per statement'
+\echo '== the GIN index covers the metadata envelope (not the row images): search through its expression'
+EXPLAIN (COSTS OFF) SELECT id, message FROM audit_log.system_log
+WHERE (metadata - '{old_data,new_data}'::text[]) @> '{"table": "USER", "operation": "UPDATE"}';
+
+\echo
+\echo '== statement mode on the partitioned usage_stats (40,000 rows): the log writer appends the rows in batches,'
+\echo '== then the same UPDATE with zerocut.audit_direct_insert = off (SQL INSERTs) for comparison'
 SELECT zerocut.enable_audit('data_statistics.usage_stats', mode => 'statement');
 \timing on
 UPDATE data_statistics.usage_stats SET api_calls = api_calls + 1 WHERE workspace_id <= 20;
+SET zerocut.audit_direct_insert = off;
+UPDATE data_statistics.usage_stats SET api_calls = api_calls + 1 WHERE workspace_id <= 20;
+RESET zerocut.audit_direct_insert;
 \timing off
 SELECT count(*) AS usage_log_rows, pg_size_pretty(avg(pg_column_size(metadata))::bigint) AS avg_metadata_size
 FROM audit_log.system_log WHERE metadata ->> 'table' = 'usage_stats';

@@ -2,9 +2,11 @@
 # with no trigger, the seed's PL/pgSQL audit trigger
 # (bench/baseline/audit.sql), zerocut row mode and zerocut statement mode,
 # all writing to the domain schema's audit_log.system_log (with its GIN
-# index on metadata).  Plus the lower bounds: the same log
-# rows written by one hand-written SQL statement, and single-row pgbench
-# updates with and without auditing.
+# index on the metadata envelope).  Row mode runs twice: through the log
+# writer (the default) and through SQL INSERTs (zerocut.audit_direct_insert
+# off).  Plus the lower bounds: the same log rows written by one
+# hand-written SQL statement, and single-row pgbench updates with and
+# without auditing.
 # Targets (issue 7): row-mode overhead <= 0.35 x the seed trigger's,
 # statement mode <= 0.25 x; single-row TPS with auditing >= 0.9 x without.
 ROWS=100000
@@ -22,13 +24,16 @@ FILL="INSERT INTO u (workspace_id, date, api_calls, tokens_used, cost_amount)
 
 prepare() {  # fresh table and an empty log for every run: no variant inherits bloat
     local variant=$1 filled=$2
-    zc_psql -q -d $DB -c "DROP TABLE IF EXISTS u" -c "TRUNCATE audit_log.system_log" -c "$TABLE_DDL" >/dev/null
+    zc_psql -q -d $DB -c "DROP TABLE IF EXISTS u" -c "TRUNCATE audit_log.system_log" -c "$TABLE_DDL" \
+        -c "ALTER DATABASE $DB RESET zerocut.audit_direct_insert" >/dev/null
     [ "$filled" = yes ] && zc_psql -q -d $DB -c "$FILL"
     zc_psql -q -d $DB -c "VACUUM ANALYZE u" -c "VACUUM ANALYZE audit_log.system_log" -c "CHECKPOINT"
     case $variant in
         seed) zc_psql -q -d $DB -c "CREATE TRIGGER audit_changes AFTER INSERT OR UPDATE OR DELETE ON u
                   FOR EACH ROW EXECUTE FUNCTION bench_seed_audit_trigger_function()" ;;
         row) zc_psql -q -d $DB -c "SELECT zerocut.enable_audit('u')" >/dev/null ;;
+        row_sql) zc_psql -q -d $DB -c "SELECT zerocut.enable_audit('u')" \
+                     -c "ALTER DATABASE $DB SET zerocut.audit_direct_insert = off" >/dev/null ;;
         statement) zc_psql -q -d $DB -c "SELECT zerocut.enable_audit('u', mode => 'statement')" >/dev/null ;;
     esac
 }
@@ -54,7 +59,7 @@ LOWER_DELETE_SQL="WITH changed AS (DELETE FROM u RETURNING *)
 
 declare -A times
 for run in $(seq 1 $RUNS); do
-    for variant in none seed row statement; do  # interleaved: drift hits all alike
+    for variant in none seed row row_sql statement; do  # interleaved: drift hits all alike
         prepare $variant yes
         times[update_$variant]+="$(bench_ms $DB "$UPDATE_SQL") "
         zc_psql -q -d $DB -c "SELECT count(*) FROM audit_log.system_log" -At >"$BENCH_OUT/audit_rows_$variant"
@@ -74,25 +79,30 @@ median() { echo ${times[$1]} | tr ' ' '\n' | bench_median; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", a - b }'; }
 
 bench_note "100,000-row statements on a usage-stats-like table, median of $RUNS interleaved runs, fresh table and" \
-    "empty log each run; the log is the domain schema's audit_log.system_log (GIN jsonb_path_ops on metadata)." \
+    "empty log each run; the log is the domain schema's audit_log.system_log (GIN jsonb_path_ops on the metadata" \
+    "envelope, metadata - '{old_data,new_data}'). Row mode through the log writer (default) and through SQL" \
+    "INSERTs (zerocut.audit_direct_insert = off)." \
     "Overhead = time minus the no-trigger time." ""
-bench_note "| operation | no trigger (ms) | seed PL/pgSQL (ms) | zerocut row (ms) | zerocut statement (ms) | one-statement lower bound (ms) | row / seed overhead | statement / seed overhead | lower bound / seed overhead |"
-bench_note "|---|---|---|---|---|---|---|---|---|"
+bench_note "| operation | no trigger (ms) | seed PL/pgSQL (ms) | zerocut row (ms) | zerocut row, SQL path (ms) | zerocut statement (ms) | one-statement lower bound (ms) | row / seed overhead | row SQL path / seed overhead | statement / seed overhead | lower bound / seed overhead |"
+bench_note "|---|---|---|---|---|---|---|---|---|---|---|"
 for op in update insert delete; do
     none=$(median ${op}_none)
     seed=$(median ${op}_seed)
     row=$(median ${op}_row)
+    row_sql=$(median ${op}_row_sql)
     statement=$(median ${op}_statement)
     lower=$(median ${op}_lower)
     over_seed=$(minus $seed $none)
     over_row=$(minus $row $none)
+    over_row_sql=$(minus $row_sql $none)
     over_statement=$(minus $statement $none)
     over_lower=$(minus $lower $none)
     ratio_row=$(bench_div $over_row $over_seed)
+    ratio_row_sql=$(bench_div $over_row_sql $over_seed)
     ratio_statement=$(bench_div $over_statement $over_seed)
     ratio_lower=$(bench_div $over_lower $over_seed)
-    echo "  $op: none ${none} ms, seed ${seed} ms, row ${row} ms, statement ${statement} ms, lower bound ${lower} ms"
-    bench_note "| ${op^^} | $none | $seed | $row | $statement | $lower | $ratio_row | $ratio_statement | $ratio_lower |"
+    echo "  $op: none ${none} ms, seed ${seed} ms, row ${row} ms, row SQL path ${row_sql} ms, statement ${statement} ms, lower bound ${lower} ms"
+    bench_note "| ${op^^} | $none | $seed | $row | $row_sql | $statement | $lower | $ratio_row | $ratio_row_sql | $ratio_statement | $ratio_lower |"
     bench_ratio "audit: ${op^^} row-mode overhead / seed trigger overhead" "$ratio_row" "<=" 0.35
     bench_ratio "audit: ${op^^} statement-mode overhead / seed overhead" "$ratio_statement" "<=" 0.25
 done
@@ -112,9 +122,9 @@ cat >"$BENCH_OUT/audit_pgbench_lower.sql" <<'SQL'
 \set id random(1, 100000)
 WITH c AS (UPDATE u SET api_calls = api_calls + 1 WHERE id = :id RETURNING id, api_calls) INSERT INTO audit_log.system_log (level, message, metadata) SELECT 'INFO', 'u record updated', jsonb_build_object('operation', 'UPDATE', 'schema', 'public', 'table', 'u', 'pk', jsonb_build_object('id', id), 'old_data', jsonb_build_object('api_calls', api_calls - 1), 'new_data', jsonb_build_object('api_calls', api_calls)) FROM c;
 SQL
-declare -A tps
-for run in 1 2; do
-    for variant in none seed row lower; do
+declare -A tps cpu
+for run in 1 2 3; do
+    for variant in none seed row row_sql lower; do
         script=$BENCH_OUT/audit_pgbench.sql
         if [ $variant = lower ]; then
             prepare none yes
@@ -122,20 +132,32 @@ for run in 1 2; do
         else
             prepare $variant yes
         fi
-        tps[$variant]+="$("$ZC_BINDIR/pgbench" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -n -c 2 -j 2 -T 10 \
-            -f "$script" $DB 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p') "
+        before=$(bench_server_cpu_ms)
+        out=$("$ZC_BINDIR/pgbench" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -n -c 2 -j 2 -T 10 -f "$script" $DB 2>/dev/null)
+        sleep 1  # the run's backends exit and are reaped
+        after=$(bench_server_cpu_ms)
+        transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
+        tps[$variant]+="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out") "
+        cpu[$variant]+="$(awk -v ms=$((after - before)) -v n="$transactions" 'BEGIN { printf "%.1f", ms * 1000 / n }') "
     done
 done
 tps_median() { echo ${tps[$1]} | tr ' ' '\n' | bench_median; }
-tps_none=$(tps_median none)
-tps_row=$(tps_median row)
-tps_seed=$(tps_median seed)
-tps_lower=$(tps_median lower)
-echo "  pgbench single-row UPDATE: ${tps_none} TPS without, ${tps_row} with row-mode auditing, ${tps_seed} with the seed's, ${tps_lower} lower bound"
+cpu_median() { echo ${cpu[$1]} | tr ' ' '\n' | bench_median; }
 bench_note ""
-bench_note "pgbench, single-row UPDATE by random id, 2 clients, 10 s, median of 2 interleaved runs: $tps_none TPS" \
-    "without auditing, $tps_row TPS with zerocut row mode, $tps_seed TPS with the seed's trigger, $tps_lower TPS" \
-    "for the lower bound (the UPDATE and its log row as one plain statement, no trigger): with this log and its" \
-    "GIN index, writing the log row at all costs $(bench_div $tps_lower $tps_none) x the TPS."
+bench_note "pgbench, single-row UPDATE by random id, 2 clients, 10 s, median of 3 interleaved runs. Server CPU is" \
+    "the whole cluster's CPU time (backends and WAL writer) per transaction. The lower bound writes the UPDATE" \
+    "and its log row as one plain statement, no trigger." ""
+bench_note "| variant | TPS | TPS / no auditing | server CPU per transaction (µs) |"
+bench_note "|---|---|---|---|"
+tps_none=$(tps_median none)
+for variant in none seed row row_sql lower; do
+    case $variant in
+        none) label="no auditing" ;; seed) label="seed PL/pgSQL trigger" ;; row) label="zerocut row mode" ;;
+        row_sql) label="zerocut row mode, SQL path" ;; lower) label="lower bound (one plain statement)" ;;
+    esac
+    bench_note "| $label | $(tps_median $variant) | $(bench_div "$(tps_median $variant)" "$tps_none") | $(cpu_median $variant) |"
+done
+tps_row=$(tps_median row)
+echo "  pgbench single-row UPDATE: ${tps_none} TPS without, ${tps_row} with row-mode auditing, $(tps_median seed) with the seed's, $(tps_median lower) lower bound"
 bench_ratio "audit: single-row TPS with auditing / without" "$(bench_div $tps_row $tps_none)" ">=" 0.9
 zc_psql -q -c "DROP DATABASE $DB"
