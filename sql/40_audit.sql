@@ -467,7 +467,8 @@ FROM audit_state;
 DROP INDEX audit_log.idx_system_log_envelope_gin;
 CREATE INDEX idx_system_log_metadata_gin ON audit_log.system_log USING gin (metadata jsonb_path_ops);
 SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
-SELECT indexrelid::regclass AS log_index FROM pg_index WHERE indrelid = 'audit_log.system_log'::regclass ORDER BY 1;
+SELECT indexrelid::regclass AS log_index FROM pg_index WHERE indrelid = 'audit_log.system_log'::regclass
+ORDER BY indexrelid::regclass::text;
 SELECT zerocut.generate_sample_data(3, 2) ->> 'users' AS users;
 SELECT message, count(*), count(*) FILTER (WHERE metadata::text LIKE '%password_hash": "[redacted]"%') AS redacted
 FROM audit_log.system_log WHERE metadata ->> 'schema' <> 'public' GROUP BY 1 ORDER BY 1;

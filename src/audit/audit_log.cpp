@@ -538,8 +538,7 @@ LogRow* rows_of_array(Datum metadata_array, Datum message, int32 user_id, bool u
 {
     Datum* elements = nullptr;
     bool* nulls = nullptr;
-    deconstruct_array(DatumGetArrayTypeP(metadata_array), JSONBOID, -1, false, TYPALIGN_INT, &elements, &nulls,
-                      count);
+    deconstruct_array(DatumGetArrayTypeP(metadata_array), JSONBOID, -1, false, TYPALIGN_INT, &elements, &nulls, count);
     auto* rows = static_cast<LogRow*>(palloc(sizeof(LogRow) * Max(*count, 1)));
     for (int i = 0; i < *count; ++i) rows[i] = LogRow{message, elements[i], user_id, user_null};
     return rows;
@@ -851,7 +850,8 @@ void write_log_rows(const char* message, Datum metadata_array, std::optional<int
         int count = 0;
         int32 user = user_id.value_or(0);
         bool user_null = !user_id.has_value();
-        LogRow* rows = zc::pg::guard([=, &count] { return rows_of_array(metadata_array, message_datum, user, user_null, &count); });
+        LogRow* rows = zc::pg::guard(
+            [=, &count] { return rows_of_array(metadata_array, message_datum, user, user_null, &count); });
         if (try_direct(log, rows, count)) return;
     }
     insert_one(log, message_datum, metadata_array, JSONBARRAYOID, &insert_many_plan, insert_many_sql, user_id);

@@ -126,9 +126,9 @@ bool read_layout(Relation log, LogLayout* layout)
 bool has_insert_triggers(Relation rel)
 {
     TriggerDesc* t = rel->trigdesc;
-    return t != nullptr && (t->trig_insert_before_row || t->trig_insert_after_row || t->trig_insert_instead_row ||
-                            t->trig_insert_before_statement || t->trig_insert_after_statement ||
-                            t->trig_insert_new_table);
+    return t != nullptr &&
+           (t->trig_insert_before_row || t->trig_insert_after_row || t->trig_insert_instead_row ||
+            t->trig_insert_before_statement || t->trig_insert_after_statement || t->trig_insert_new_table);
 }
 
 // The leaf partition of a RANGE (created_at) log for `created_at`, found as
