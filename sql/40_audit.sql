@@ -256,6 +256,10 @@ SELECT zerocut.enable_audit('path_direct'), zerocut.enable_audit('path_sql'),
 CREATE FUNCTION path_changes(tbl text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE format('INSERT INTO %I SELECT g, ''v'' || g, g / 3.0, ARRAY[g::text, NULL] FROM generate_series(1, 2500) g', tbl);
+    -- Toasted metadata in the middle of a multi-row batch: compressible and not.
+    EXECUTE format('UPDATE %I SET v = CASE id WHEN 10 THEN repeat(''z'', 300000)
+                       ELSE (SELECT string_agg(md5(i::text), '''') FROM generate_series(1, 4000) i) END
+                    WHERE id IN (10, 11)', tbl);
     EXECUTE format('UPDATE %I SET v = upper(v) WHERE id %% 7 = 0', tbl);
     EXECUTE format('INSERT INTO %I VALUES (9999, NULL, NULL, NULL)', tbl);
     EXECUTE format('DELETE FROM %I WHERE id %% 5 = 0', tbl);
@@ -292,7 +296,8 @@ INSERT INTO path_direct VALUES (10002, 'unseen', 1, NULL);
 SELECT * FROM log_trigger_hits;
 -- A CHECK constraint added to the log holds on the direct path too: the
 -- audited statement fails and nothing of it stays.
-ALTER TABLE audit_log.system_log ADD CONSTRAINT no_user_13 CHECK (user_id IS DISTINCT FROM 13);
+ALTER TABLE audit_log.system_log ADD CONSTRAINT no_user_13 CHECK (user_id IS DISTINCT FROM 13),
+                                 ADD CONSTRAINT knows_its_table CHECK (tableoid <> 0);
 CREATE FUNCTION error_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     constraint_name text;
@@ -308,7 +313,30 @@ SELECT error_of('INSERT INTO path_direct VALUES (10003, ''refused'', 1, NULL)') 
        error_of('INSERT INTO path_direct_st VALUES (10003, ''refused'', 1, NULL)') AS direct_statement_mode;
 RESET app.current_user_id;
 SELECT count(*) AS refused_rows FROM path_direct WHERE id = 10003;
-ALTER TABLE audit_log.system_log DROP CONSTRAINT no_user_13;
+SELECT error_of('INSERT INTO path_direct VALUES (10007, ''tableoid'', 1, NULL)') AS tableoid_check;
+ALTER TABLE audit_log.system_log DROP CONSTRAINT no_user_13, DROP CONSTRAINT knows_its_table;
+-- A unique violation in the log fails the audited statement on the direct path.
+BEGIN;
+INSERT INTO path_direct VALUES (10008, 'first', 1, NULL);
+SELECT setval('audit_log.system_log_id_seq', currval('audit_log.system_log_id_seq') - 1) > 0 AS id_reused;
+SELECT split_part(error_of('INSERT INTO path_direct VALUES (10009, ''same id'', 1, NULL)'), ' ', 1)
+    AS duplicate_log_id;  -- the constraint is named after the month's partition
+ROLLBACK;
+-- A new default for id is followed.
+BEGIN;
+CREATE SEQUENCE other_log_ids START 1000000000000;
+ALTER TABLE audit_log.system_log ALTER COLUMN id SET DEFAULT nextval('other_log_ids');
+INSERT INTO path_direct VALUES (10010, 'other sequence', 1, NULL);
+SELECT id >= 1000000000000 AS from_new_sequence FROM audit_log.system_log ORDER BY id DESC LIMIT 1;
+ROLLBACK;
+-- A rule on the log is applied: the SQL path writes, the rule redirects.
+CREATE TABLE log_sink (message text);
+CREATE RULE log_to_sink AS ON INSERT TO audit_log.system_log DO INSTEAD INSERT INTO log_sink VALUES (NEW.message);
+INSERT INTO path_direct VALUES (10011, 'ruled', 1, NULL);
+DROP RULE log_to_sink ON audit_log.system_log;
+SELECT message AS redirected FROM log_sink;
+SELECT count(*) AS in_log FROM audit_log.system_log WHERE metadata @> '{"pk": {"id": 10011}}';
+DROP TABLE log_sink;
 -- A column added to the log gets its default: the SQL path writes the rows.
 BEGIN;
 ALTER TABLE audit_log.system_log ADD COLUMN source text NOT NULL DEFAULT 'app';

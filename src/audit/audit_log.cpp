@@ -533,14 +533,18 @@ bool try_direct(const LogTable& log, const LogRow* rows, int count)
     return zc::pg::guard([=] { return insert_direct_as(log.owner, log.relid, rows, count); });
 }
 
-// One LogRow per element of a jsonb[].  C-style: runs inside guard().
+// One LogRow per element of a jsonb[]; nullptr if an element is NULL (the
+// SQL path's NOT NULL check reports it).  C-style: runs inside guard().
 LogRow* rows_of_array(Datum metadata_array, Datum message, int32 user_id, bool user_null, int* count)
 {
     Datum* elements = nullptr;
     bool* nulls = nullptr;
     deconstruct_array(DatumGetArrayTypeP(metadata_array), JSONBOID, -1, false, TYPALIGN_INT, &elements, &nulls, count);
     auto* rows = static_cast<LogRow*>(palloc(sizeof(LogRow) * Max(*count, 1)));
-    for (int i = 0; i < *count; ++i) rows[i] = LogRow{message, elements[i], user_id, user_null};
+    for (int i = 0; i < *count; ++i) {
+        if (nulls[i]) return nullptr;
+        rows[i] = LogRow{message, elements[i], user_id, user_null};
+    }
     return rows;
 }
 
@@ -852,7 +856,7 @@ void write_log_rows(const char* message, Datum metadata_array, std::optional<int
         bool user_null = !user_id.has_value();
         LogRow* rows = zc::pg::guard(
             [=, &count] { return rows_of_array(metadata_array, message_datum, user, user_null, &count); });
-        if (try_direct(log, rows, count)) return;
+        if (rows != nullptr && try_direct(log, rows, count)) return;
     }
     insert_one(log, message_datum, metadata_array, JSONBARRAYOID, &insert_many_plan, insert_many_sql, user_id);
 }
