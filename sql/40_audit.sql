@@ -322,6 +322,16 @@ SELECT setval('audit_log.system_log_id_seq', currval('audit_log.system_log_id_se
 SELECT split_part(error_of('INSERT INTO path_direct VALUES (10009, ''same id'', 1, NULL)'), ' ', 1)
     AS duplicate_log_id;  -- the constraint is named after the month's partition
 ROLLBACK;
+-- A deferrable unique constraint on the log is checked when it is due: the
+-- SQL path queues the check, the duplicate fails at SET CONSTRAINTS.
+BEGIN;
+ALTER TABLE audit_log.system_log DROP CONSTRAINT system_log_pkey,
+    ADD CONSTRAINT system_log_id_deferred UNIQUE (id, created_at) DEFERRABLE INITIALLY DEFERRED;
+INSERT INTO path_direct VALUES (10012, 'first', 1, NULL);
+SELECT setval('audit_log.system_log_id_seq', currval('audit_log.system_log_id_seq') - 1) > 0 AS id_reused;
+SELECT error_of('INSERT INTO path_direct VALUES (10013, ''same id, deferred'', 1, NULL)') AS at_insert;
+SELECT split_part(error_of('SET CONSTRAINTS ALL IMMEDIATE'), ' ', 1) AS when_due;
+ROLLBACK;
 -- A new default for id is followed.
 BEGIN;
 CREATE SEQUENCE other_log_ids START 1000000000000;

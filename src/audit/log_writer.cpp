@@ -188,14 +188,6 @@ bool accepts_direct_rows(Relation log, Relation target)
     return constr == nullptr || !constr->has_generated_stored;
 }
 
-// A deferrable unique index would need a recheck trigger queued: SQL path.
-bool has_deferred_index(ResultRelInfo* target)
-{
-    for (int i = 0; i < target->ri_NumIndices; ++i)
-        if (!target->ri_IndexRelationDescs[i]->rd_index->indimmediate) return true;
-    return false;
-}
-
 void fill_slot(TupleTableSlot* slot, Relation target, const LogLayout& layout, const LogRow& row, Datum level,
                Datum created_at)
 {
@@ -212,14 +204,39 @@ void fill_slot(TupleTableSlot* slot, Relation target, const LogLayout& layout, c
     slot->tts_tableOid = RelationGetRelid(target);  // for a CHECK on tableoid, as ExecInsert sets it
 }
 
-// Constraints, heap, indexes: what ExecInsert does for a plain table with no
-// triggers, in batches through heap_multi_insert as COPY does.  Returns
-// false before writing anything if an index needs a deferred check.
-bool insert_rows(Relation target, const LogLayout& layout, const LogRow* rows, int count)
+// One batch already in `slots`: constraints, heap, indexes, as ExecInsert
+// does for a plain table with no triggers, the heap part through
+// heap_multi_insert as COPY does.
+void insert_batch(ResultRelInfo* info, EState* estate, TupleTableSlot** slots, int n)
+{
+    Relation target = info->ri_RelationDesc;
+    if (RelationGetDescr(target)->constr != nullptr)
+        for (int i = 0; i < n; ++i) ExecConstraints(info, slots[i], estate);
+    // heap_multi_insert leaves its arrays and compressed copies in the
+    // current context: the per-tuple one, reset row by row below.
+    MemoryContext caller = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+    if (n == 1)
+        table_tuple_insert(target, slots[0], estate->es_output_cid, 0, nullptr);
+    else
+        table_multi_insert(target, slots, n, estate->es_output_cid, 0, nullptr);
+    MemoryContextSwitchTo(caller);
+    // No recheck list to keep: a deferrable unique constraint comes with its
+    // recheck trigger, and a log with triggers never gets here.
+    for (int i = 0; i < n; ++i) {
+        list_free(ExecInsertIndexTuples(info, slots[i], estate, false, false, nullptr, NIL));
+        ExecClearTuple(slots[i]);
+        ResetPerTupleExprContext(estate);
+    }
+}
+
+// All rows into `target`, in batches of batch_rows, with an executor state
+// of its own (range table for error reports, as logical replication's
+// apply builds it).
+void insert_rows(Relation target, const LogLayout& layout, const LogRow* rows, int count)
 {
     EState* estate = CreateExecutorState();
     MemoryContext caller = MemoryContextSwitchTo(estate->es_query_cxt);
-    RangeTblEntry* rte = makeNode(RangeTblEntry);  // for error reports, as logical replication's apply does
+    RangeTblEntry* rte = makeNode(RangeTblEntry);
     rte->rtekind = RTE_RELATION;
     rte->relid = RelationGetRelid(target);
     rte->relkind = RELKIND_RELATION;
@@ -229,41 +246,23 @@ bool insert_rows(Relation target, const LogLayout& layout, const LogRow* rows, i
     InitResultRelInfo(info, target, 1, nullptr, 0);
     estate->es_output_cid = GetCurrentCommandId(true);
     ExecOpenIndices(info, false);
-    bool direct = !has_deferred_index(info);
-    if (direct) {
-        int batch = Min(count, batch_rows);
-        auto** slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * batch));
-        for (int i = 0; i < batch; ++i) slots[i] = table_slot_create(target, &estate->es_tupleTable);
-        Datum level = CStringGetTextDatum("INFO");
-        Datum created_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-        bool check = RelationGetDescr(target)->constr != nullptr;
-        for (int done = 0; done < count; done += batch) {
-            int n = Min(batch, count - done);
-            for (int i = 0; i < n; ++i) {
-                fill_slot(slots[i], target, layout, rows[done + i], level, created_at);
-                if (check) ExecConstraints(info, slots[i], estate);
-            }
-            // heap_multi_insert leaves its arrays and compressed copies in
-            // the current context: the per-tuple one, reset row by row below.
-            MemoryContext batch_context = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
-            if (n == 1)
-                table_tuple_insert(target, slots[0], estate->es_output_cid, 0, nullptr);
-            else
-                table_multi_insert(target, slots, n, estate->es_output_cid, 0, nullptr);
-            MemoryContextSwitchTo(batch_context);
-            for (int i = 0; i < n; ++i) {
-                list_free(ExecInsertIndexTuples(info, slots[i], estate, false, false, nullptr, NIL));
-                ExecClearTuple(slots[i]);
-                ResetPerTupleExprContext(estate);
-            }
-        }
-        table_finish_bulk_insert(target, 0);
+
+    int batch = Min(count, batch_rows);
+    auto** slots = static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * batch));
+    for (int i = 0; i < batch; ++i) slots[i] = table_slot_create(target, &estate->es_tupleTable);
+    Datum level = CStringGetTextDatum("INFO");
+    Datum created_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+    for (int done = 0; done < count; done += batch) {
+        int n = Min(batch, count - done);
+        for (int i = 0; i < n; ++i) fill_slot(slots[i], target, layout, rows[done + i], level, created_at);
+        insert_batch(info, estate, slots, n);
     }
+    table_finish_bulk_insert(target, 0);
+
     ExecCloseIndices(info);
     ExecResetTupleTable(estate->es_tupleTable, false);
     MemoryContextSwitchTo(caller);
     FreeExecutorState(estate);
-    return direct;
 }
 
 // INSERT on the log's columns, checked as the executor checks it
@@ -295,7 +294,8 @@ bool write_to_log(Relation log, const LogRow* rows, int count)
     Oid target_oid = route(log, layout, TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
     if (!OidIsValid(target_oid)) return false;
     Relation target = target_oid == RelationGetRelid(log) ? log : table_open(target_oid, RowExclusiveLock);
-    bool written = accepts_direct_rows(log, target) && insert_rows(target, layout, rows, count);
+    bool written = accepts_direct_rows(log, target);
+    if (written) insert_rows(target, layout, rows, count);
     if (target != log) table_close(target, NoLock);
     return written;
 }
