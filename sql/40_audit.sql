@@ -332,6 +332,24 @@ SELECT setval('audit_log.system_log_id_seq', currval('audit_log.system_log_id_se
 SELECT error_of('INSERT INTO path_direct VALUES (10013, ''same id, deferred'', 1, NULL)') AS at_insert;
 SELECT split_part(error_of('SET CONSTRAINTS ALL IMMEDIATE'), ' ', 1) AS when_due;
 ROLLBACK;
+-- The same with the deferrable constraint on the month's partition only.
+BEGIN;
+INSERT INTO path_direct VALUES (10014, 'month', 1, NULL);
+SELECT tableoid::regclass AS month_partition FROM audit_log.system_log WHERE created_at = now() \gset
+ALTER TABLE audit_log.system_log DROP CONSTRAINT system_log_pkey;
+ALTER TABLE :month_partition ADD CONSTRAINT month_id_deferred UNIQUE (id, created_at) DEFERRABLE INITIALLY DEFERRED;
+SELECT setval('audit_log.system_log_id_seq', currval('audit_log.system_log_id_seq') - 1) > 0 AS id_reused;
+SELECT error_of('INSERT INTO path_direct VALUES (10015, ''same id, deferred'', 1, NULL)') AS at_insert;
+SELECT split_part(error_of('SET CONSTRAINTS ALL IMMEDIATE'), ' ', 1) AS when_due;
+ROLLBACK;
+-- In a read-only transaction the audited write fails as an INSERT would.
+CREATE TEMP TABLE path_temp (id int PRIMARY KEY);
+SELECT zerocut.enable_audit('path_temp');
+BEGIN READ ONLY;
+SELECT rtrim(error_of('INSERT INTO path_temp VALUES (1)')) AS read_only;
+ROLLBACK;
+DROP TABLE path_temp;
+DELETE FROM zerocut.audit_config WHERE table_name = 'path_temp';
 -- A new default for id is followed.
 BEGIN;
 CREATE SEQUENCE other_log_ids START 1000000000000;

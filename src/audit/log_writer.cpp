@@ -8,12 +8,14 @@ extern "C" {
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "utils/lsyscache.h"
 #include "commands/sequence.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
 #include "nodes/primnodes.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/partcache.h"
@@ -23,6 +25,8 @@ extern "C" {
 }
 
 namespace zc::audit {
+
+#if PG_VERSION_NUM < 160000  // written against PostgreSQL 15's executor API
 namespace {
 
 // Where each column is: the parent's attribute numbers, found by name.
@@ -223,7 +227,8 @@ void insert_batch(ResultRelInfo* info, EState* estate, TupleTableSlot** slots, i
     // No recheck list to keep: a deferrable unique constraint comes with its
     // recheck trigger, and a log with triggers never gets here.
     for (int i = 0; i < n; ++i) {
-        list_free(ExecInsertIndexTuples(info, slots[i], estate, false, false, nullptr, NIL));
+        List* recheck = ExecInsertIndexTuples(info, slots[i], estate, false, false, nullptr, NIL);
+        if (recheck != NIL) elog(ERROR, "zerocut audit: an index of the log asks for a deferred recheck");
         ExecClearTuple(slots[i]);
         ResetPerTupleExprContext(estate);
     }
@@ -305,13 +310,13 @@ bool write_to_log(Relation log, const LogRow* rows, int count)
 bool insert_log_rows_direct(Oid log_oid, const LogRow* rows, int count)
 {
     if (count <= 0) return true;
-#if PG_VERSION_NUM >= 160000
-    // Built against PostgreSQL 15's executor API (permission checks and
-    // range tables changed in 16): the SQL path writes until it is ported.
-    (void)log_oid;
-    (void)rows;
-    return false;
-#else
+    // A read-only transaction: the SQL path raises what an INSERT would.
+    if (XactReadOnly) return false;
+    // The owner may lack USAGE on the log's schema, which the lookup below
+    // would raise; the SQL path, parsed as the writing user, may still work.
+    Oid log_schema = get_namespace_oid("audit_log", true);
+    if (!OidIsValid(log_schema) || pg_namespace_aclcheck(log_schema, GetUserId(), ACL_USAGE) != ACLCHECK_OK)
+        return false;
     // The pre-commit flush runs with no snapshot; partition lookup and
     // unique checks want one, as SPI would push.
     bool push_snapshot = !ActiveSnapshotSet();
@@ -328,7 +333,15 @@ bool insert_log_rows_direct(Oid log_oid, const LogRow* rows, int count)
     }
     if (push_snapshot) PopActiveSnapshot();
     return written;
-#endif
 }
+
+#else  // PostgreSQL 16+: permission checks and range tables changed; the SQL path writes until this is ported
+
+bool insert_log_rows_direct(Oid, const LogRow*, int count)
+{
+    return count <= 0;
+}
+
+#endif
 
 }  // namespace zc::audit
