@@ -502,25 +502,15 @@ SPIPlanPtr kept_plan(SPIPlanPtr* slot, const char* sql, const Oid* types)
 
 // Log rows are written as the log table's owner (as ri_triggers.c runs its
 // checks as the referenced table's owner): writers need no grant on the log.
-// Both run inside guard(); an error's abort restores the user.
-bool insert_direct_as(Oid owner, Oid log, const LogRow* rows, int count)
+// C-style: runs inside guard(); an error's abort restores the user.
+template <typename Fn>
+auto as_owner(Oid owner, Fn write)
 {
     Oid saved_user;
     int saved_context;
     GetUserIdAndSecContext(&saved_user, &saved_context);
     SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-    bool written = insert_log_rows_direct(log, rows, count);
-    SetUserIdAndSecContext(saved_user, saved_context);
-    return written;
-}
-
-int execute_plan_as(Oid owner, SPIPlanPtr plan, Datum* values, const char* nulls)
-{
-    Oid saved_user;
-    int saved_context;
-    GetUserIdAndSecContext(&saved_user, &saved_context);
-    SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-    int result = SPI_execute_plan(plan, values, nulls, false, 0);
+    auto result = write();
     SetUserIdAndSecContext(saved_user, saved_context);
     return result;
 }
@@ -530,7 +520,9 @@ int execute_plan_as(Oid owner, SPIPlanPtr plan, Datum* values, const char* nulls
 bool try_direct(const LogTable& log, const LogRow* rows, int count)
 {
     if (!direct_insert_enabled) return false;
-    return zc::pg::guard([=] { return insert_direct_as(log.owner, log.relid, rows, count); });
+    Oid relid = log.relid;
+    return zc::pg::guard(
+        [=] { return as_owner(log.owner, [=] { return insert_log_rows_direct(relid, rows, count); }); });
 }
 
 // One LogRow per element of a jsonb[]; nullptr if an element is NULL (the
@@ -555,7 +547,8 @@ void run_insert(const LogTable& log, SPIPlanPtr* slot, const char* sql, const Oi
     zc::pg::SpiSession spi;
     SPIPlanPtr plan = kept_plan(slot, sql, types);
     Oid owner = log.owner;
-    int rc = zc::pg::guard([=] { return execute_plan_as(owner, plan, values, nulls); });
+    int rc =
+        zc::pg::guard([=] { return as_owner(owner, [=] { return SPI_execute_plan(plan, values, nulls, false, 0); }); });
     if (rc != SPI_OK_INSERT)
         throw zc::Error(zc::sqlstate::internal_error,
                         std::string("writing the audit log failed: ") + SPI_result_code_string(rc));
