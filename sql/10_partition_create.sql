@@ -151,12 +151,14 @@ SELECT parent, count(*) FILTER (WHERE bound <> 'DEFAULT') AS partitions,
            WHEN 'pt.g_quarter' THEN '^pt\.g_quarter_\d{4}_q[1-4]$'
            ELSE '^pt\.g_year_\d{4}$' END) AS names_ok
 FROM pt.parts WHERE parent::text LIKE 'pt.g\_%' GROUP BY parent ORDER BY parent;
-SELECT bound = format('FOR VALUES FROM (%L) TO (%L)', date_trunc('week', now())::date, (date_trunc('week', now()) + interval '7 days')::date) AS this_week_from_monday
-FROM pt.parts WHERE partition::text = 'pt.g_week_' || to_char(now(), 'IYYY_"w"IW');
-SELECT bound = format('FOR VALUES FROM (%L) TO (%L)', date_trunc('quarter', now())::date, (date_trunc('quarter', now()) + interval '3 months')::date) AS this_quarter
-FROM pt.parts WHERE partition::text = 'pt.g_quarter_' || to_char(now(), 'YYYY_"q"Q');
-SELECT bound = format('FOR VALUES FROM (%L) TO (%L)', date_trunc('day', now()), date_trunc('day', now()) + interval '1 day') AS today_utc
-FROM pt.parts WHERE partition::text = 'pt.g_day_' || to_char(now(), 'YYYY_MM_DD');
+-- "Now" in zerocut.partition_timezone (UTC), not in the session's zone:
+-- pg_regress runs in PST8PDT, a day behind UTC for eight hours a day.
+SELECT bound = format('FOR VALUES FROM (%L) TO (%L)', date_trunc('week', now() AT TIME ZONE 'UTC')::date, (date_trunc('week', now() AT TIME ZONE 'UTC') + interval '7 days')::date) AS this_week_from_monday
+FROM pt.parts WHERE partition::text = 'pt.g_week_' || to_char(now() AT TIME ZONE 'UTC', 'IYYY_"w"IW');
+SELECT bound = format('FOR VALUES FROM (%L) TO (%L)', date_trunc('quarter', now() AT TIME ZONE 'UTC')::date, (date_trunc('quarter', now() AT TIME ZONE 'UTC') + interval '3 months')::date) AS this_quarter
+FROM pt.parts WHERE partition::text = 'pt.g_quarter_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_"q"Q');
+SELECT bound = format('FOR VALUES FROM (%L) TO (%L)', date_trunc('day', now(), 'UTC'), date_trunc('day', now(), 'UTC') + interval '24 hours') AS today_utc
+FROM pt.parts WHERE partition::text = 'pt.g_day_' || to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM_DD');
 
 -- Retention: partitions entirely older than now - retention.
 CREATE TABLE pt.r_detach (d date NOT NULL) PARTITION BY RANGE (d);
