@@ -1,5 +1,6 @@
 #include "audit/audit_log.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -166,6 +167,21 @@ ColumnKind kind_of(Oid type)
     }
 }
 
+// jsonb stores an object's keys shorter first, then bytewise, and sorts
+// them when the object ends.  Pushed in that order, they are found sorted
+// and the sort costs one comparison per key instead of a qsort.
+bool jsonb_key_less(const AuditColumn& a, const AuditColumn& b)
+{
+    if (a.name_len != b.name_len) return a.name_len < b.name_len;
+    return memcmp(a.name, b.name, a.name_len) < 0;
+}
+
+void sort_in_key_order(AuditRelation* rel, int* indexes, int count)
+{
+    const AuditColumn* columns = rel->columns;
+    std::sort(indexes, indexes + count, [columns](int a, int b) { return jsonb_key_less(columns[a], columns[b]); });
+}
+
 // Fills `rel` (already zeroed, context set).  C-style: runs inside guard().
 void build_relation(AuditRelation* rel, TriggerData* data, bool changed_only, const char* const* excluded,
                     int nexcluded, const char* const* redacted, int nredacted)
@@ -220,6 +236,10 @@ void build_relation(AuditRelation* rel, TriggerData* data, bool changed_only, co
             rel->pk[rel->npk++] = rel->ncolumns;
         rel->ncolumns++;
     }
+    rel->key_order = static_cast<int*>(palloc(sizeof(int) * Max(rel->ncolumns, 1)));
+    for (int c = 0; c < rel->ncolumns; ++c) rel->key_order[c] = c;
+    sort_in_key_order(rel, rel->key_order, rel->ncolumns);
+    sort_in_key_order(rel, rel->pk, rel->npk);
     // Row events a flush trigger on this relation will write at statement end.
     TriggerDesc* triggers = relation->trigdesc;
     Trigger* self = data->tg_trigger;
@@ -361,7 +381,8 @@ void push_row(JsonbParseState** state, const char* key, AuditRelation* rel, Datu
 {
     push_key(state, key, static_cast<int>(strlen(key)));
     pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
-    for (int c = 0; c < rel->ncolumns; ++c) {
+    for (int k = 0; k < rel->ncolumns; ++k) {
+        int c = rel->key_order[k];
         if (pick != nullptr && !pick[c]) continue;
         const AuditColumn* column = &rel->columns[c];
         push_key(state, column->name, column->name_len);
@@ -371,15 +392,20 @@ void push_row(JsonbParseState** state, const char* key, AuditRelation* rel, Datu
     pushJsonbValue(state, WJB_END_OBJECT, nullptr);
 }
 
-void push_header(JsonbParseState** state, AuditRelation* rel, const char* operation)
+// The metadata's own keys go in jsonb's key order too: pk, table, schema,
+// new_data, old_data, operation.
+void push_table(JsonbParseState** state, AuditRelation* rel)
 {
-    pushJsonbValue(state, WJB_BEGIN_OBJECT, nullptr);
-    push_key(state, "operation", 9);
-    push_cstring_value(state, operation);
-    push_key(state, "schema", 6);
-    push_cstring_value(state, rel->schema_name);
     push_key(state, "table", 5);
     push_cstring_value(state, rel->table_name);
+    push_key(state, "schema", 6);
+    push_cstring_value(state, rel->schema_name);
+}
+
+void push_operation(JsonbParseState** state, const char* operation)
+{
+    push_key(state, "operation", 9);
+    push_cstring_value(state, operation);
 }
 
 void push_pk(JsonbParseState** state, AuditRelation* rel, Datum* values, bool* nulls)
@@ -525,19 +551,21 @@ bool try_direct(const LogTable& log, const LogRow* rows, int count)
         [=] { return as_owner(log.owner, [=] { return insert_log_rows_direct(relid, rows, count); }); });
 }
 
-// One LogRow per element of a jsonb[]; nullptr if an element is NULL (the
-// SQL path's NOT NULL check reports it).  C-style: runs inside guard().
-LogRow* rows_of_array(Datum metadata_array, Datum message, int32 user_id, bool user_null, int* count)
+// One LogRow per metadata item.  C-style: runs inside guard().
+LogRow* rows_of_metadata(Jsonb* const* metadata, int count, Datum message, int32 user_id, bool user_null)
 {
-    Datum* elements = nullptr;
-    bool* nulls = nullptr;
-    deconstruct_array(DatumGetArrayTypeP(metadata_array), JSONBOID, -1, false, TYPALIGN_INT, &elements, &nulls, count);
-    auto* rows = static_cast<LogRow*>(palloc(sizeof(LogRow) * Max(*count, 1)));
-    for (int i = 0; i < *count; ++i) {
-        if (nulls[i]) return nullptr;
-        rows[i] = LogRow{message, elements[i], user_id, user_null};
-    }
+    auto* rows = static_cast<LogRow*>(palloc(sizeof(LogRow) * Max(count, 1)));
+    for (int i = 0; i < count; ++i) rows[i] = LogRow{message, JsonbPGetDatum(metadata[i]), user_id, user_null};
     return rows;
+}
+
+// The metadata items as one jsonb[], the SQL path's parameter.  C-style:
+// runs inside guard().
+Datum metadata_array(Jsonb* const* metadata, int count)
+{
+    Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * Max(count, 1)));
+    for (int i = 0; i < count; ++i) elements[i] = JsonbPGetDatum(metadata[i]);
+    return PointerGetDatum(construct_array(elements, count, JSONBOID, -1, false, TYPALIGN_INT));
 }
 
 // The SQL path: a kept INSERT.
@@ -804,14 +832,16 @@ Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values
         }
     }
     JsonbParseState* state = nullptr;
-    push_header(&state, rel, operation);
+    pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
     if (new_values != nullptr)
         push_pk(&state, rel, new_values, new_nulls);
     else
         push_pk(&state, rel, old_values, old_nulls);
+    push_table(&state, rel);
+    if (new_values != nullptr) push_row(&state, "new_data", rel, new_values, new_nulls, changed);
     if (old_values != nullptr)  // without a primary key the whole old row identifies it
         push_row(&state, "old_data", rel, old_values, old_nulls, rel->npk > 0 ? changed : nullptr);
-    if (new_values != nullptr) push_row(&state, "new_data", rel, new_values, new_nulls, changed);
+    push_operation(&state, operation);
     JsonbValue* result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
     return JsonbValueToJsonb(result);
 }
@@ -819,7 +849,9 @@ Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values
 Jsonb* build_truncate(AuditRelation* rel)
 {
     JsonbParseState* state = nullptr;
-    push_header(&state, rel, "TRUNCATE");
+    pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+    push_table(&state, rel);
+    push_operation(&state, "TRUNCATE");
     JsonbValue* result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
     return JsonbValueToJsonb(result);
 }
@@ -839,19 +871,18 @@ void write_log_row(const char* message, Jsonb* metadata, std::optional<int32> us
     insert_one(log, row.message, row.metadata, JSONBOID, &insert_one_plan, insert_one_sql, user_id);
 }
 
-void write_log_rows(const char* message, Datum metadata_array, std::optional<int32> user_id)
+void write_log_rows(const char* message, Jsonb* const* metadata, int count, std::optional<int32> user_id)
 {
     LogTable log = log_table();
     Datum message_datum = zc::pg::guard([=] { return PointerGetDatum(cstring_to_text(message)); });
     if (direct_insert_enabled) {
-        int count = 0;
         int32 user = user_id.value_or(0);
         bool user_null = !user_id.has_value();
-        LogRow* rows = zc::pg::guard(
-            [=, &count] { return rows_of_array(metadata_array, message_datum, user, user_null, &count); });
-        if (rows != nullptr && try_direct(log, rows, count)) return;
+        LogRow* rows = zc::pg::guard([=] { return rows_of_metadata(metadata, count, message_datum, user, user_null); });
+        if (try_direct(log, rows, count)) return;
     }
-    insert_one(log, message_datum, metadata_array, JSONBARRAYOID, &insert_many_plan, insert_many_sql, user_id);
+    Datum array = zc::pg::guard([=] { return metadata_array(metadata, count); });
+    insert_one(log, message_datum, array, JSONBARRAYOID, &insert_many_plan, insert_many_sql, user_id);
 }
 
 void buffer_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id)

@@ -35,8 +35,9 @@ struct AuditRelation {
     char* table_name;
     int ncolumns;
     AuditColumn* columns;  // live (not dropped) attributes in attnum order
+    int* key_order;  // indexes into columns, in jsonb's key order (see jsonb_key_less)
     int npk;
-    int* pk;  // indexes into columns
+    int* pk;  // indexes into columns, in jsonb's key order
     // TRIGGER_TYPE_INSERT/UPDATE/DELETE bits covered by an enabled flush
     // trigger on the same relation: those row events are buffered.
     int16 flush_events;
@@ -61,11 +62,11 @@ Jsonb* build_truncate(AuditRelation* rel);
 // app.current_user_id as an integer, nullopt when unset, empty or invalid.
 std::optional<int32> current_app_user();
 
-// Appends one row, or one row per element of a jsonb[] (one set-based
-// INSERT), to audit_log.system_log as its owner.  Creates the log table
-// first when the database has none.
+// Appends one row, or one row per element of `metadata` (one set-based
+// INSERT on the SQL path), to audit_log.system_log as its owner.  Creates
+// the log table first when the database has none.
 void write_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id);
-void write_log_rows(const char* message, Datum metadata_array, std::optional<int32> user_id);
+void write_log_rows(const char* message, Jsonb* const* metadata, int count, std::optional<int32> user_id);
 
 // Row mode with the flush trigger present: keeps the row until the flush
 // trigger fires at the end of the statement (or commit, or 64 MB).

@@ -18,7 +18,6 @@ extern "C" {
 #include "access/htup_details.h"
 #include "catalog/pg_trigger.h"
 #include "executor/tuptable.h"
-#include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/tuplestore.h"
@@ -102,19 +101,22 @@ bool next_row(TransitionReader* reader)
     return true;
 }
 
-// Up to this many bytes of metadata go into one INSERT: a jsonb[] stays far
-// below the 1 GB datum limit however large the statement.
+// Up to this many bytes of metadata are written at once: a statement's log
+// rows are built and written in batches, however large the statement (and
+// the SQL path's jsonb[] stays far below the 1 GB datum limit).
 constexpr Size batch_bytes = 64 * 1024 * 1024;
 
-// Builds the next batch of metadata from the transition tables as a jsonb[]
-// (or (Datum)0 when no row is left).  C-style: runs inside guard().
-Datum next_batch(AuditRelation* rel, const char* operation, TransitionReader* old_rows, TransitionReader* new_rows,
-                 MemoryContext row_context, bool* finished)
+// The next batch of metadata built from the transition tables, in the
+// caller's memory context; *count is 0 when no row is left.  C-style: runs
+// inside guard().
+Jsonb** next_batch(AuditRelation* rel, const char* operation, TransitionReader* old_rows, TransitionReader* new_rows,
+                   MemoryContext row_context, int* count, bool* finished)
 {
-    int capacity = 1024, count = 0;
+    int capacity = 1024;
     Size bytes = 0;
-    Datum* elements = static_cast<Datum*>(palloc(sizeof(Datum) * capacity));
+    auto** items = static_cast<Jsonb**>(palloc(sizeof(Jsonb*) * capacity));
     MemoryContext outer = CurrentMemoryContext;
+    *count = 0;
     *finished = true;
     while (bytes < batch_bytes) {
         bool has_old = old_rows != nullptr && next_row(old_rows);
@@ -127,20 +129,19 @@ Datum next_batch(AuditRelation* rel, const char* operation, TransitionReader* ol
                                                 has_new ? new_rows->slot->tts_isnull : nullptr);
         MemoryContextSwitchTo(outer);
         if (change != nullptr) {
-            if (count == capacity) {
+            if (*count == capacity) {
                 capacity *= 2;
-                elements = static_cast<Datum*>(repalloc(elements, sizeof(Datum) * capacity));
+                items = static_cast<Jsonb**>(repalloc(items, sizeof(Jsonb*) * capacity));
             }
             Jsonb* copy = static_cast<Jsonb*>(palloc(VARSIZE(change)));
             memcpy(copy, change, VARSIZE(change));
-            elements[count++] = JsonbPGetDatum(copy);
+            items[(*count)++] = copy;
             bytes += VARSIZE(change);
         }
         MemoryContextReset(row_context);
         if (bytes >= batch_bytes) *finished = false;
     }
-    if (count == 0) return (Datum)0;
-    return PointerGetDatum(construct_array(elements, count, JSONBOID, -1, false, TYPALIGN_INT));
+    return items;
 }
 
 void statement_changes(AuditRelation* rel, TriggerData* data, std::optional<int32> user_id)
@@ -175,14 +176,23 @@ void statement_changes(AuditRelation* rel, TriggerData* data, std::optional<int3
         [] { return AllocSetContextCreate(CurrentMemoryContext, "zerocut audit row", ALLOCSET_DEFAULT_SIZES); });
     TransitionReader* old_reader = wants_old ? &old_rows : nullptr;
     TransitionReader* new_reader = wants_new ? &new_rows : nullptr;
+    MemoryContext batch_context = zc::pg::guard(
+        [] { return AllocSetContextCreate(CurrentMemoryContext, "zerocut audit batch", ALLOCSET_DEFAULT_SIZES); });
     bool finished = false;
     while (!finished) {
-        Datum batch =
-            zc::pg::guard([&] { return next_batch(rel, operation, old_reader, new_reader, row_context, &finished); });
-        if (batch != (Datum)0) zc::audit::write_log_rows(message, batch, user_id);
+        int count = 0;
+        Jsonb** batch = zc::pg::guard([&] {
+            MemoryContextReset(batch_context);
+            MemoryContext caller = MemoryContextSwitchTo(batch_context);
+            Jsonb** items = next_batch(rel, operation, old_reader, new_reader, row_context, &count, &finished);
+            MemoryContextSwitchTo(caller);
+            return items;
+        });
+        if (count > 0) zc::audit::write_log_rows(message, batch, count, user_id);
     }
     zc::pg::guard([=] {
         MemoryContextDelete(row_context);
+        MemoryContextDelete(batch_context);
         if (old_reader) ExecDropSingleTupleTableSlot(old_reader->slot);
         if (new_reader) ExecDropSingleTupleTableSlot(new_reader->slot);
     });
