@@ -315,6 +315,19 @@ RESET app.current_user_id;
 SELECT count(*) AS refused_rows FROM path_direct WHERE id = 10003;
 SELECT error_of('INSERT INTO path_direct VALUES (10007, ''tableoid'', 1, NULL)') AS tableoid_check;
 ALTER TABLE audit_log.system_log DROP CONSTRAINT no_user_13, DROP CONSTRAINT knows_its_table;
+-- The writer plans the log's CHECK constraints once per session; a new
+-- definition of a function one calls applies at once, though the
+-- constraint's text stays the same (planning had inlined the old one).
+CREATE FUNCTION log_user_allowed(u int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+ALTER TABLE audit_log.system_log ADD CONSTRAINT user_allowed CHECK (log_user_allowed(user_id));
+SET app.current_user_id = '14';
+SELECT error_of('INSERT INTO path_direct VALUES (10020, ''allowed'', 1, NULL)') AS check_planned;
+CREATE OR REPLACE FUNCTION log_user_allowed(u int) RETURNS boolean LANGUAGE sql IMMUTABLE
+    AS 'SELECT u IS DISTINCT FROM 14';
+SELECT error_of('INSERT INTO path_direct VALUES (10021, ''refused'', 1, NULL)') AS function_redefined;
+RESET app.current_user_id;
+ALTER TABLE audit_log.system_log DROP CONSTRAINT user_allowed;
+DROP FUNCTION log_user_allowed(int);
 -- A unique violation in the log fails the audited statement on the direct path.
 BEGIN;
 INSERT INTO path_direct VALUES (10008, 'first', 1, NULL);

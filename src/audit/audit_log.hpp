@@ -35,7 +35,7 @@ struct AuditRelation {
     char* table_name;
     int ncolumns;
     AuditColumn* columns;  // live (not dropped) attributes in attnum order
-    int* key_order;  // indexes into columns, in jsonb's key order (see jsonb_key_less)
+    int* key_order;        // indexes into columns, in jsonb's key order (see jsonb_key_less)
     int npk;
     int* pk;  // indexes into columns, in jsonb's key order
     // TRIGGER_TYPE_INSERT/UPDATE/DELETE bits covered by an enabled flush

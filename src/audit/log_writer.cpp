@@ -2,24 +2,30 @@
 
 #include <initializer_list>
 
+#include "pg/module.hpp"
+
 extern "C" {
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "utils/lsyscache.h"
 #include "commands/sequence.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
 #include "nodes/primnodes.h"
+#include "optimizer/optimizer.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 }
@@ -131,6 +137,95 @@ bool read_layout(Relation log, LogLayout* layout)
     if (level_typmod != -1 && level_typmod < static_cast<int32>(VARHDRSZ + strlen("INFO"))) return false;
     layout->sequence = default_sequence(desc, layout->id, layout->created_at);
     return OidIsValid(layout->sequence);
+}
+
+// ---------------------------------------------------- CHECK constraints
+//
+// ExecConstraints builds a ResultRelInfo's CHECK expressions the first time
+// it runs, with stringToNode() and expression_planner() on each: for a
+// one-row write, which gets a ResultRelInfo of its own, that was a third of
+// the writer's cost.  They are planned once here instead; each write gets a
+// copy and ExecInitExpr()s it, which is what ExecRelCheck would build.  The
+// plans are kept while the partition's constraint texts stay the same and
+// no function or type changed (planning may inline a SQL function).
+
+struct PlannedChecks {
+    Oid relid = InvalidOid;
+    uint64 generation = 0;  // checks_generation when planned
+    MemoryContext context = nullptr;
+    int count = 0;
+    char** texts = nullptr;  // ConstrCheck.ccbin, as planned
+    Expr** exprs = nullptr;
+};
+PlannedChecks planned_checks;
+uint64 checks_generation = 1;
+
+void invalidate_planned_checks(Datum, int, uint32)
+{
+    ++checks_generation;  // only marks: a plan in progress must not be freed under it
+}
+
+zc::pg::OnLoad checks_on_load([] {
+    CacheRegisterSyscacheCallback(PROCOID, invalidate_planned_checks, (Datum)0);
+    CacheRegisterSyscacheCallback(TYPEOID, invalidate_planned_checks, (Datum)0);
+});
+
+bool checks_planned_for(Relation target)
+{
+    TupleConstr* constr = RelationGetDescr(target)->constr;
+    if (planned_checks.generation != checks_generation || planned_checks.relid != RelationGetRelid(target) ||
+        planned_checks.count != constr->num_check)
+        return false;
+    for (int i = 0; i < constr->num_check; ++i)
+        if (strcmp(planned_checks.texts[i], constr->check[i].ccbin) != 0) return false;
+    return true;
+}
+
+void plan_checks(Relation target)
+{
+    TupleConstr* constr = RelationGetDescr(target)->constr;
+    uint64 generation = checks_generation;
+    MemoryContext context = AllocSetContextCreate(CacheMemoryContext, "zerocut audit log checks", ALLOCSET_SMALL_SIZES);
+    PlannedChecks fresh;
+    PG_TRY();
+    {
+        MemoryContext caller = MemoryContextSwitchTo(context);
+        fresh.relid = RelationGetRelid(target);
+        fresh.generation = generation;
+        fresh.context = context;
+        fresh.count = constr->num_check;
+        fresh.texts = static_cast<char**>(palloc(sizeof(char*) * fresh.count));
+        fresh.exprs = static_cast<Expr**>(palloc(sizeof(Expr*) * fresh.count));
+        for (int i = 0; i < fresh.count; ++i) {
+            fresh.texts[i] = pstrdup(constr->check[i].ccbin);
+            fresh.exprs[i] = expression_planner(static_cast<Expr*>(stringToNode(fresh.texts[i])));
+        }
+        MemoryContextSwitchTo(caller);
+    }
+    PG_CATCH();
+    {
+        MemoryContextDelete(context);
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+    if (planned_checks.context != nullptr) MemoryContextDelete(planned_checks.context);
+    planned_checks = fresh;
+}
+
+// The ExprStates ExecRelCheck would build, for info->ri_ConstraintExprs; in
+// the current (the executor state's) memory context.  nullptr when the
+// target has no CHECK constraint.
+ExprState** check_states(Relation target)
+{
+    TupleConstr* constr = RelationGetDescr(target)->constr;
+    if (constr == nullptr || constr->num_check == 0) return nullptr;
+    if (!checks_planned_for(target)) plan_checks(target);
+    auto** states = static_cast<ExprState**>(palloc(sizeof(ExprState*) * planned_checks.count));
+    // A copy: the states point into their expressions (constants), which
+    // must live as long as the executor state, not as long as the plan.
+    for (int i = 0; i < planned_checks.count; ++i)
+        states[i] = ExecInitExpr(static_cast<Expr*>(copyObjectImpl(planned_checks.exprs[i])), nullptr);
+    return states;
 }
 
 // A rule rewrites an INSERT into the log (DO INSTEAD / DO ALSO): SQL path.
@@ -249,6 +344,7 @@ void insert_rows(Relation target, const LogLayout& layout, const LogRow* rows, i
     ExecInitRangeTable(estate, list_make1(rte));
     ResultRelInfo* info = makeNode(ResultRelInfo);
     InitResultRelInfo(info, target, 1, nullptr, 0);
+    info->ri_ConstraintExprs = check_states(target);
     estate->es_output_cid = GetCurrentCommandId(true);
     ExecOpenIndices(info, false);
 
