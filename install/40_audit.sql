@@ -30,7 +30,7 @@ CREATE FUNCTION zerocut.enable_audit(tbl regclass, exclude_columns text[] DEFAUL
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'zc_enable_audit';
 COMMENT ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean) IS
-    'Audits a table (one trigger set on a partitioned parent): mode row or statement, excluded columns never logged in clear, changed_only stores the primary key and changed columns; idempotent; settings in zerocut.audit_config';
+    'Audits a table (one trigger set on a partitioned parent): mode row or statement, excluded columns never logged in clear, changed_only stores the primary key and changed columns; idempotent; settings in zerocut.audit_config; creates audit_log.system_log when missing';
 REVOKE ALL ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean) FROM PUBLIC;
 
 CREATE FUNCTION zerocut.disable_audit(tbl regclass) RETURNS void

@@ -505,13 +505,17 @@ REVOKE ALL ON audit_log.system_log FROM regress_audit_user;
 REVOKE ALL ON SCHEMA audit_log FROM regress_audit_user;
 
 -- ---------------------------------------------------------------------------
--- Without a domain schema the trigger creates its log table.
+-- Without a domain schema enable_audit() creates the log table (as the
+-- trigger would on its first write), with monthly partitions from the
+-- partition manager: the row goes to this month's.
 BEGIN;
 ALTER SCHEMA audit_log RENAME TO audit_log_saved;
 CREATE TABLE nolog (id int PRIMARY KEY);
 SELECT zerocut.enable_audit('nolog');
+SELECT count(*) FILTER (WHERE isleaf) AS leaf_partitions FROM pg_partition_tree('audit_log.system_log');
 INSERT INTO nolog VALUES (1);
-SELECT message, metadata ->> 'operation' AS operation FROM audit_log.system_log;
+SELECT message, metadata ->> 'operation' AS operation, tableoid <> 'audit_log.system_log_default'::regclass AS month_partition
+FROM audit_log.system_log WHERE metadata ->> 'table' = 'nolog';
 SELECT relkind, relispartition FROM pg_class WHERE oid = 'audit_log.system_log'::regclass;
 SELECT count(*) AS guard_triggers FROM pg_trigger WHERE tgrelid = 'audit_log.system_log'::regclass AND tgname LIKE 'zerocut_append_only%';
 ROLLBACK;

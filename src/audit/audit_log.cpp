@@ -436,7 +436,11 @@ constexpr const char* insert_buffered_sql =
 
 // The log table as audit_log.system_log has it in the domain schema
 // (domain/10_tables.sql, domain/40_audit.sql): created, when a database has
-// none, so the audit trigger always has somewhere to write.
+// none, so the audit trigger always has somewhere to write.  Its monthly
+// partitions come from the partition manager, as domain/25_partitions.sql
+// registers the log, when the creating role may run manage_partitions()
+// (revoked from PUBLIC); otherwise every row lands in the DEFAULT partition
+// (through the SQL path) until a privileged role registers it.
 constexpr const char* create_log_sql = R"SQL(
 SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('zerocut.install_domain_schema'));
 CREATE SCHEMA IF NOT EXISTS audit_log;
@@ -461,6 +465,15 @@ CREATE TRIGGER zerocut_append_only_truncate BEFORE TRUNCATE ON audit_log.system_
     FOR EACH STATEMENT EXECUTE FUNCTION zerocut.audit_log_guard();
 )SQL";
 
+// Its monthly partitions, as domain/25_partitions.sql registers the log.
+// manage_partitions() is revoked from PUBLIC, and EXECUTE is checked when a
+// call is planned, not when it runs: hence the separate question first.
+constexpr const char* may_manage_partitions_sql =
+    "SELECT pg_catalog.has_function_privilege('zerocut.manage_partitions(pg_catalog.regclass, pg_catalog.name, "
+    "pg_catalog.text, pg_catalog.int4, pg_catalog.interval, pg_catalog.text, pg_catalog.date)', 'EXECUTE')";
+constexpr const char* manage_log_partitions_sql =
+    "SELECT zerocut.manage_partitions('audit_log.system_log', 'created_at', 'month', 3)";
+
 // audit_log.system_log's OID, InvalidOid when missing.
 Oid find_log_table()
 {
@@ -482,6 +495,7 @@ void create_log_table()
     zc::pg::guard([] { AcceptInvalidationMessages(); });
     if (find_log_table() != InvalidOid) return;  // created meanwhile by another session
     spi.execute(create_log_sql);
+    if (spi.query_text(may_manage_partitions_sql) == "t") spi.execute(manage_log_partitions_sql);
     zc::pg::notice("zerocut: created audit_log.system_log for the audit trigger");
 }
 
@@ -854,6 +868,11 @@ Jsonb* build_truncate(AuditRelation* rel)
     push_operation(&state, "TRUNCATE");
     JsonbValue* result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
     return JsonbValueToJsonb(result);
+}
+
+void ensure_log_table()
+{
+    if (find_log_table() == InvalidOid) create_log_table();
 }
 
 std::optional<int32> current_app_user()

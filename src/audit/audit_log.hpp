@@ -59,6 +59,12 @@ Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values
                     bool* new_nulls);
 Jsonb* build_truncate(AuditRelation* rel);
 
+// Creates audit_log.system_log when the database has none, as the first
+// audited write would.  enable_audit() calls it, so the log is made by the
+// role that enables auditing (which may register its partitions), not by
+// whichever role writes first.
+void ensure_log_table();
+
 // app.current_user_id as an integer, nullopt when unset, empty or invalid.
 std::optional<int32> current_app_user();
 

@@ -2,7 +2,8 @@
 //                      mode text DEFAULT 'row', changed_only boolean DEFAULT true)
 //
 // Creates the audit triggers on `tbl` (on a partitioned table, one set on
-// the parent) and records the settings in zerocut.audit_config.
+// the parent), records the settings in zerocut.audit_config, and creates
+// audit_log.system_log when the database has none.
 // Idempotent: the same settings again change nothing; other settings
 // replace the triggers in the same transaction.
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "audit/audit_admin.hpp"
+#include "audit/audit_log.hpp"
 #include "core/audit_options.hpp"
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
@@ -161,5 +163,6 @@ ZC_FUNCTION(zc_enable_audit)
     bool changed_only = PG_GETARG_BOOL(3);
     zc::audit::AuditedTable table = zc::audit::audited_table(relid, "tbl");
     enable(table, std::move(excluded), *mode, changed_only);
+    zc::audit::ensure_log_table();
     PG_RETURN_VOID();
 }
