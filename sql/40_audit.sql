@@ -328,6 +328,24 @@ SELECT error_of('INSERT INTO path_direct VALUES (10021, ''refused'', 1, NULL)') 
 RESET app.current_user_id;
 ALTER TABLE audit_log.system_log DROP CONSTRAINT user_allowed;
 DROP FUNCTION log_user_allowed(int);
+-- So does the search_path such a function resolves its names with
+-- (planning inlines it under the current one), as in a plain INSERT.
+CREATE SCHEMA check_a;
+CREATE SCHEMA check_b;
+CREATE FUNCTION check_a.user_ok(u int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE FUNCTION check_b.user_ok(u int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT u IS DISTINCT FROM 15';
+SET search_path = check_a, public;
+CREATE FUNCTION public.log_user_checked(u int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT user_ok(u)';
+ALTER TABLE audit_log.system_log ADD CONSTRAINT user_checked CHECK (public.log_user_checked(user_id));
+SET app.current_user_id = '15';
+SELECT error_of('INSERT INTO path_direct VALUES (10022, ''allowed'', 1, NULL)') AS under_check_a;
+SET search_path = check_b, public;
+SELECT error_of('INSERT INTO path_direct VALUES (10023, ''refused'', 1, NULL)') AS under_check_b;
+RESET search_path;
+RESET app.current_user_id;
+ALTER TABLE audit_log.system_log DROP CONSTRAINT user_checked;
+DROP FUNCTION log_user_checked(int), check_a.user_ok(int), check_b.user_ok(int);
+DROP SCHEMA check_a, check_b;
 -- A unique violation in the log fails the audited statement on the direct path.
 BEGIN;
 INSERT INTO path_direct VALUES (10008, 'first', 1, NULL);
@@ -510,6 +528,18 @@ REVOKE ALL ON SCHEMA audit_log FROM regress_audit_user;
 -- partition manager: the row goes to this month's.
 BEGIN;
 ALTER SCHEMA audit_log RENAME TO audit_log_saved;
+-- A table owner without CREATE on the database: auditing is enabled, and a
+-- WARNING says the log could not be created yet.
+CREATE ROLE regress_audit_owner;
+GRANT USAGE ON SCHEMA zerocut TO regress_audit_owner;
+GRANT EXECUTE ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean) TO regress_audit_owner;
+CREATE TABLE nolog_owned (id int PRIMARY KEY);
+ALTER TABLE nolog_owned OWNER TO regress_audit_owner;
+SET ROLE regress_audit_owner;
+SELECT zerocut.enable_audit('nolog_owned');
+RESET ROLE;
+SELECT to_regclass('audit_log.system_log') IS NULL AS no_log_yet,
+       (SELECT count(*) FROM zerocut.audit_config WHERE table_name = 'nolog_owned') AS enabled;
 CREATE TABLE nolog (id int PRIMARY KEY);
 SELECT zerocut.enable_audit('nolog');
 SELECT count(*) FILTER (WHERE isleaf) AS leaf_partitions FROM pg_partition_tree('audit_log.system_log');

@@ -12,6 +12,7 @@
 #include "pg/boundary.hpp"
 #include "pg/module.hpp"
 #include "pg/spi.hpp"
+#include "pg/subtransaction.hpp"
 #include "pg/system_log.hpp"
 
 extern "C" {
@@ -466,8 +467,9 @@ CREATE TRIGGER zerocut_append_only_truncate BEFORE TRUNCATE ON audit_log.system_
 )SQL";
 
 // Its monthly partitions, as domain/25_partitions.sql registers the log.
-// manage_partitions() is revoked from PUBLIC, and EXECUTE is checked when a
-// call is planned, not when it runs: hence the separate question first.
+// manage_partitions() is revoked from PUBLIC; asked first, since a refusal
+// (raised when the call's executor starts) would otherwise be a WARNING
+// for an ordinary role's every first write.
 constexpr const char* may_manage_partitions_sql =
     "SELECT pg_catalog.has_function_privilege('zerocut.manage_partitions(pg_catalog.regclass, pg_catalog.name, "
     "pg_catalog.text, pg_catalog.int4, pg_catalog.interval, pg_catalog.text, pg_catalog.date)', 'EXECUTE')";
@@ -483,6 +485,8 @@ Oid find_log_table()
     });
 }
 
+void register_log_partitions(zc::pg::SpiSession& spi);
+
 void create_log_table()
 {
     zc::pg::SpiSession spi;
@@ -495,8 +499,19 @@ void create_log_table()
     zc::pg::guard([] { AcceptInvalidationMessages(); });
     if (find_log_table() != InvalidOid) return;  // created meanwhile by another session
     spi.execute(create_log_sql);
-    if (spi.query_text(may_manage_partitions_sql) == "t") spi.execute(manage_log_partitions_sql);
     zc::pg::notice("zerocut: created audit_log.system_log for the audit trigger");
+    if (spi.query_text(may_manage_partitions_sql) == "t") register_log_partitions(spi);
+}
+
+// Optional: a failure (no INSERT on zerocut.partition_config, a lock
+// timeout) leaves the log with its DEFAULT partition and fails nothing.
+void register_log_partitions(zc::pg::SpiSession& spi)
+{
+    auto failure = zc::pg::in_subtransaction([&] { spi.execute(manage_log_partitions_sql); });
+    if (failure)
+        zc::pg::warning("zerocut: audit_log.system_log has no monthly partitions: " + *failure,
+                        "A role that may run zerocut.manage_partitions() can register it: SELECT "
+                        "zerocut.manage_partitions('audit_log.system_log', 'created_at');");
 }
 
 // The log table and its owner, creating the table when missing.
@@ -872,7 +887,13 @@ Jsonb* build_truncate(AuditRelation* rel)
 
 void ensure_log_table()
 {
-    if (find_log_table() == InvalidOid) create_log_table();
+    if (find_log_table() != InvalidOid) return;
+    auto failure = zc::pg::in_subtransaction([] { create_log_table(); });
+    if (failure)
+        zc::pg::warning("zerocut: audit_log.system_log could not be created: " + *failure,
+                        "The first audited write will try again as its own role; to create the log now, run "
+                        "zerocut.enable_audit() or zerocut.install_domain_schema() as a role with CREATE on "
+                        "the database.");
 }
 
 std::optional<int32> current_app_user()

@@ -102,8 +102,9 @@ bool next_row(TransitionReader* reader)
 }
 
 // Up to this many bytes of metadata are written at once: a statement's log
-// rows are built and written in batches, however large the statement (and
-// the SQL path's jsonb[] stays far below the 1 GB datum limit).
+// rows are built and written in batches, each freed before the next,
+// however large the statement (and the SQL path's jsonb[] stays far below
+// the 1 GB datum limit).
 constexpr Size batch_bytes = 64 * 1024 * 1024;
 
 // The next batch of metadata built from the transition tables, in the
@@ -188,7 +189,11 @@ void statement_changes(AuditRelation* rel, TriggerData* data, std::optional<int3
             MemoryContextSwitchTo(caller);
             return items;
         });
-        if (count > 0) zc::audit::write_log_rows(message, batch, count, user_id);
+        if (count == 0) continue;
+        // The write's own allocations (the SQL path's jsonb[]) go with the batch.
+        MemoryContext caller = MemoryContextSwitchTo(batch_context);
+        zc::audit::write_log_rows(message, batch, count, user_id);
+        MemoryContextSwitchTo(caller);
     }
     zc::pg::guard([=] {
         MemoryContextDelete(row_context);

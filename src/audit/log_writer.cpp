@@ -146,12 +146,16 @@ bool read_layout(Relation log, LogLayout* layout)
 // one-row write, which gets a ResultRelInfo of its own, that was a third of
 // the writer's cost.  They are planned once here instead; each write gets a
 // copy and ExecInitExpr()s it, which is what ExecRelCheck would build.  The
-// plans are kept while the partition's constraint texts stay the same and
-// no function or type changed (planning may inline a SQL function).
+// plans are kept while the partition's constraint texts, the role and the
+// search_path stay the same and no function or type changed: planning may
+// inline a SQL function, which depends on all of them (plancache.c keys its
+// plans the same way).
 
 struct PlannedChecks {
     Oid relid = InvalidOid;
     uint64 generation = 0;  // checks_generation when planned
+    Oid user = InvalidOid;
+    OverrideSearchPath* search_path = nullptr;
     MemoryContext context = nullptr;
     int count = 0;
     char** texts = nullptr;  // ConstrCheck.ccbin, as planned
@@ -174,7 +178,8 @@ bool checks_planned_for(Relation target)
 {
     TupleConstr* constr = RelationGetDescr(target)->constr;
     if (planned_checks.generation != checks_generation || planned_checks.relid != RelationGetRelid(target) ||
-        planned_checks.count != constr->num_check)
+        planned_checks.count != constr->num_check || planned_checks.user != GetUserId() ||
+        !OverrideSearchPathMatchesCurrent(planned_checks.search_path))
         return false;
     for (int i = 0; i < constr->num_check; ++i)
         if (strcmp(planned_checks.texts[i], constr->check[i].ccbin) != 0) return false;
@@ -187,11 +192,14 @@ void plan_checks(Relation target)
     uint64 generation = checks_generation;
     MemoryContext context = AllocSetContextCreate(CacheMemoryContext, "zerocut audit log checks", ALLOCSET_SMALL_SIZES);
     PlannedChecks fresh;
+    MemoryContext caller = CurrentMemoryContext;
     PG_TRY();
     {
-        MemoryContext caller = MemoryContextSwitchTo(context);
+        MemoryContextSwitchTo(context);
         fresh.relid = RelationGetRelid(target);
         fresh.generation = generation;
+        fresh.user = GetUserId();
+        fresh.search_path = GetOverrideSearchPath(context);
         fresh.context = context;
         fresh.count = constr->num_check;
         fresh.texts = static_cast<char**>(palloc(sizeof(char*) * fresh.count));
@@ -204,6 +212,7 @@ void plan_checks(Relation target)
     }
     PG_CATCH();
     {
+        MemoryContextSwitchTo(caller);  // the longjmp skipped the switch back
         MemoryContextDelete(context);
         PG_RE_THROW();
     }

@@ -42,6 +42,13 @@ void warning(const std::string& message)
     guard([=] { ereport(WARNING, (errmsg_internal("%s", text))); });
 }
 
+void warning(const std::string& message, const std::string& hint)
+{
+    const char* text = message.c_str();
+    const char* hint_text = hint.c_str();
+    guard([=] { ereport(WARNING, (errmsg_internal("%s", text), errhint("%s", hint_text))); });
+}
+
 bool in_recovery()
 {
     return RecoveryInProgress();

@@ -15,9 +15,10 @@ namespace zc::pg {
 bool write_system_log(SpiSession& spi, const std::string& level, const std::string& message,
                       const std::string& metadata_json);
 
-// ereport(NOTICE) / ereport(WARNING) with a plain message.
+// ereport(NOTICE) / ereport(WARNING) with a plain message (and a hint).
 void notice(const std::string& message);
 void warning(const std::string& message);
+void warning(const std::string& message, const std::string& hint);
 
 // True on a hot standby (jobs then return early with a NOTICE).
 bool in_recovery();

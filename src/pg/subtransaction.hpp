@@ -1,0 +1,18 @@
+// Optional work that must not fail its caller, run the way a PL/pgSQL
+// block with an EXCEPTION clause runs its body: in an internal
+// subtransaction.  On a PostgreSQL error or a zc::Error the subtransaction
+// is rolled back, which releases what the work took (locks, SPI
+// connections, GUC changes, catalog changes), and the error's message is
+// returned; on success nothing is.  Other C++ exceptions propagate (the
+// transaction's abort then ends the subtransaction too).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace zc::pg {
+
+std::optional<std::string> in_subtransaction(const std::function<void()>& work);
+
+}  // namespace zc::pg
