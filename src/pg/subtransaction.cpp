@@ -10,6 +10,19 @@ extern "C" {
 
 namespace zc::pg {
 
+namespace {
+
+void roll_back(MemoryContext caller, ResourceOwner owner)
+{
+    clear_pg_error_in_flight();     // this rollback is the abort it was waiting for
+    MemoryContextSwitchTo(caller);  // the current one may go with the subtransaction
+    guard([] { RollbackAndReleaseCurrentSubTransaction(); });
+    MemoryContextSwitchTo(caller);
+    CurrentResourceOwner = owner;
+}
+
+}  // namespace
+
 std::optional<std::string> in_subtransaction(const std::function<void()>& work)
 {
     MemoryContext caller = CurrentMemoryContext;
@@ -17,21 +30,31 @@ std::optional<std::string> in_subtransaction(const std::function<void()>& work)
     guard([] { BeginInternalSubTransaction(nullptr); });
     MemoryContextSwitchTo(caller);
     std::optional<std::string> failure;
+    int sqlerrcode = 0;
     try {
         work();
     } catch (const PgError& error) {
         failure = error.what();  // copied: its ErrorData goes with the subtransaction
+        sqlerrcode = error.sqlerrcode();
     } catch (const zc::Error& error) {
         failure = error.what();
+    } catch (...) {
+        roll_back(caller, owner);  // else the abort would end only this subtransaction
+        throw;
     }
-    if (failure) {
-        clear_pg_error_in_flight();  // this rollback is the abort it was waiting for
-        guard([] { RollbackAndReleaseCurrentSubTransaction(); });
-    } else {
+    if (!failure) {
         guard([] { ReleaseCurrentSubTransaction(); });
+        MemoryContextSwitchTo(caller);
+        CurrentResourceOwner = owner;
+        return std::nullopt;
     }
-    MemoryContextSwitchTo(caller);
-    CurrentResourceOwner = owner;
+    roll_back(caller, owner);
+    // A cancel or statement timeout stops the caller too, as PL/pgSQL's
+    // WHEN OTHERS does not catch it.
+    if (sqlerrcode == ERRCODE_QUERY_CANCELED) {
+        const char* message = failure->c_str();
+        guard([=] { ereport(ERROR, (errcode(ERRCODE_QUERY_CANCELED), errmsg_internal("%s", message))); });
+    }
     return failure;
 }
 

@@ -3,8 +3,9 @@
 // subtransaction.  On a PostgreSQL error or a zc::Error the subtransaction
 // is rolled back, which releases what the work took (locks, SPI
 // connections, GUC changes, catalog changes), and the error's message is
-// returned; on success nothing is.  Other C++ exceptions propagate (the
-// transaction's abort then ends the subtransaction too).
+// returned; on success nothing is.  A cancel or statement timeout (57014)
+// is raised again after the rollback, and any other C++ exception is
+// rethrown after it: neither is the work's own failure.
 #pragma once
 
 #include <functional>
