@@ -437,11 +437,7 @@ constexpr const char* insert_buffered_sql =
 
 // The log table as audit_log.system_log has it in the domain schema
 // (domain/10_tables.sql, domain/40_audit.sql): created, when a database has
-// none, so the audit trigger always has somewhere to write.  Its monthly
-// partitions come from the partition manager, as domain/25_partitions.sql
-// registers the log, when the creating role may run manage_partitions()
-// (revoked from PUBLIC); otherwise every row lands in the DEFAULT partition
-// (through the SQL path) until a privileged role registers it.
+// none, so the audit trigger always has somewhere to write.
 constexpr const char* create_log_sql = R"SQL(
 SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('zerocut.install_domain_schema'));
 CREATE SCHEMA IF NOT EXISTS audit_log;
@@ -466,10 +462,11 @@ CREATE TRIGGER zerocut_append_only_truncate BEFORE TRUNCATE ON audit_log.system_
     FOR EACH STATEMENT EXECUTE FUNCTION zerocut.audit_log_guard();
 )SQL";
 
-// Its monthly partitions, as domain/25_partitions.sql registers the log.
-// manage_partitions() is revoked from PUBLIC; asked first, since a refusal
-// (raised when the call's executor starts) would otherwise be a WARNING
-// for an ordinary role's every first write.
+// Its monthly partitions, as domain/25_partitions.sql registers the log,
+// when the creating role may run manage_partitions() (revoked from PUBLIC;
+// asked first, since a refusal would otherwise be a WARNING on an ordinary
+// role's first write).  Without them every row lands in the DEFAULT
+// partition, through the SQL path, until a privileged role registers it.
 constexpr const char* may_manage_partitions_sql =
     "SELECT pg_catalog.has_function_privilege('zerocut.manage_partitions(pg_catalog.regclass, pg_catalog.name, "
     "pg_catalog.text, pg_catalog.int4, pg_catalog.interval, pg_catalog.text, pg_catalog.date)', 'EXECUTE')";
