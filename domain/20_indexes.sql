@@ -16,16 +16,26 @@ CREATE INDEX IF NOT EXISTS idx_workspace_active_code
 -- Seed: expression.
 CREATE INDEX IF NOT EXISTS idx_user_email_lower
     ON user_management."USER" (lower(email));
--- Seed: GIN on metadata, over its envelope only: the audit trigger's row
--- images (old_data, new_data) stay out of the index, so a logged change adds
--- a handful of entries ({operation, schema, table, pk} or a system event's
--- own keys) instead of one per column.  jsonb_path_ops serves @> with a
--- smaller index than the default operator class.  Queries use the indexed
--- expression:  (metadata - '{old_data,new_data}'::text[]) @> '{...}'.
--- It replaces the seed's index on the whole of metadata (earlier installs).
-DROP INDEX IF EXISTS audit_log.idx_system_log_metadata_gin;
-CREATE INDEX IF NOT EXISTS idx_system_log_envelope_gin
-    ON audit_log.system_log USING gin ((metadata - '{old_data,new_data}'::text[]) jsonb_path_ops);
+-- Seed: GIN on metadata, with zerocut's operator class jsonb_log_ops: plain
+-- metadata @> '{...}' queries use it, and an audit row adds one key (its
+-- table and primary key) however wide the row; a table alone is a range of
+-- keys, a system event's own keys are indexed as jsonb_path_ops would.  Row
+-- images and operation/schema are only rechecked (docs/audit.md).  It
+-- replaces the seed's jsonb_ops index of that name and the envelope
+-- expression index of earlier zerocut installs.
+DROP INDEX IF EXISTS audit_log.idx_system_log_envelope_gin;
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_index i
+               JOIN pg_catalog.pg_opclass c ON c.oid = i.indclass[0]
+               WHERE i.indexrelid = pg_catalog.to_regclass('audit_log.idx_system_log_metadata_gin')
+                 AND NOT (c.opcname = 'jsonb_log_ops' AND c.opcnamespace = 'zerocut'::pg_catalog.regnamespace)) THEN
+        DROP INDEX audit_log.idx_system_log_metadata_gin;
+    END IF;
+END
+$$;
+CREATE INDEX IF NOT EXISTS idx_system_log_metadata_gin
+    ON audit_log.system_log USING gin (metadata zerocut.jsonb_log_ops);
 
 -- What the seed's queries need and it never created.
 CREATE INDEX IF NOT EXISTS idx_user_workspace_workspace_status
@@ -38,5 +48,17 @@ CREATE INDEX IF NOT EXISTS idx_workspace_owner
     ON workspace_domain.workspace (owner_id);
 CREATE INDEX IF NOT EXISTS idx_consumption_record_created
     ON financial_management.consumption_record (created_at);
-CREATE INDEX IF NOT EXISTS idx_system_log_created
-    ON audit_log.system_log (created_at);
+-- Time-ordered log reads: a log keyed (created_at, id) has them from its
+-- primary key; one keyed (id, created_at) (installs before that) keeps a
+-- btree on created_at.
+DO $$
+BEGIN
+    IF (SELECT a.attname FROM pg_catalog.pg_index i
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE i.indrelid = 'audit_log.system_log'::pg_catalog.regclass AND i.indisprimary) = 'created_at' THEN
+        DROP INDEX IF EXISTS audit_log.idx_system_log_created;
+    ELSE
+        CREATE INDEX IF NOT EXISTS idx_system_log_created ON audit_log.system_log (created_at);
+    END IF;
+END
+$$;

@@ -4,10 +4,9 @@
 -- table whose audit settings were changed with enable_audit() keeps them.
 
 -- One row's history (zerocut.audit_history) needs no index of its own: audit
--- rows carry {schema, table, pk}, and the containment query on them is
--- served by idx_system_log_envelope_gin (domain/20_indexes.sql), whose fast
--- scan starts from the rare pk entry.  A btree on (table, pk) would cost
--- every audited write another random-position insert.
+-- rows carry {schema, table, pk}, and idx_system_log_metadata_gin
+-- (domain/20_indexes.sql, operator class jsonb_log_ops) keys each of them by
+-- exactly its table and primary key.
 
 -- Append-only for everyone but the owner: nothing granted, and a guard
 -- trigger refuses UPDATE, DELETE and TRUNCATE even where a grant slipped in.

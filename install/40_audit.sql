@@ -52,3 +52,48 @@ CREATE FUNCTION zerocut.audit_log_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'zc_audit_log_guard';
 COMMENT ON FUNCTION zerocut.audit_log_guard() IS
     'BEFORE UPDATE/DELETE/TRUNCATE trigger keeping audit_log.system_log append-only for everyone but its owner';
+
+-- The log's GIN operator class: metadata @> '...' with one index key per
+-- audit row (its table and primary key); row images and low-cardinality
+-- envelope members are not indexed, a table alone is a range of keys.
+-- docs/audit.md, "Index design"; src/audit/jsonb_log_ops.cpp.
+CREATE FUNCTION zerocut.jsonb_log_ops_extract_value(jsonb, internal, internal) RETURNS internal
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zc_jsonb_log_ops_extract_value';
+COMMENT ON FUNCTION zerocut.jsonb_log_ops_extract_value(jsonb, internal, internal) IS
+    'GIN support (jsonb_log_ops): the index keys of one metadata value';
+CREATE FUNCTION zerocut.jsonb_log_ops_extract_query(jsonb, internal, int2, internal, internal, internal, internal)
+    RETURNS internal
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zc_jsonb_log_ops_extract_query';
+COMMENT ON FUNCTION zerocut.jsonb_log_ops_extract_query(jsonb, internal, int2, internal, internal, internal, internal) IS
+    'GIN support (jsonb_log_ops): the index keys every metadata containing the query has';
+CREATE FUNCTION zerocut.jsonb_log_ops_consistent(internal, int2, jsonb, int4, internal, internal, internal, internal)
+    RETURNS boolean
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zc_jsonb_log_ops_consistent';
+COMMENT ON FUNCTION zerocut.jsonb_log_ops_consistent(internal, int2, jsonb, int4, internal, internal, internal, internal) IS
+    'GIN support (jsonb_log_ops): a candidate has every query key; always rechecked';
+CREATE FUNCTION zerocut.jsonb_log_ops_triconsistent(internal, int2, jsonb, int4, internal, internal, internal)
+    RETURNS "char"
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zc_jsonb_log_ops_triconsistent';
+COMMENT ON FUNCTION zerocut.jsonb_log_ops_triconsistent(internal, int2, jsonb, int4, internal, internal, internal) IS
+    'GIN support (jsonb_log_ops): ternary form of jsonb_log_ops_consistent';
+CREATE FUNCTION zerocut.jsonb_log_ops_compare_partial(int8, int8, int2, internal) RETURNS int4
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zc_jsonb_log_ops_compare_partial';
+COMMENT ON FUNCTION zerocut.jsonb_log_ops_compare_partial(int8, int8, int2, internal) IS
+    'GIN support (jsonb_log_ops): a table''s partial key matches all keys of that table';
+
+CREATE OPERATOR CLASS zerocut.jsonb_log_ops FOR TYPE jsonb USING gin AS
+    OPERATOR 7 @> (jsonb, jsonb),
+    FUNCTION 1 pg_catalog.btint8cmp(int8, int8),
+    FUNCTION 2 zerocut.jsonb_log_ops_extract_value(jsonb, internal, internal),
+    FUNCTION 3 zerocut.jsonb_log_ops_extract_query(jsonb, internal, int2, internal, internal, internal, internal),
+    FUNCTION 4 zerocut.jsonb_log_ops_consistent(internal, int2, jsonb, int4, internal, internal, internal, internal),
+    FUNCTION 5 zerocut.jsonb_log_ops_compare_partial(int8, int8, int2, internal),
+    FUNCTION 6 zerocut.jsonb_log_ops_triconsistent(internal, int2, jsonb, int4, internal, internal, internal),
+    STORAGE int8;
+COMMENT ON OPERATOR CLASS zerocut.jsonb_log_ops USING gin IS
+    'GIN for audit_log.system_log metadata: @> with one key per audit row (table and primary key); a table alone is a key range; row images and operation/schema are rechecked, not indexed';

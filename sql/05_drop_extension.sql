@@ -7,9 +7,11 @@ UNION ALL SELECT 'workspaces', count(*) FROM workspace_domain.workspace
 UNION ALL SELECT 'usage', count(*) FROM data_statistics.usage_stats
 UNION ALL SELECT 'consumption', count(*) FROM financial_management.consumption_record;
 
--- Plain DROP refuses: the updated_at triggers use the extension's function.
+-- Plain DROP refuses: the updated_at and audit triggers use the extension's
+-- functions, the log's GIN index its operator class.
 DROP EXTENSION zerocut;
--- CASCADE removes those triggers only; tables, rows and indexes stay.
+-- CASCADE removes those triggers and that index only; tables, rows and the
+-- other indexes stay.
 SET client_min_messages = warning;
 DROP EXTENSION zerocut CASCADE;
 RESET client_min_messages;
@@ -25,6 +27,7 @@ SELECT nspname FROM pg_namespace WHERE nspname = 'zerocut';
 CREATE EXTENSION zerocut;
 SELECT zerocut.install_domain_schema() IS NOT NULL AS installed;
 SELECT count(*) AS touch_triggers FROM pg_trigger WHERE tgname = 'touch_updated_at' AND tgparentid = 0;
+SELECT to_regclass('audit_log.idx_system_log_metadata_gin') IS NOT NULL AS log_gin_index_restored;
 SET client_min_messages = warning;  -- the cascade list names monthly partitions
 TRUNCATE user_management."USER", workspace_domain.workspace, financial_management.consumption_record,
          audit_log.system_log CASCADE;

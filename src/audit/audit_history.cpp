@@ -3,10 +3,10 @@
 //
 // One row's history in the order it happened (log id order): every log row
 // of `tbl` whose primary key is `pk`, e.g. '{"id": 42}'.  A containment
-// query on the envelope expression, so the log's envelope GIN index
-// (idx_system_log_envelope_gin) serves it: its fast scan starts from the
-// rare pk entry.  Runs as the caller (who needs SELECT on
-// the log); a database without a log has no history.
+// query naming table and pk, which the log's GIN index
+// (idx_system_log_metadata_gin, operator class jsonb_log_ops) answers with
+// the row's own keys.  Runs as the caller (who needs SELECT on the log); a
+// database without a log has no history.
 #include <string>
 
 #include "audit/audit_admin.hpp"
@@ -50,8 +50,7 @@ ZC_FUNCTION(zc_audit_history)
         zc::pg::PinnedSearchPath pinned;
         spi.execute_cached(
             "SELECT id, level, message, metadata, user_id, created_at FROM audit_log.system_log "
-            "WHERE (metadata - '{old_data,new_data}'::pg_catalog.text[]) "
-            "@> pg_catalog.jsonb_build_object('schema', $3, 'table', $1, 'pk', $2) "
+            "WHERE metadata @> pg_catalog.jsonb_build_object('schema', $3, 'table', $1, 'pk', $2) "
             "AND (metadata -> 'pk') = $2 ORDER BY id",
             {zc::pg::text_param(name), zc::pg::Param{JSONBOID, JsonbPGetDatum(pk)},
              zc::pg::text_param(schema ? schema : "")},

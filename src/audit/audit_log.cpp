@@ -449,12 +449,11 @@ CREATE TABLE IF NOT EXISTS audit_log.system_log (
     metadata   jsonb NOT NULL DEFAULT '{}',
     user_id    integer,
     created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    PRIMARY KEY (id, created_at)
+    PRIMARY KEY (created_at, id)
 ) PARTITION BY RANGE (created_at);
 CREATE TABLE IF NOT EXISTS audit_log.system_log_default PARTITION OF audit_log.system_log DEFAULT;
-CREATE INDEX IF NOT EXISTS idx_system_log_envelope_gin
-    ON audit_log.system_log USING gin ((metadata - '{old_data,new_data}'::text[]) jsonb_path_ops);
-CREATE INDEX IF NOT EXISTS idx_system_log_created ON audit_log.system_log (created_at);
+CREATE INDEX IF NOT EXISTS idx_system_log_metadata_gin
+    ON audit_log.system_log USING gin (metadata zerocut.jsonb_log_ops);
 REVOKE UPDATE, DELETE, TRUNCATE ON audit_log.system_log FROM PUBLIC;
 CREATE TRIGGER zerocut_append_only BEFORE UPDATE OR DELETE ON audit_log.system_log
     FOR EACH ROW EXECUTE FUNCTION zerocut.audit_log_guard();
