@@ -207,6 +207,20 @@ SELECT message, metadata - 'schema' AS metadata FROM audit_rows('x"; DROP TABLE 
 SELECT count(*) AS tx_still_there FROM tx;
 
 -- ---------------------------------------------------------------------------
+-- A date/time value is written as to_jsonb() writes it under the TimeZone of
+-- the moment, also when the same value repeats (the trigger reuses its last
+-- conversion only under the same TimeZone).
+CREATE TABLE tz_audit (id int PRIMARY KEY, at timestamptz, day date);
+SELECT zerocut.enable_audit('tz_audit');
+SET TimeZone = 'UTC';
+INSERT INTO tz_audit VALUES (1, '2026-01-01 12:00:00+00', '2026-01-01'), (2, '2026-01-01 12:00:00+00', '2026-01-01');
+SET TimeZone = 'Asia/Tokyo';
+INSERT INTO tz_audit VALUES (3, '2026-01-01 12:00:00+00', '2026-01-01');
+SELECT metadata #>> '{pk,id}' AS id, metadata #>> '{new_data,at}' AS at, metadata #>> '{new_data,day}' AS day,
+       metadata -> 'new_data' = (SELECT to_jsonb(t) FROM tz_audit t WHERE t.id = (metadata #>> '{pk,id}')::int) AS as_to_jsonb_now
+FROM audit_log.system_log WHERE metadata @> '{"table": "tz_audit"}' ORDER BY id;
+RESET TimeZone;
+
 -- audit_history(): one row's history in order, served by the GIN index.
 SELECT id > 0 AS has_id, level, message, metadata ->> 'operation' AS operation, user_id
 FROM zerocut.audit_history('who', '{"id": 1}');
@@ -587,7 +601,7 @@ SET client_min_messages = warning;  -- the cascade list names monthly partitions
 TRUNCATE user_management."USER", workspace_domain.workspace, financial_management.consumption_record CASCADE;
 RESET client_min_messages;
 TRUNCATE audit_log.system_log;
-DROP TABLE kinds, accounts, who, same_row, same_stmt, usage, tx, "x""; DROP TABLE tx; --" CASCADE;
+DROP TABLE kinds, accounts, who, same_row, same_stmt, usage, tx, tz_audit, "x""; DROP TABLE tx; --" CASCADE;
 DROP FUNCTION tx_insert_and_fail(int), audit_rows(text);
 DROP TYPE audit_pair;
 DROP DOMAIN audit_positive;

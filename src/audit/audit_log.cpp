@@ -23,6 +23,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
 #include "nodes/makefuncs.h"
+#include "pgtime.h"
 #include "utils/array.h"
 #include "utils/datetime.h"
 #include "utils/datum.h"
@@ -61,6 +62,13 @@ struct AuditColumn {
     bool hidden;         // excluded or redacted: the value never reaches the log
     bool excluded;       // a change to it alone does not make a log row
     FmgrInfo* to_jsonb;  // kind_generic: to_jsonb() with the column's type
+    // kind_datetime: the last value converted and its text, reused for an
+    // equal value under the same TimeZone: a statement's rows often share a
+    // timestamp (now() of the statement that wrote them).
+    mutable bool has_last_datetime;
+    mutable Datum last_datetime;
+    mutable pg_tz* last_timezone;
+    mutable char last_datetime_text[MAXDATELEN + 1];
 };
 
 namespace {
@@ -348,12 +356,16 @@ void push_column_value(JsonbParseState** state, const AuditColumn* column, Datum
         case kind_jsonb:
             push_jsonb_value(state, DatumGetJsonbP(datum));
             return;
-        case kind_datetime: {
-            char buffer[MAXDATELEN + 1];
-            JsonEncodeDateTime(buffer, datum, column->base_type, nullptr);
-            push_cstring_value(state, pstrdup(buffer));
+        case kind_datetime:
+            if (!column->has_last_datetime || column->last_datetime != datum ||
+                column->last_timezone != session_timezone) {
+                JsonEncodeDateTime(column->last_datetime_text, datum, column->base_type, nullptr);
+                column->last_datetime = datum;
+                column->last_timezone = session_timezone;
+                column->has_last_datetime = true;
+            }
+            push_cstring_value(state, pstrdup(column->last_datetime_text));
             return;
-        }
         case kind_generic:
             push_jsonb_value(state, DatumGetJsonbP(FunctionCall1Coll(column->to_jsonb, InvalidOid, datum)));
             return;

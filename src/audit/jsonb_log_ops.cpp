@@ -94,16 +94,25 @@ void add_leaf_keys(Keys* keys, const JsonbValue* value, uint32 path_hash, uint32
 
 enum class TopKey { image, envelope, pk, other };
 
+// Runs once per logged row: compares lengths before bytes.
 TopKey classify(const JsonbValue* key)
 {
-    auto is = [key](const char* name) {
-        size_t length = strlen(name);
-        return static_cast<size_t>(key->val.string.len) == length && memcmp(key->val.string.val, name, length) == 0;
-    };
-    if (is("old_data") || is("new_data")) return TopKey::image;
-    if (is("operation") || is("schema") || is("table")) return TopKey::envelope;
-    if (is("pk")) return TopKey::pk;
-    return TopKey::other;
+    const char* name = key->val.string.val;
+    switch (key->val.string.len) {
+        case 2:
+            return memcmp(name, "pk", 2) == 0 ? TopKey::pk : TopKey::other;
+        case 5:
+            return memcmp(name, "table", 5) == 0 ? TopKey::envelope : TopKey::other;
+        case 6:
+            return memcmp(name, "schema", 6) == 0 ? TopKey::envelope : TopKey::other;
+        case 8:
+            return memcmp(name, "old_data", 8) == 0 || memcmp(name, "new_data", 8) == 0 ? TopKey::image
+                                                                                          : TopKey::other;
+        case 9:
+            return memcmp(name, "operation", 9) == 0 ? TopKey::envelope : TopKey::other;
+        default:
+            return TopKey::other;
+    }
 }
 
 // The prefix of a table's keys: the hash of a string "table" member.
@@ -140,7 +149,7 @@ void add_metadata_keys(Keys* keys, Jsonb* jb, bool for_query, bool* needs_table_
     while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
         if (token == WJB_KEY) {
             kind = classify(&v);
-            key_hash = mix(&v, 0);
+            if (kind == TopKey::other || kind == TopKey::pk) key_hash = mix(&v, 0);
         } else if (token == WJB_VALUE) {
             if (kind == TopKey::other || (kind == TopKey::pk && !has_table && !for_query)) {
                 add_leaf_keys(keys, &v, key_hash, generic_prefix);

@@ -301,7 +301,7 @@ void fill_slot(TupleTableSlot* slot, Relation target, const LogLayout& layout, c
 {
     ExecClearTuple(slot);
     memset(slot->tts_isnull, 0, sizeof(bool) * slot->tts_tupleDescriptor->natts);
-    slot->tts_values[layout.id - 1] = Int64GetDatum(nextval_internal(layout.sequence, true));
+    slot->tts_values[layout.id - 1] = Int64GetDatum(nextval_internal(layout.sequence, false));  // may_insert()
     slot->tts_values[layout.level - 1] = level;
     slot->tts_values[layout.message - 1] = row.message;
     slot->tts_values[layout.metadata - 1] = row.metadata;
@@ -376,9 +376,11 @@ void insert_rows(Relation target, const LogLayout& layout, const LogRow* rows, i
 }
 
 // INSERT on the log's columns, checked as the executor checks it
-// (ExecutorCheckPerms_hook included) for the current user: the log's owner.
+// (ExecutorCheckPerms_hook included) for the current user: the log's owner;
+// and nextval() on id's sequence, checked here once, not for every row.
 bool may_insert(Relation log, const LogLayout& layout)
 {
+    if (pg_class_aclcheck(layout.sequence, GetUserId(), ACL_USAGE | ACL_UPDATE) != ACLCHECK_OK) return false;
     RangeTblEntry* rte = makeNode(RangeTblEntry);
     rte->rtekind = RTE_RELATION;
     rte->relid = RelationGetRelid(log);
