@@ -17,8 +17,8 @@ CREATE INDEX IF NOT EXISTS idx_workspace_active_code
 CREATE INDEX IF NOT EXISTS idx_user_email_lower
     ON user_management."USER" (lower(email));
 -- Seed: GIN on metadata, with zerocut's operator class jsonb_log_ops: plain
--- metadata @> '{...}' queries use it, and an audit row adds one key (its
--- table and primary key) however wide the row; a table alone is a range of
+-- metadata @> '{...}' queries use it, and an audit row adds one key per
+-- primary-key column (its table and key value) however wide the row; a table alone is a range of
 -- keys, a system event's own keys are indexed as jsonb_path_ops would.  Row
 -- images and operation/schema are only rechecked (docs/audit.md).  It
 -- replaces the seed's jsonb_ops index of that name and the envelope
@@ -29,7 +29,8 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_index i
                JOIN pg_catalog.pg_opclass c ON c.oid = i.indclass[0]
                WHERE i.indexrelid = pg_catalog.to_regclass('audit_log.idx_system_log_metadata_gin')
-                 AND NOT (c.opcname = 'jsonb_log_ops' AND c.opcnamespace = 'zerocut'::pg_catalog.regnamespace)) THEN
+                 AND NOT (c.opcname = 'jsonb_log_ops' AND c.opcnamespace = 'zerocut'::pg_catalog.regnamespace
+                          AND i.indisvalid AND i.indexprs IS NULL AND i.indpred IS NULL)) THEN
         DROP INDEX audit_log.idx_system_log_metadata_gin;
     END IF;
 END

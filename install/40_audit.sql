@@ -54,7 +54,7 @@ COMMENT ON FUNCTION zerocut.audit_log_guard() IS
     'BEFORE UPDATE/DELETE/TRUNCATE trigger keeping audit_log.system_log append-only for everyone but its owner';
 
 -- The log's GIN operator class: metadata @> '...' with one index key per
--- audit row (its table and primary key); row images and low-cardinality
+-- primary-key column of an audit row (its table and key value); row images and low-cardinality
 -- envelope members are not indexed, a table alone is a range of keys.
 -- docs/audit.md, "Index design"; src/audit/jsonb_log_ops.cpp.
 CREATE FUNCTION zerocut.jsonb_log_ops_extract_value(jsonb, internal, internal) RETURNS internal
@@ -96,4 +96,4 @@ CREATE OPERATOR CLASS zerocut.jsonb_log_ops FOR TYPE jsonb USING gin AS
     FUNCTION 6 zerocut.jsonb_log_ops_triconsistent(internal, int2, jsonb, int4, internal, internal, internal),
     STORAGE int8;
 COMMENT ON OPERATOR CLASS zerocut.jsonb_log_ops USING gin IS
-    'GIN for audit_log.system_log metadata: @> with one key per audit row (table and primary key); a table alone is a key range; row images and operation/schema are rechecked, not indexed';
+    'GIN for audit_log.system_log metadata: @> with one key per primary-key column of an audit row (table and key value); a table alone is a key range; row images and operation/schema are rechecked, not indexed';

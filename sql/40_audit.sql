@@ -590,11 +590,48 @@ SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
 SELECT i.indexrelid::regclass AS log_index, c.opcname, i.indisprimary
 FROM pg_index i JOIN pg_opclass c ON c.oid = i.indclass[0]
 WHERE i.indrelid = 'audit_log.system_log'::regclass ORDER BY i.indexrelid::regclass::text;
+-- A second install keeps the index it built (no rebuild under a SHARE lock);
+-- a partial one of that name is replaced.
+SELECT 'audit_log.idx_system_log_metadata_gin'::regclass::oid AS gin_before \gset
+SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
+SELECT 'audit_log.idx_system_log_metadata_gin'::regclass::oid = :gin_before AS same_index;
+DROP INDEX audit_log.idx_system_log_metadata_gin;
+CREATE INDEX idx_system_log_metadata_gin ON audit_log.system_log USING gin (metadata zerocut.jsonb_log_ops)
+    WHERE level = 'ERROR';
+SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
+SELECT indpred IS NULL AS whole_log_indexed FROM pg_index
+WHERE indexrelid = 'audit_log.idx_system_log_metadata_gin'::regclass;
+-- A log keyed (id, created_at), as earlier installs made it, keeps a btree
+-- on created_at; keyed (created_at, id) again, it needs none.
+ALTER TABLE audit_log.system_log DROP CONSTRAINT system_log_pkey, ADD PRIMARY KEY (id, created_at);
+SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
+SELECT to_regclass('audit_log.idx_system_log_created') IS NOT NULL AS has_created_at_index;
+ALTER TABLE audit_log.system_log DROP CONSTRAINT system_log_pkey, ADD PRIMARY KEY (created_at, id);
+SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
+SELECT to_regclass('audit_log.idx_system_log_created') IS NOT NULL AS has_created_at_index;
 SELECT zerocut.generate_sample_data(3, 2) ->> 'users' AS users;
 SELECT message, count(*), count(*) FILTER (WHERE metadata::text LIKE '%password_hash": "[redacted]"%') AS redacted
 FROM audit_log.system_log WHERE metadata ->> 'schema' <> 'public' GROUP BY 1 ORDER BY 1;
 UPDATE user_management."USER" SET password_hash = 'x' WHERE id = 1;
 SELECT metadata #> '{new_data,password_hash}' AS password_hash FROM zerocut.audit_history('user_management."USER"', '{"id": 1}') WHERE metadata ->> 'operation' = 'UPDATE';
+
+-- The log writer checks nextval() on the log's sequence once per write, for
+-- the log's owner: an owner without USAGE or UPDATE on it gets the error an
+-- INSERT would raise, through the writer and through SQL INSERTs alike.
+BEGIN;
+CREATE ROLE regress_log_owner;
+GRANT USAGE ON SCHEMA audit_log TO regress_log_owner;
+ALTER TABLE audit_log.system_log OWNER TO regress_log_owner;
+REVOKE USAGE, UPDATE ON SEQUENCE audit_log.system_log_id_seq FROM regress_log_owner;
+CREATE TABLE seq_perm (id int PRIMARY KEY, v int);
+SELECT zerocut.enable_audit('seq_perm');
+SAVEPOINT direct;
+INSERT INTO seq_perm VALUES (1, 1);
+ROLLBACK TO SAVEPOINT direct;
+SET LOCAL zerocut.audit_direct_insert = off;
+INSERT INTO seq_perm VALUES (1, 1);
+ROLLBACK;
+SELECT pg_get_userbyid(relowner) AS log_owner FROM pg_class WHERE oid = 'audit_log.system_log'::regclass;
 
 -- Clean up.
 SET client_min_messages = warning;  -- the cascade list names monthly partitions

@@ -24,11 +24,20 @@ SELECT CASE g % 10  -- the kind of row; k = g / 10 varies within a kind
 FROM generate_series(first, last) g, LATERAL (SELECT g / 10 AS k) AS kind
 $$;
 INSERT INTO log_ops (metadata) SELECT * FROM pg_temp.log_ops_rows(1, 6000);
+-- Rows that give no key at all (GIN's empty items), repeated array
+-- elements, null and boolean values, deep nesting.
+INSERT INTO log_ops (metadata)
+SELECT m::jsonb FROM (VALUES ('{}'), ('[]'), ('{"operation": "X"}'), ('{"table": 3}'), ('{"old_data": {"a": 1}}'),
+    ('{"pk": {}}'), ('{"tables": ["t1", "t1"], "flag": true, "none": null}'), ('{"a": {"b": {"c": [{"d": 1}, [2, [3]]]}}}'),
+    ('{"table": "t1", "pk": {"id": null}, "operation": "UPDATE"}'), ('{"table": "", "pk": {"": false}}')) AS v(m),
+    generate_series(1, 3);
 CREATE INDEX log_ops_gin ON log_ops USING gin (metadata zerocut.jsonb_log_ops);
 -- Rows added after the build go through the pending list; a second index
 -- without it inserts every key at once.
 INSERT INTO log_ops (metadata) SELECT * FROM pg_temp.log_ops_rows(6001, 9000);
 CREATE TABLE log_ops_direct (LIKE log_ops);
+-- The reference: the same rows without any index.
+CREATE TABLE log_ops_plain AS SELECT * FROM log_ops;
 CREATE INDEX log_ops_direct_gin ON log_ops_direct USING gin (metadata zerocut.jsonb_log_ops) WITH (fastupdate = off);
 INSERT INTO log_ops_direct SELECT * FROM log_ops;
 ANALYZE log_ops, log_ops_direct;
@@ -47,7 +56,11 @@ INSERT INTO log_ops_queries (q) VALUES
  ('{"table": "t3", "operation": "TRUNCATE"}'), ('{"old_data": {"a": 3}}'), ('{"table": "t2", "old_data": {"a": 2}}'),
  ('{"table": "t3", "new_data": {"tags": ["b"]}}'), ('{"table": "nope"}'), ('{"table": "t3", "pk": {"id": [3]}}'),
  ('{"table": "t3", "pk": {"id": 3}}'), ('{"table": "t3", "pk": {"id": 3.0}}'), ('{"table": "t3", "pk": {"id": "3"}}'),
- ('{"table": "t3", "pk": {"id": 33}, "operation": "INSERT", "new_data": {"tags": ["b1"]}}'), ('{"table": "t4", "pk": {"id": 4}}');
+ ('{"table": "t3", "pk": {"id": 33}, "operation": "INSERT", "new_data": {"tags": ["b1"]}}'), ('{"table": "t4", "pk": {"id": 4}}'),
+ ('{"operation": "X"}'), ('{"pk": {}}'), ('{"old_data": {"a": 1}}'), ('{"tables": ["t1", "t1"]}'), ('{"flag": true}'),
+ ('{"none": null}'), ('{"flag": false}'), ('{"a": {"b": {"c": [{"d": 1}]}}}'), ('{"a": {"b": {"c": [[[3]]]}}}'),
+ ('{"a": {"b": {}}}'), ('{"table": "t1", "pk": {"id": null}}'), ('{"table": "", "pk": {"": false}}'), ('{"table": ""}'),
+ ('[3]'), ('{"pk": {"id": 4}, "table": "t4", "operation": "INSERT", "schema": "nope"}'), ('[[]]');
 
 CREATE FUNCTION pg_temp.log_ops_counts(tbl regclass) RETURNS TABLE (query int, n bigint) LANGUAGE plpgsql AS $$
 DECLARE
@@ -59,7 +72,7 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 END $$;
-CREATE TEMP TABLE by_seqscan AS SELECT * FROM pg_temp.log_ops_counts('log_ops');
+CREATE TEMP TABLE by_seqscan AS SELECT * FROM pg_temp.log_ops_counts('log_ops_plain');
 SET enable_seqscan = off;
 SET enable_indexscan = off;
 CREATE TEMP TABLE by_index AS SELECT * FROM pg_temp.log_ops_counts('log_ops');
@@ -74,6 +87,11 @@ FROM by_seqscan s JOIN by_index i USING (query) JOIN by_direct_index d USING (qu
 VACUUM log_ops;
 SELECT count(*) AS queries_differing_after_vacuum
 FROM by_seqscan s JOIN pg_temp.log_ops_counts('log_ops') i USING (query) WHERE s.n <> i.n;
+
+-- Two containment conditions on one column are two scan keys of one index scan.
+SELECT (SELECT count(*) FROM log_ops WHERE metadata @> '{"table": "t1"}' AND metadata @> '{"pk": {"a": 3}}') AS both_conditions,
+       (SELECT count(*) FROM log_ops_plain WHERE metadata @> '{"table": "t1", "pk": {"a": 3}}') AS reference;
+SELECT amvalidate(oid) AS opclass_valid FROM pg_opclass WHERE opcname = 'jsonb_log_ops';
 
 -- The scans are index scans, and only the row images and envelope members
 -- are rechecked: a table with a pk, or a table alone, fetches exactly its rows.
@@ -98,4 +116,4 @@ SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM log_ops WHERE metadata ? 'table';
 RESET enable_seqscan;
 
-DROP TABLE log_ops, log_ops_direct, log_ops_queries;
+DROP TABLE log_ops, log_ops_direct, log_ops_plain, log_ops_queries;

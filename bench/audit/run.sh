@@ -2,7 +2,7 @@
 # with no trigger, the seed's PL/pgSQL audit trigger
 # (bench/baseline/audit.sql), zerocut row mode and zerocut statement mode,
 # all writing to the domain schema's audit_log.system_log (with its GIN
-# index on the metadata envelope).  Row mode runs twice: through the log
+# index on metadata, operator class zerocut.jsonb_log_ops).  Row mode runs twice: through the log
 # writer (the default) and through SQL INSERTs (zerocut.audit_direct_insert
 # off).  Plus the lower bounds: the same log rows written by one
 # hand-written SQL statement, and single-row pgbench updates with and
@@ -79,8 +79,8 @@ median() { echo ${times[$1]} | tr ' ' '\n' | bench_median; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", a - b }'; }
 
 bench_note "100,000-row statements on a usage-stats-like table, median of $RUNS interleaved runs, fresh table and" \
-    "empty log each run; the log is the domain schema's audit_log.system_log (GIN jsonb_path_ops on the metadata" \
-    "envelope, metadata - '{old_data,new_data}'). Row mode through the log writer (default) and through SQL" \
+    "empty log each run; the log is the domain schema's audit_log.system_log (primary key (created_at, id), GIN" \
+    "on metadata with zerocut.jsonb_log_ops). Row mode through the log writer (default) and through SQL" \
     "INSERTs (zerocut.audit_direct_insert = off)." \
     "Overhead = time minus the no-trigger time." ""
 bench_note "| operation | no trigger (ms) | seed PL/pgSQL (ms) | zerocut row (ms) | zerocut row, SQL path (ms) | zerocut statement (ms) | one-statement lower bound (ms) | row / seed overhead | row SQL path / seed overhead | statement / seed overhead | lower bound / seed overhead |"
@@ -123,7 +123,7 @@ cat >"$BENCH_OUT/audit_pgbench_lower.sql" <<'SQL'
 WITH c AS (UPDATE u SET api_calls = api_calls + 1 WHERE id = :id RETURNING id, api_calls) INSERT INTO audit_log.system_log (level, message, metadata) SELECT 'INFO', 'u record updated', jsonb_build_object('operation', 'UPDATE', 'schema', 'public', 'table', 'u', 'pk', jsonb_build_object('id', id), 'old_data', jsonb_build_object('api_calls', api_calls - 1), 'new_data', jsonb_build_object('api_calls', api_calls)) FROM c;
 SQL
 declare -A tps cpu
-for run in 1 2 3; do
+for run in 1 2 3 4 5; do
     for variant in none seed row row_sql lower; do
         script=$BENCH_OUT/audit_pgbench.sql
         if [ $variant = lower ]; then
@@ -144,7 +144,7 @@ done
 tps_median() { echo ${tps[$1]} | tr ' ' '\n' | bench_median; }
 cpu_median() { echo ${cpu[$1]} | tr ' ' '\n' | bench_median; }
 bench_note ""
-bench_note "pgbench, single-row UPDATE by random id, 2 clients, 10 s, median of 3 interleaved runs. Server CPU is" \
+bench_note "pgbench, single-row UPDATE by random id, 2 clients, 10 s, median of 5 interleaved runs. Server CPU is" \
     "the whole cluster's CPU time (backends and WAL writer) per transaction. The lower bound writes the UPDATE" \
     "and its log row as one plain statement, no trigger." ""
 bench_note "| variant | TPS | TPS / no auditing | server CPU per transaction (µs) |"
@@ -160,4 +160,50 @@ done
 tps_row=$(tps_median row)
 echo "  pgbench single-row UPDATE: ${tps_none} TPS without, ${tps_row} with row-mode auditing, $(tps_median seed) with the seed's, $(tps_median lower) lower bound"
 bench_ratio "audit: single-row TPS with auditing / without" "$(bench_div $tps_row $tps_none)" ">=" 0.9
+
+# Lookups on a 1,000,000-row log (audit rows of four hot tables and a rare
+# one, and system events): the envelope expression index of earlier installs
+# (jsonb_path_ops, four keys per audit row) against jsonb_log_ops (one key),
+# each query run 1,000 times in a loop; and the index's build time and size.
+zc_psql -q -d $DB -c "DROP TABLE IF EXISTS logx" -c "CREATE TABLE logx (id bigserial, metadata jsonb NOT NULL)" \
+    -c "INSERT INTO logx (metadata) SELECT jsonb_build_object('operation', (ARRAY['INSERT','UPDATE','DELETE'])[1 + g % 3],
+        'schema', 'public', 'table', CASE WHEN g % 1000 = 0 THEN 'rare' ELSE 'hot' || g % 4 END,
+        'pk', jsonb_build_object('id', g % 200000), 'old_data', jsonb_build_object('api_calls', g, 'note', 'x' || g),
+        'new_data', jsonb_build_object('api_calls', g + 1, 'note', 'y' || g)) FROM generate_series(1, 1000000) g" \
+    -c "INSERT INTO logx (metadata) SELECT jsonb_build_object('job', 'archive', 'run', g) FROM generate_series(1, 1000) g" \
+    -c "VACUUM ANALYZE logx"
+ENVELOPE="(metadata - '{old_data,new_data}'::text[])"
+declare -A lookup
+lookup_ms() {  # lookup_ms EXPRESSION QUERY_JSON: ms for 1,000 lookups
+    bench_ms $DB "SET enable_seqscan = off; DO \$\$ BEGIN FOR i IN 1..1000 LOOP
+        PERFORM count(*) FROM logx WHERE $1 @> '$2'; END LOOP; END \$\$"
+}
+for variant in envelope log_ops; do
+    if [ $variant = envelope ]; then
+        build=$(bench_ms $DB "CREATE INDEX logx_gin ON logx USING gin ($ENVELOPE jsonb_path_ops)")
+        expr=$ENVELOPE
+    else
+        build=$(bench_ms $DB "CREATE INDEX logx_gin ON logx USING gin (metadata zerocut.jsonb_log_ops)")
+        expr=metadata
+    fi
+    size=$(zc_psql -d $DB -At -c "SELECT pg_size_pretty(pg_relation_size('logx_gin'))")
+    history=$(lookup_ms "$expr" '{"schema": "public", "table": "hot1", "pk": {"id": 4321}}')
+    rare=$(lookup_ms "$expr" '{"table": "rare"}')
+    event=$(lookup_ms "$expr" '{"job": "archive", "run": 7}')
+    lookup[$variant]="$build|$size|$history|$rare|$event"
+    zc_psql -q -d $DB -c "DROP INDEX logx_gin"
+done
+bench_note "" "Lookups on a 1,000,000-row log (audit rows of four hot tables and a rare one, 1,000 system events):" \
+    "the envelope expression index of earlier installs against jsonb_log_ops on plain metadata; ms for 1,000" \
+    "lookups in a PL/pgSQL loop (bitmap index scans)." "" \
+    "| index | build (ms) | size | one row's history (5 rows) | a rare table (1,000 rows) | a system event (1 row) |" \
+    "|---|---|---|---|---|---|"
+for variant in envelope log_ops; do
+    IFS='|' read -r build size history rare event <<<"${lookup[$variant]}"
+    bench_note "| $variant | $build | $size | $history | $rare | $event |"
+done
+IFS='|' read -r _ _ history_envelope _ _ <<<"${lookup[envelope]}"
+IFS='|' read -r _ _ history_log_ops _ _ <<<"${lookup[log_ops]}"
+echo "  lookups: envelope ${lookup[envelope]}, log_ops ${lookup[log_ops]} (build|size|history|rare|event)"
+bench_ratio "audit: history lookup, jsonb_log_ops / envelope index" "$(bench_div $history_log_ops $history_envelope)" "<=" 1.0
 zc_psql -q -c "DROP DATABASE $DB"

@@ -62,14 +62,16 @@ struct AuditColumn {
     bool hidden;         // excluded or redacted: the value never reaches the log
     bool excluded;       // a change to it alone does not make a log row
     FmgrInfo* to_jsonb;  // kind_generic: to_jsonb() with the column's type
-    // kind_datetime: the last value converted and its text, reused for an
-    // equal value under the same TimeZone: a statement's rows often share a
-    // timestamp (now() of the statement that wrote them).
+    // kind_datetime: the last value converted and its text (MAXDATELEN + 1
+    // bytes), reused for an equal value under the same TimeZone: a
+    // statement's rows often share a timestamp (now() of the statement that
+    // wrote them).  date, timestamp and timestamptz are by-value Datums.
     mutable bool has_last_datetime;
     mutable Datum last_datetime;
     mutable pg_tz* last_timezone;
-    mutable char last_datetime_text[MAXDATELEN + 1];
+    char* last_datetime_text;
 };
+static_assert(FLOAT8PASSBYVAL, "the date/time cache compares timestamp Datums by value");
 
 namespace {
 
@@ -234,6 +236,8 @@ void build_relation(AuditRelation* rel, TriggerData* data, bool changed_only, co
         column->kind = kind_of(column->base_type);
         column->excluded = name_in(column->name, excluded, nexcluded);
         column->hidden = column->excluded || name_in(column->name, redacted, nredacted);
+        if (column->kind == kind_datetime)
+            column->last_datetime_text = static_cast<char*>(palloc(MAXDATELEN + 1));
         if (column->kind == kind_generic) {
             column->to_jsonb = static_cast<FmgrInfo*>(palloc0(sizeof(FmgrInfo)));
             fmgr_info_cxt(F_TO_JSONB, column->to_jsonb, rel->context);
