@@ -27,7 +27,7 @@ SELECT count(*) AS hashes_in_clear FROM audit_log.system_log WHERE metadata::tex
 
 \echo
 \echo '== plain metadata @> searches use the GIN index (operator class zerocut.jsonb_log_ops):'
-\echo '== one key per audit row (table and primary key); a table alone is a range of keys'
+\echo '== one key per primary-key column of an audit row (table and key value); a table alone is a range of keys'
 EXPLAIN (COSTS OFF) SELECT id, message FROM audit_log.system_log
 WHERE metadata @> '{"table": "USER", "operation": "UPDATE"}';
 EXPLAIN (COSTS OFF) SELECT id, message FROM audit_log.system_log
