@@ -30,7 +30,10 @@ BEGIN
                JOIN pg_catalog.pg_opclass c ON c.oid = i.indclass[0]
                WHERE i.indexrelid = pg_catalog.to_regclass('audit_log.idx_system_log_metadata_gin')
                  AND NOT (c.opcname = 'jsonb_log_ops' AND c.opcnamespace = 'zerocut'::pg_catalog.regnamespace
-                          AND i.indisvalid AND i.indexprs IS NULL AND i.indpred IS NULL)) THEN
+                          AND i.indisvalid AND i.indexprs IS NULL AND i.indpred IS NULL
+                          AND i.indrelid = 'audit_log.system_log'::pg_catalog.regclass AND i.indnatts = 1
+                          AND i.indkey[0] = (SELECT attnum FROM pg_catalog.pg_attribute
+                                             WHERE attrelid = i.indrelid AND attname = 'metadata'))) THEN
         DROP INDEX audit_log.idx_system_log_metadata_gin;
     END IF;
 END

@@ -601,6 +601,18 @@ CREATE INDEX idx_system_log_metadata_gin ON audit_log.system_log USING gin (meta
 SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
 SELECT indpred IS NULL AS whole_log_indexed FROM pg_index
 WHERE indexrelid = 'audit_log.idx_system_log_metadata_gin'::regclass;
+-- So are an invalid one (ON ONLY: no partition has it yet) and one on an
+-- expression.
+DROP INDEX audit_log.idx_system_log_metadata_gin;
+CREATE INDEX idx_system_log_metadata_gin ON ONLY audit_log.system_log USING gin (metadata zerocut.jsonb_log_ops);
+SELECT indisvalid AS invalid_index_valid FROM pg_index WHERE indexrelid = 'audit_log.idx_system_log_metadata_gin'::regclass;
+SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
+SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'audit_log.idx_system_log_metadata_gin'::regclass;
+DROP INDEX audit_log.idx_system_log_metadata_gin;
+CREATE INDEX idx_system_log_metadata_gin ON audit_log.system_log USING gin ((metadata - 'x') zerocut.jsonb_log_ops);
+SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
+SELECT indexprs IS NULL AS on_metadata_itself FROM pg_index
+WHERE indexrelid = 'audit_log.idx_system_log_metadata_gin'::regclass;
 -- A log keyed (id, created_at), as earlier installs made it, keeps a btree
 -- on created_at; keyed (created_at, id) again, it needs none.
 ALTER TABLE audit_log.system_log DROP CONSTRAINT system_log_pkey, ADD PRIMARY KEY (id, created_at);
@@ -631,7 +643,8 @@ ROLLBACK TO SAVEPOINT direct;
 SET LOCAL zerocut.audit_direct_insert = off;
 INSERT INTO seq_perm VALUES (1, 1);
 ROLLBACK;
-SELECT pg_get_userbyid(relowner) AS log_owner FROM pg_class WHERE oid = 'audit_log.system_log'::regclass;
+SELECT relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS owner_restored
+FROM pg_class WHERE oid = 'audit_log.system_log'::regclass;
 
 -- Clean up.
 SET client_min_messages = warning;  -- the cascade list names monthly partitions

@@ -91,6 +91,7 @@ FROM by_seqscan s JOIN pg_temp.log_ops_counts('log_ops') i USING (query) WHERE s
 -- Two containment conditions on one column are two scan keys of one index scan.
 SELECT (SELECT count(*) FROM log_ops WHERE metadata @> '{"table": "t1"}' AND metadata @> '{"pk": {"a": 3}}') AS both_conditions,
        (SELECT count(*) FROM log_ops_plain WHERE metadata @> '{"table": "t1", "pk": {"a": 3}}') AS reference;
+EXPLAIN (COSTS OFF) SELECT count(*) FROM log_ops WHERE metadata @> '{"table": "t1"}' AND metadata @> '{"pk": {"a": 3}}';
 SELECT amvalidate(oid) AS opclass_valid FROM pg_opclass WHERE opcname = 'jsonb_log_ops';
 
 -- The scans are index scans, and only the row images and envelope members
