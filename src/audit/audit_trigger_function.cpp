@@ -74,15 +74,20 @@ Jsonb* row_change(AuditRelation* rel, TriggerData* data, const char** message)
 
 // A transition table opened for reading with its own read pointer, as the
 // executor's named-tuplestore scan does, so other readers are not disturbed.
+// A tuple read back from a spilled store is allocated in the current memory
+// context and owned by the slot, which frees it at the next read: reads run
+// in `context`, which outlives the batches (reset after each write).
 struct TransitionReader {
     Tuplestorestate* store = nullptr;
     int pointer = 0;
     TupleTableSlot* slot = nullptr;
+    MemoryContext context = nullptr;
 };
 
 void open_reader(TransitionReader* reader, Tuplestorestate* store, TupleDesc desc)
 {
     reader->store = store;
+    reader->context = CurrentMemoryContext;
     reader->pointer = zc::pg::guard([=] { return tuplestore_alloc_read_pointer(store, EXEC_FLAG_REWIND); });
     reader->slot = zc::pg::guard([=] { return MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); });
     int pointer = reader->pointer;
@@ -96,7 +101,10 @@ void open_reader(TransitionReader* reader, Tuplestorestate* store, TupleDesc des
 bool next_row(TransitionReader* reader)
 {
     tuplestore_select_read_pointer(reader->store, reader->pointer);
-    if (!tuplestore_gettupleslot(reader->store, true, false, reader->slot)) return false;
+    MemoryContext caller = MemoryContextSwitchTo(reader->context);
+    bool found = tuplestore_gettupleslot(reader->store, true, false, reader->slot);
+    MemoryContextSwitchTo(caller);
+    if (!found) return false;
     slot_getallattrs(reader->slot);
     return true;
 }
@@ -105,7 +113,21 @@ bool next_row(TransitionReader* reader)
 // rows are built and written in batches, each freed before the next,
 // however large the statement (and the SQL path's jsonb[] stays far below
 // the 1 GB datum limit).
-constexpr Size batch_bytes = 64 * 1024 * 1024;
+constexpr Size batch_bytes = 4 * 1024 * 1024;
+
+// A large statement's batches reuse one block that outlives each reset:
+// fresh memory for every batch cost a page fault per 4 kB touched, about
+// 5 % of a 100,000-row DELETE.  Small statements keep small blocks.
+constexpr Size batch_keeper_bytes = 8 * 1024 * 1024;
+constexpr int64 rows_for_keeper = 4096;
+
+MemoryContext create_batch_context(int64 rows)
+{
+    if (rows < rows_for_keeper)
+        return AllocSetContextCreate(CurrentMemoryContext, "zerocut audit batch", ALLOCSET_DEFAULT_SIZES);
+    return AllocSetContextCreate(CurrentMemoryContext, "zerocut audit batch", batch_keeper_bytes, batch_keeper_bytes,
+                                 batch_keeper_bytes);
+}
 
 // The next batch of metadata built from the transition tables, in the
 // caller's memory context; *count is 0 when no row is left.  C-style: runs
@@ -177,8 +199,8 @@ void statement_changes(AuditRelation* rel, TriggerData* data, std::optional<int3
         [] { return AllocSetContextCreate(CurrentMemoryContext, "zerocut audit row", ALLOCSET_DEFAULT_SIZES); });
     TransitionReader* old_reader = wants_old ? &old_rows : nullptr;
     TransitionReader* new_reader = wants_new ? &new_rows : nullptr;
-    MemoryContext batch_context = zc::pg::guard(
-        [] { return AllocSetContextCreate(CurrentMemoryContext, "zerocut audit batch", ALLOCSET_DEFAULT_SIZES); });
+    Tuplestorestate* rows = wants_old ? data->tg_oldtable : data->tg_newtable;
+    MemoryContext batch_context = zc::pg::guard([=] { return create_batch_context(tuplestore_tuple_count(rows)); });
     bool finished = false;
     while (!finished) {
         int count = 0;
