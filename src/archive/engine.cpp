@@ -596,9 +596,12 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
             for (size_t i = 0; i < key.size(); ++i) {
                 key_list += (i ? ", " : "") + key[i].quoted;
                 key_desc += (i ? ", " : "") + std::string("batch.") + key[i].quoted + " DESC";
-                key_text += ", batch." + key[i].quoted + "::pg_catalog.text";
-                key_params +=
-                    (i ? ", " : "") + std::string("CAST($") + std::to_string(i + 3) + " AS " + key[i].type + ")";
+                key_text += ", last_row." + key[i].quoted + "::pg_catalog.text";
+                // A scalar subquery: cast once per batch, not once per row
+                // (the row comparison is also a filter, and casts from text
+                // to a date/time type are only stable, so never folded).
+                key_params += (i ? ", " : "") + std::string("(SELECT CAST($") + std::to_string(i + 3) + " AS " +
+                              key[i].type + "))";
             }
             auto statement = [&](bool first) {
                 return "WITH batch AS MATERIALIZED (SELECT ctid AS zc_ctid, " + key_list + " FROM ONLY " + leaf.qname +
@@ -612,7 +615,8 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
                        target.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
                        " FROM moved RETURNING 1) "
                        "SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM batch)" +
-                       key_text + " FROM batch ORDER BY " + key_desc + " LIMIT 1";
+                       key_text + " FROM (SELECT " + key_list + " FROM batch ORDER BY " + key_desc +
+                       " LIMIT 1) last_row";  // the last key as text: one row converted, not the batch
             };
             std::string first_sql = statement(true);
             std::string next_sql = statement(false);
