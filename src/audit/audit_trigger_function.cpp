@@ -109,10 +109,10 @@ bool next_row(TransitionReader* reader)
     return true;
 }
 
-// Up to this many bytes of metadata are written at once: a statement's log
-// rows are built and written in batches, each freed before the next,
-// however large the statement (and the SQL path's jsonb[] stays far below
-// the 1 GB datum limit).
+// Up to this many bytes of metadata (as allocated) are written at once: a
+// statement's log rows are built and written in batches, each freed before
+// the next, however large the statement (and the SQL path's jsonb[] stays
+// far below the 1 GB datum limit).
 constexpr Size batch_bytes = 4 * 1024 * 1024;
 
 // A large statement's batches reuse one block that outlives each reset:
@@ -159,7 +159,7 @@ Jsonb** next_batch(AuditRelation* rel, const char* operation, TransitionReader* 
             Jsonb* copy = static_cast<Jsonb*>(palloc(VARSIZE(change)));
             memcpy(copy, change, VARSIZE(change));
             items[(*count)++] = copy;
-            bytes += VARSIZE(change);
+            bytes += GetMemoryChunkSpace(copy);  // what it takes in the block, not its length
         }
         MemoryContextReset(row_context);
         if (bytes >= batch_bytes) *finished = false;
@@ -218,10 +218,10 @@ void statement_changes(AuditRelation* rel, TriggerData* data, std::optional<int3
         MemoryContextSwitchTo(caller);
     }
     zc::pg::guard([=] {
-        MemoryContextDelete(row_context);
-        MemoryContextDelete(batch_context);
         if (old_reader) ExecDropSingleTupleTableSlot(old_reader->slot);
         if (new_reader) ExecDropSingleTupleTableSlot(new_reader->slot);
+        MemoryContextDelete(row_context);
+        MemoryContextDelete(batch_context);
     });
 }
 
