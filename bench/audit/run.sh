@@ -6,7 +6,7 @@
 # writer (the default) and through SQL INSERTs (zerocut.audit_direct_insert
 # off).  Plus the lower bounds: the same log rows written by one
 # hand-written SQL statement, and single-row pgbench updates with and
-# without auditing.
+# without auditing (at fsync and synchronous_commit off, and at the defaults, on).
 # Targets (issue 7): row-mode overhead <= 0.35 x the seed trigger's,
 # statement mode <= 0.25 x; single-row TPS with auditing >= 0.9 x without.
 ROWS=100000
@@ -124,19 +124,33 @@ WITH c AS (UPDATE u SET api_calls = api_calls + 1 WHERE id = :id RETURNING id, a
 SQL
 declare -A tps cpu
 PGBENCH_RUNS=5
+# The harness runs the cluster with fsync and synchronous_commit off, so
+# the bulk timings measure CPU, not the disk; the *_durable variants run
+# pgbench at the server's defaults, both on (fsync is reloadable): each
+# commit waits for its WAL to reach the disk, as an audited server runs.
+durable() {  # on | off
+    if [ "$1" = on ]; then
+        zc_psql -q -c "ALTER SYSTEM SET fsync = on" -c "SELECT pg_reload_conf()" >/dev/null
+    else
+        zc_psql -q -c "ALTER SYSTEM RESET fsync" -c "SELECT pg_reload_conf()" >/dev/null
+    fi
+    sleep 1  # every process has read the file
+}
 for run in $(seq 1 $PGBENCH_RUNS); do
-    for variant in none seed row row_sql lower; do
+    for variant in none seed row row_sql lower none_durable row_durable; do
         script=$BENCH_OUT/audit_pgbench.sql
-        if [ $variant = lower ]; then
-            prepare none yes
-            script=$BENCH_OUT/audit_pgbench_lower.sql
-        else
-            prepare $variant yes
-        fi
+        options=
+        case $variant in
+            lower) prepare none yes; script=$BENCH_OUT/audit_pgbench_lower.sql ;;
+            *_durable) prepare ${variant%_durable} yes; options="-c synchronous_commit=on"; durable on ;;
+            *) prepare $variant yes ;;
+        esac
         before=$(bench_server_cpu_ms)
-        out=$("$ZC_BINDIR/pgbench" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -n -c 2 -j 2 -T 10 -f "$script" $DB 2>/dev/null)
+        out=$(PGOPTIONS=$options "$ZC_BINDIR/pgbench" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -n -c 2 -j 2 -T 10 \
+            -f "$script" $DB 2>/dev/null)
         sleep 1  # the run's backends exit and are reaped
         after=$(bench_server_cpu_ms)
+        if [ "${variant%_durable}" != "$variant" ]; then durable off; fi
         transactions=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")
         tps[$variant]+="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out") "
         cpu[$variant]+="$(awk -v ms=$((after - before)) -v n="$transactions" 'BEGIN { printf "%.1f", ms * 1000 / n }') "
@@ -150,20 +164,34 @@ tps_range() { echo ${tps[$1]} | tr ' ' '\n' | sort -g | awk 'NF { v[++n] = $1 } 
 bench_note ""
 bench_note "pgbench, single-row UPDATE by random id, 2 clients, 10 s, median of $PGBENCH_RUNS interleaved runs. Server CPU is" \
     "the whole cluster's CPU time (backends and WAL writer) per transaction. The lower bound writes the UPDATE" \
-    "and its log row as one plain statement, no trigger." ""
-bench_note "| variant | TPS | TPS range over the runs | TPS / no auditing | server CPU per transaction (µs) |"
-bench_note "|---|---|---|---|---|"
+    "and its log row as one plain statement, no trigger. \"on\" rows run at the server's defaults, fsync and" \
+    "synchronous_commit on (each commit waits for its WAL to reach the disk); \"off\" rows at the harness's" \
+    "fsync and synchronous_commit off, where throughput is bound by CPU alone." ""
+bench_note "| variant | fsync, synchronous_commit | TPS | TPS range over the runs | TPS / no auditing | server CPU per transaction (µs) |"
+bench_note "|---|---|---|---|---|---|"
 tps_none=$(tps_median none)
-for variant in none seed row row_sql lower; do
+tps_none_durable=$(tps_median none_durable)
+for variant in none seed row row_sql lower none_durable row_durable; do
     case $variant in
-        none) label="no auditing" ;; seed) label="seed PL/pgSQL trigger" ;; row) label="zerocut row mode" ;;
-        row_sql) label="zerocut row mode, SQL path" ;; lower) label="lower bound (one plain statement)" ;;
+        none | none_durable) label="no auditing" ;; seed) label="seed PL/pgSQL trigger" ;;
+        row | row_durable) label="zerocut row mode" ;; row_sql) label="zerocut row mode, SQL path" ;;
+        lower) label="lower bound (one plain statement)" ;;
     esac
-    bench_note "| $label | $(tps_median $variant) | $(tps_range $variant) | $(bench_div "$(tps_median $variant)" "$tps_none") | $(cpu_median $variant) |"
+    durability=off base=$tps_none
+    [ "${variant%_durable}" != "$variant" ] && durability=on base=$tps_none_durable
+    bench_note "| $label | $durability | $(tps_median $variant) | $(tps_range $variant) | $(bench_div "$(tps_median $variant)" "$base") | $(cpu_median $variant) |"
 done
 tps_row=$(tps_median row)
-echo "  pgbench single-row UPDATE: ${tps_none} TPS without, ${tps_row} with row-mode auditing, $(tps_median seed) with the seed's, $(tps_median lower) lower bound"
-bench_ratio "audit: single-row TPS with auditing / without" "$(bench_div $tps_row $tps_none)" ">=" 0.9
+tps_row_durable=$(tps_median row_durable)
+echo "  pgbench single-row UPDATE, fsync and synchronous_commit off: ${tps_none} TPS without, ${tps_row} with row-mode auditing," \
+    "$(tps_median seed) with the seed's, $(tps_median lower) lower bound"
+echo "  pgbench single-row UPDATE, fsync and synchronous_commit on: ${tps_none_durable} TPS without, ${tps_row_durable} with" \
+    "row-mode auditing"
+# Both against the issue's 0.9: at the server's defaults, where the wait for
+# the disk is part of every transaction, and CPU-bound, where only the
+# server's work counts (the stricter reading).
+bench_ratio "audit: single-row TPS with auditing / without (fsync, sync commit)" "$(bench_div $tps_row_durable $tps_none_durable)" ">=" 0.9
+bench_ratio "audit: single-row TPS with auditing / without (no fsync, async)" "$(bench_div $tps_row $tps_none)" ">=" 0.9
 
 # Lookups on a 1,000,000-row log (audit rows of four hot tables and a rare
 # one, and system events): the envelope expression index of earlier installs
