@@ -157,6 +157,27 @@ CALL zerocut.archive_proc('arch_t.flat');
 ROLLBACK;
 CALL zerocut.archive_proc('arch_t.flat', 0);
 
+-- Key columns whose names need quoting, a text one among them, and rows
+-- sharing one timestamp: the keyset (time column first) carries every key
+-- column from batch to batch; each old row moves once, no new one moves.
+CREATE TABLE arch_t."Odd Keys" ("Order Id" int, "Line No" text, ts timestamptz NOT NULL,
+                                PRIMARY KEY ("Order Id", "Line No"));
+CREATE INDEX ON arch_t."Odd Keys" (ts);
+INSERT INTO arch_t."Odd Keys"
+SELECT g / 3, 'line ' || g % 3, (CURRENT_DATE - 20)::timestamptz + (g / 4) * interval '1 day'
+FROM generate_series(0, 59) g;
+SELECT zerocut.set_archive_policy('arch_t."Odd Keys"', 'ts', '10 days', batch_size => 7);
+SET client_min_messages = warning;
+CALL zerocut.archive_proc('arch_t."Odd Keys"');
+RESET client_min_messages;
+SELECT (SELECT count(*) FROM arch_t."Odd Keys") AS source_rows,
+       (SELECT count(*) FROM archive."Odd Keys_archive") AS archived_rows,
+       (SELECT count(DISTINCT ("Order Id", "Line No")) FROM archive."Odd Keys_archive") AS distinct_archived,
+       (SELECT bool_and(ts < CURRENT_DATE - 10) FROM archive."Odd Keys_archive") AS only_old,
+       (SELECT bool_and(ts >= CURRENT_DATE - 10) FROM arch_t."Odd Keys") AS only_new_left,
+       (SELECT metadata->>'batches' FROM audit_log.system_log WHERE metadata->>'source' = 'arch_t."Odd Keys"'
+        ORDER BY id DESC LIMIT 1) AS batches;
+
 -- A hostile table name is only ever quoted.
 CREATE TABLE arch_t."x""; DROP TABLE arch_t.flat; --" (id int PRIMARY KEY, ts timestamptz NOT NULL);
 INSERT INTO arch_t."x""; DROP TABLE arch_t.flat; --" VALUES (1, now() - interval '1 year'), (2, now());
@@ -225,7 +246,7 @@ SELECT zerocut.archive_old_consumption_records() AS archived_again;
 SET client_min_messages = warning;
 DROP SCHEMA arch_t CASCADE;
 DROP TABLE archive.events_archive, archive.wp_archive, archive.flat_archive, archive.consumption_record_archive,
-           archive."x""; DROP TABLE arch_t.flat; --_archive";
+           archive."x""; DROP TABLE arch_t.flat; --_archive", archive."Odd Keys_archive";
 DELETE FROM zerocut.archive_policy WHERE source <> 'financial_management.consumption_record'::regclass;
 TRUNCATE workspace_domain.workspace, financial_management.consumption_record, audit_log.system_log CASCADE;
 RESET client_min_messages;
