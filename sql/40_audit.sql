@@ -297,10 +297,13 @@ SELECT t AS tbl,
 FROM unnest(ARRAY['path_sql', 'path_direct_st', 'path_sql_st']) AS t;
 -- Statements with more metadata than one write batch (4 MB): several
 -- batches, with the block kept across batches (4,096 rows or more) and
--- without it (fewer, larger rows).  Statement mode logs what row mode logs.
+-- without it (fewer, larger rows).  Statement mode logs what row mode logs,
+-- through the log writer and through the SQL path (one jsonb[] per batch).
 CREATE TABLE big_row (id int PRIMARY KEY, v text);
 CREATE TABLE big_st (LIKE big_row INCLUDING ALL);
-SELECT zerocut.enable_audit('big_row'), zerocut.enable_audit('big_st', mode => 'statement');
+CREATE TABLE big_st_sql (LIKE big_row INCLUDING ALL);
+SELECT zerocut.enable_audit('big_row'), zerocut.enable_audit('big_st', mode => 'statement'),
+       zerocut.enable_audit('big_st_sql', mode => 'statement');
 CREATE FUNCTION big_changes(tbl text) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE format('INSERT INTO %I SELECT g, repeat(md5(g::text), 30) FROM generate_series(1, 5000) g', tbl);
@@ -310,13 +313,17 @@ BEGIN
 END $$;
 SET work_mem = '64kB';  -- the transition tables spill to disk whatever the default
 SELECT big_changes('big_row'), big_changes('big_st');
+BEGIN;
+SET LOCAL zerocut.audit_direct_insert = off;
+SELECT big_changes('big_st_sql');
+COMMIT;
 RESET work_mem;
 SELECT t AS tbl, (SELECT count(*) FROM path_log(t)) AS log_rows,
        (SELECT count(*) FROM (SELECT * FROM path_log('big_row') EXCEPT SELECT * FROM path_log(t)) d)
      + (SELECT count(*) FROM (SELECT * FROM path_log(t) EXCEPT SELECT * FROM path_log('big_row')) d) AS rows_differing
-FROM unnest(ARRAY['big_row', 'big_st']) AS t;
-SELECT zerocut.disable_audit('big_row'), zerocut.disable_audit('big_st');
-DROP TABLE big_row, big_st;
+FROM unnest(ARRAY['big_row', 'big_st', 'big_st_sql']) AS t;
+SELECT zerocut.disable_audit('big_row'), zerocut.disable_audit('big_st'), zerocut.disable_audit('big_st_sql');
+DROP TABLE big_row, big_st, big_st_sql;
 DROP FUNCTION big_changes(text);
 -- A trigger on the log fires: the SQL path takes over while it exists.
 CREATE TABLE log_trigger_hits (message text);
