@@ -15,12 +15,15 @@ $$;
 
 SELECT kind, pg_temp.try(kind) AS outcome
 FROM unnest(ARRAY['ok', 'cpp_error', 'cpp_std_exception', 'cpp_bad_alloc', 'cpp_unknown',
-                  'pg_error', 'pg_spi_error', 'no_such_kind', NULL]) AS kind;
+                  'pg_error', 'pg_spi_error', 'cpp_inside_guard', 'no_such_kind', NULL]) AS kind;
 
 -- Errors reach the client directly too (not only through PL/pgSQL).
 SELECT zerocut.boundary_selftest('cpp_error');
 SELECT zerocut.boundary_selftest('pg_error');
 SELECT zerocut.boundary_selftest('pg_spi_error');
+-- A C++ exception thrown inside a guarded PostgreSQL call comes out as an
+-- ERROR, not as a terminated backend.
+SELECT zerocut.boundary_selftest('cpp_inside_guard');
 -- ... and the session keeps working afterwards.
 SELECT zerocut.boundary_selftest('ok');
 -- No C++ object survived any of the failed calls.
@@ -51,5 +54,5 @@ BEGIN
 END
 $$;
 SELECT kind, pg_temp.growth_after_failures(kind, 200000) < 1024 * 1024 AS grew_less_than_1mb
-FROM unnest(ARRAY['cpp_error', 'cpp_std_exception', 'pg_error', 'pg_spi_error']) AS kind;
+FROM unnest(ARRAY['cpp_error', 'cpp_std_exception', 'pg_error', 'pg_spi_error', 'cpp_inside_guard']) AS kind;
 SELECT zerocut.boundary_selftest('live_objects') AS live_cpp_objects;

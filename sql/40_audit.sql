@@ -226,6 +226,14 @@ SELECT id > 0 AS has_id, level, message, metadata ->> 'operation' AS operation, 
 FROM zerocut.audit_history('who', '{"id": 1}');
 SELECT count(*) AS history_of_moved_row FROM zerocut.audit_history('usage', '{"id": 1, "day": "2026-02-20"}');
 SELECT count(*) AS no_history FROM zerocut.audit_history('who', '{"id": 999}');
+-- After ALTER ... TYPE on the log's columns the history still comes back in
+-- the function's own types (it once failed with "invalid memory alloc
+-- request size").
+BEGIN;
+ALTER TABLE audit_log.system_log ALTER COLUMN user_id TYPE bigint, ALTER COLUMN level TYPE text;
+SELECT id > 0 AS has_id, level, message, metadata ->> 'operation' AS operation, user_id
+FROM zerocut.audit_history('who', '{"id": 1}');
+ROLLBACK;
 -- History lookup (the query audit_history runs) is served by the GIN index
 -- (operator class jsonb_log_ops) on every partition of the log
 -- (which partitions exist depends on today's date, so count plan nodes).

@@ -21,6 +21,19 @@ extern "C" {
 #include "utils/tuplestore.h"
 }
 
+namespace {
+
+// Tuples go into the result store unconverted: same column count and types.
+bool rows_fit_result(TupleDesc rows, TupleDesc result)
+{
+    if (rows->natts != result->natts) return false;
+    for (int i = 0; i < rows->natts; ++i)
+        if (TupleDescAttr(rows, i)->atttypid != TupleDescAttr(result, i)->atttypid) return false;
+    return true;
+}
+
+}  // namespace
+
 ZC_FUNCTION(zc_audit_history)
 {
     zc::pg::require_arg(fcinfo, 0, "tbl");
@@ -49,7 +62,12 @@ ZC_FUNCTION(zc_audit_history)
         zc::pg::SpiSession spi;
         zc::pg::PinnedSearchPath pinned;
         spi.execute_cached(
-            "SELECT id, level, message, metadata, user_id, created_at FROM audit_log.system_log "
+            // Cast to the result's types: the log's columns may have been
+            // altered since (ALTER ... TYPE), and the tuples go to the
+            // result as they are.
+            "SELECT id::pg_catalog.int8, level::pg_catalog.varchar, message::pg_catalog.text, "
+            "metadata::pg_catalog.jsonb, user_id::pg_catalog.int4, created_at::pg_catalog.timestamptz "
+            "FROM audit_log.system_log "
             "WHERE metadata @> pg_catalog.jsonb_build_object('schema', $3, 'table', $1, 'pk', $2) "
             "AND (metadata -> 'pk') = $2 ORDER BY id",
             {zc::pg::text_param(name), zc::pg::Param{JSONBOID, JsonbPGetDatum(pk)},
@@ -57,6 +75,9 @@ ZC_FUNCTION(zc_audit_history)
             true);
         SPITupleTable* rows = SPI_tuptable;
         uint64 count = SPI_processed;
+        if (!rows_fit_result(rows->tupdesc, result->setDesc))
+            throw zc::Error(zc::sqlstate::datatype_mismatch,
+                            "audit_log.system_log's columns do not match the result of audit_history()");
         zc::pg::guard([=] {
             for (uint64 i = 0; i < count; ++i) tuplestore_puttuple(result->setResult, rows->vals[i]);
         });

@@ -34,6 +34,7 @@ inline constexpr const char* undefined_table = "42P01";
 inline constexpr const char* undefined_column = "42703";
 inline constexpr const char* undefined_object = "42704";
 inline constexpr const char* wrong_object_type = "42809";
+inline constexpr const char* datatype_mismatch = "42804";
 inline constexpr const char* duplicate_object = "42710";
 inline constexpr const char* feature_not_supported = "0A000";
 inline constexpr const char* object_not_in_prerequisite_state = "55000";

@@ -30,6 +30,16 @@ void raise_postgres_division_by_zero()
     zc::pg::guard([] { return DirectFunctionCall2(int4div, Int32GetDatum(1), Int32GetDatum(0)); });
 }
 
+// A C++ exception thrown by the callable given to guard(): it must come out
+// of guard() as the same exception, not terminate the backend.
+void throw_inside_guard()
+{
+    Tracked held;
+    zc::pg::guard([] {
+        throw zc::Error(zc::sqlstate::invalid_parameter_value, "selftest: thrown inside guard()", "", "");
+    });
+}
+
 void raise_through_spi()
 {
     Tracked held;
@@ -56,7 +66,8 @@ ZC_FUNCTION(zc_boundary_selftest)
     if (kind == "cpp_unknown") throw 42;
     if (kind == "pg_error") raise_postgres_division_by_zero();
     if (kind == "pg_spi_error") raise_through_spi();
+    if (kind == "cpp_inside_guard") throw_inside_guard();
     throw zc::Error(zc::sqlstate::invalid_parameter_value, "unknown selftest kind \"" + kind + "\"", "",
                     "Use one of: ok, live_objects, cpp_error, cpp_std_exception, cpp_bad_alloc, "
-                    "cpp_unknown, pg_error, pg_spi_error.");
+                    "cpp_unknown, pg_error, pg_spi_error, cpp_inside_guard.");
 }

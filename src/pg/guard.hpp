@@ -42,15 +42,20 @@ template <typename Fn>
 auto guard(Fn&& fn) -> std::invoke_result_t<Fn>
 {
     using Result = std::invoke_result_t<Fn>;
-    // A C++ exception inside PG_TRY would leave PG_exception_stack pointing at
-    // a dead frame; noexcept turns that mistake into an immediate terminate.
-    auto call = [&]() noexcept -> Result { return fn(); };
     MemoryContext caller_context = CurrentMemoryContext;
     volatile bool failed = false;
+    // A C++ exception must not unwind through PG_TRY (it would leave
+    // PG_exception_stack pointing at a dead frame): it is caught inside and
+    // thrown again after PG_END_TRY.  Only the longjmp path skips frames.
+    std::exception_ptr cpp_exception;
     if constexpr (std::is_void_v<Result>) {
         PG_TRY();
         {
-            call();
+            try {
+                fn();
+            } catch (...) {
+                cpp_exception = std::current_exception();
+            }
         }
         PG_CATCH();
         {
@@ -58,12 +63,17 @@ auto guard(Fn&& fn) -> std::invoke_result_t<Fn>
         }
         PG_END_TRY();
         if (failed) throw_pg_error(caller_context);
+        if (cpp_exception) std::rethrow_exception(cpp_exception);
     } else {
         static_assert(std::is_scalar_v<Result>, "guard() returns only scalars and pointers");
         volatile Result result{};
         PG_TRY();
         {
-            result = call();
+            try {
+                result = fn();
+            } catch (...) {
+                cpp_exception = std::current_exception();
+            }
         }
         PG_CATCH();
         {
@@ -71,6 +81,7 @@ auto guard(Fn&& fn) -> std::invoke_result_t<Fn>
         }
         PG_END_TRY();
         if (failed) throw_pg_error(caller_context);
+        if (cpp_exception) std::rethrow_exception(cpp_exception);
         return result;
     }
 }

@@ -10,9 +10,23 @@
 
 ZC_BINDIR=${ZC_BINDIR:-$(pg_config --bindir)}  # tests and bench export a private one
 
+# Results must not depend on the caller's environment: libpq reads these
+# variables for every connection (PGOPTIONS=-c client_min_messages=warning
+# would hide the NOTICEs the suites check), so they are cleared, and
+# messages and encodings are pinned.
+unset PGOPTIONS PGTZ PGDATESTYLE PGCLIENTENCODING PGGEQO PGSERVICE PGSERVICEFILE PGSYSCONFDIR \
+    PGDATABASE PGAPPNAME PGSSLMODE PGCONNECT_TIMEOUT PGTARGETSESSIONATTRS PGHOSTADDR PGPASSFILE PSQLRC
+export LC_ALL=C.UTF-8 LANG=C.UTF-8
+
 zc_as_owner() {
     if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
+        # From a folder postgres may not enter (a 0700 home), initdb and
+        # pg_ctl print "could not change directory"; start them from / then.
+        if runuser -u postgres -- test -x "$PWD"; then
+            runuser -u postgres -- "$@"
+        else
+            (cd / && runuser -u postgres -- "$@")
+        fi
     else
         "$@"
     fi
