@@ -87,7 +87,14 @@ INSERT INTO workspace_domain.workspace (name, code, status) VALUES ('w', 'w1', '
 INSERT INTO data_statistics.usage_stats (workspace_id, date) VALUES (12345, DATE '2000-01-01');
 
 -- Two installers at once wait for each other (advisory lock) rather than race;
--- the isolation suite covers the concurrent case.
+-- the isolation suite covers the concurrent case.  The lock is zerocut's
+-- two-int key (class 0x7A630002, objid 0, objsubid 2), apart from the int8
+-- keys an application uses (objsubid 1).
+BEGIN;
+SELECT zerocut.install_domain_schema() IS NOT NULL AS installed;
+SELECT classid, objid, objsubid FROM pg_locks
+WHERE locktype = 'advisory' AND pid = pg_backend_pid() ORDER BY objsubid;
+ROLLBACK;
 
 -- It will not adopt a domain table that another (non-superuser) role owns:
 -- such a table could carry that role's triggers into superuser jobs.

@@ -10,6 +10,7 @@
 #include "core/audit_options.hpp"
 #include "core/errors.hpp"
 #include "pg/boundary.hpp"
+#include "pg/job_lock.hpp"
 #include "pg/module.hpp"
 #include "pg/spi.hpp"
 #include "pg/subtransaction.hpp"
@@ -455,7 +456,6 @@ constexpr const char* insert_buffered_sql =
 // (domain/10_tables.sql, domain/40_audit.sql): created, when a database has
 // none, so the audit trigger always has somewhere to write.
 constexpr const char* create_log_sql = R"SQL(
-SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('zerocut.install_domain_schema'));
 CREATE SCHEMA IF NOT EXISTS audit_log;
 CREATE TABLE IF NOT EXISTS audit_log.system_log (
     id         bigserial,
@@ -504,7 +504,7 @@ void create_log_table()
     zc::pg::SpiSession spi;
     zc::pg::PinnedSearchPath pinned;
     pinned.set("client_min_messages", "warning");
-    spi.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('zerocut.install_domain_schema'))");
+    zc::pg::lock_installer();
     // An advisory lock does not process invalidations as a relation lock
     // does: without this, a table another session created while we waited
     // would still be missing from our caches.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pg/boundary.hpp"
+#include "pg/job_lock.hpp"
 #include "pg/spi.hpp"
 #include "pg/values.hpp"
 
@@ -69,7 +70,7 @@ std::string apply_domain_files()
     zc::pg::PinnedSearchPath pinned;
     pinned.set("client_min_messages", "warning");  // no "already exists, skipping" noise
     // Two installers at once would race on CREATE ... IF NOT EXISTS.
-    spi.execute("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('zerocut.install_domain_schema'))");
+    zc::pg::lock_installer();
     std::string applied;
     for (const auto& file : files) {
         std::string sql = read_file(file);

@@ -17,6 +17,14 @@ namespace zc::pg {
 // 2053308417, objid the table OID, objsubid 2.
 inline constexpr int32 job_lock_class = 0x7A63 << 16 | 0x0001;
 
+// The installer's lock (install_domain_schema, the audit log's creation):
+// two installers at once would race on CREATE ... IF NOT EXISTS.  Same
+// two-int space, next class id, objid 0 (no table has OID 0).
+inline constexpr int32 install_lock_class = 0x7A63 << 16 | 0x0002;
+
+// Waits for the installer's lock (transaction-scoped).
+void lock_installer();
+
 // Takes the job lock of `relid` now if it is free; true when held.
 bool try_lock_table_job(Oid relid);
 
