@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "pg/boundary.hpp"
+#include "pg/compat.hpp"
 #include "pg/spi.hpp"
 #include "pg/system_log.hpp"
 #include "pg/values.hpp"
@@ -51,7 +52,7 @@ Oid locked_view(zc::pg::SpiSession& spi, const char* name)
                         "Run SELECT zerocut.install_domain_schema(); to create the analytics views.");
     Oid view = static_cast<Oid>(std::stoul(*found));
     Oid user = GetUserId();
-    bool owner = zc::pg::guard([=] { return pg_class_ownercheck(view, user); });
+    bool owner = zc::pg::guard([=] { return zc::pg::owns_relation(view, user); });
     if (!owner)
         throw zc::Error(zc::sqlstate::insufficient_privilege,
                         fmt::format("must be owner of materialized view {} to refresh it", name));

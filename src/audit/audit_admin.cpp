@@ -2,6 +2,7 @@
 
 #include "core/audit_options.hpp"
 #include "core/errors.hpp"
+#include "pg/compat.hpp"
 #include "pg/guard.hpp"
 
 extern "C" {
@@ -53,7 +54,7 @@ AuditedTable audited_table(Oid relid, const char* arg_name)
         throw Error(sqlstate::wrong_object_type,
                     std::string("argument \"") + arg_name + "\": " + table.qualified + " is the audit log itself",
                     "auditing the log would log its own writes without end");
-    bool owner = zc::pg::guard([=] { return pg_class_ownercheck(relid, GetUserId()); });
+    bool owner = zc::pg::guard([=] { return zc::pg::owns_relation(relid, GetUserId()); });
     if (!owner)
         throw Error(sqlstate::insufficient_privilege,
                     std::string("argument \"") + arg_name + "\": must be owner of table " + table.qualified);

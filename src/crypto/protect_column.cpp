@@ -13,6 +13,7 @@
 #include "core/envelope.hpp"
 #include "crypto/keyring.hpp"
 #include "pg/boundary.hpp"
+#include "pg/compat.hpp"
 #include "pg/spi.hpp"
 #include "pg/system_log.hpp"
 #include "pg/values.hpp"
@@ -77,11 +78,7 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
     if (relkind != "r" && relkind != "p")
         throw zc::Error(zc::sqlstate::wrong_object_type,
                         "argument \"tbl\": \"" + schema + "." + table + "\" is not a table");
-#if PG_VERSION_NUM >= 160000
-    bool owner = zc::pg::guard([=] { return object_ownercheck(RelationRelationId, relid, GetUserId()); });
-#else
-    bool owner = zc::pg::guard([=] { return pg_class_ownercheck(relid, GetUserId()); });
-#endif
+    bool owner = zc::pg::guard([=] { return zc::pg::owns_relation(relid, GetUserId()); });
     if (!owner)
         throw zc::Error(zc::sqlstate::insufficient_privilege,
                         "argument \"tbl\": must be owner of table \"" + schema + "." + table + "\"");
