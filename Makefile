@@ -54,8 +54,9 @@ setup:
 demo: setup
 	bash demo/run.sh
 
+# PG=15 or PG=17 runs the server suites on one version; default both.
 test: setup
-	bash test/run_all.sh
+	PG="$(PG)" bash test/run_all.sh
 
 bench: setup
 	bash bench/run.sh

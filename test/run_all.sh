@@ -1,142 +1,93 @@
 #!/usr/bin/env bash
-# Runs every test suite of zerocut and ends with one line "N passed, N failed".
-#   unit        GoogleTest through ctest (src/core)
-#   regress     pg_regress sql/*.sql against expected/, temporary instance
-#   isolation   pg_isolation_regress test/isolation/specs/*.spec
-#   e2e         test/e2e/*.sh, each on its own throwaway cluster
-# Builds this tree and installs it into a private copy of PostgreSQL
-# (scripts/tmp_install.sh): the suites test exactly this tree's build.
-# A suite's failures print their diffs; a backend killed by a signal in any
-# server log fails the run.
+# Runs every test suite of zerocut and ends with one line "N passed, N failed"
+# counting all of them:
+#   unit        GoogleTest through ctest (src/core), once
+#   regress, isolation, e2e (test/run_suites.sh) on every PostgreSQL version
+#               in $PG (default "15 17"): the machine's own server for its
+#               version, the root folder of scripts/pg-root.sh for another.
+# Results and logs: test/output/unit/ and test/output/pg<version>/.
+#   PG=17 bash test/run_all.sh      one version only (make test PG=17)
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PGXS_SRC=$(dirname "$(dirname "$(pg_config --pgxs)")")
-BINDIR=$(bash "$ROOT/scripts/tmp_install.sh" "$ROOT") || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
-export ZC_BINDIR=$BINDIR   # e2e clusters use the private installation too
-source "$ROOT/test/lib/cluster.sh"
+VERSIONS=${PG:-15 17}
+HOST_VERSION=$(pg_config --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+source "$ROOT/test/lib/cluster.sh"   # the client environment is pinned here
 
 passed=0
 failed=0
 failures=()
-
 pass() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); failures+=("$1"); }
 
-# A scratch directory the unprivileged test user owns (root cannot run initdb).
-WORK=$(mktemp -d /tmp/zerocut-test.XXXXXX)
-chmod 755 "$WORK"
-# Results and logs are kept in test/output/ for a look after the run.
-cleanup() {
-    rm -rf "$ROOT/test/output"
-    mkdir -p "$ROOT/test/output"
-    (cd "$WORK" && find . -path '*/tmp_check/data' -prune -o -type f \( -name '*.out' -o -name '*.diffs' \
-        -o -name '*.log' -o -name 'output.txt' \) -exec cp --parents {} "$ROOT/test/output" \;)
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-mkdir -p "$WORK/test"
-cp -r "$ROOT/sql" "$ROOT/expected" "$WORK/"
-cp -r "$ROOT/test/isolation" "$ROOT/test/regress.conf" "$WORK/test/"   # not test/output
-[ "$(id -u)" = 0 ] && chown -R postgres: "$WORK"
-
-check_logs() {
-    local suite=$1 log
-    for log in $(find "$WORK/$suite" -name '*.log' 2>/dev/null); do
-        if grep -q "terminated by signal" "$log"; then
-            grep "terminated by signal" "$log"
-            fail "$suite: backend terminated by a signal (see $log)"
-        fi
-    done
-}
-
-# Reads pg_regress-style "test name ... ok|FAILED" lines into the counts and
-# returns how many result lines there were.
-count_results() {
-    local suite=$1 output=$2 line name
-    results_seen=0
-    while IFS= read -r line; do
-        results_seen=$((results_seen + 1))
-        name=$(echo "$line" | sed -E 's/^(test|     )? *([^ ]+) +\.\.\..*/\2/')
-        case "$line" in
-            *"... ok "*|*"... ok") pass ;;
-            *) fail "$suite/$name" ;;
-        esac
-    done < <(grep -E '\.\.\. (ok|FAILED|failed)' "$output")
-}
+rm -rf "$ROOT/test/output"
+mkdir -p "$ROOT/test/output/unit"
 
 echo "== unit (ctest)"
-if cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$WORK/cmake.log" 2>&1 &&
-    cmake --build "$ROOT/build" -j2 >>"$WORK/cmake.log" 2>&1; then
-    (cd "$ROOT/build" && ctest --output-on-failure) >"$WORK/ctest.log" 2>&1
-    echo $? >"$WORK/ctest.rc"
-    cat "$WORK/ctest.log" | tail -n 4
-    ctest_rc=$(cat "$WORK/ctest.rc")
+UNIT_LOG=$ROOT/test/output/unit
+if cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$UNIT_LOG/cmake.log" 2>&1 &&
+    cmake --build "$ROOT/build" -j2 >>"$UNIT_LOG/cmake.log" 2>&1; then
+    (cd "$ROOT/build" && ctest --output-on-failure) >"$UNIT_LOG/ctest.log" 2>&1
+    ctest_rc=$?
+    tail -n 4 "$UNIT_LOG/ctest.log"
     unit_lines=0
+    unit_failed=0
     while IFS= read -r line; do
         unit_lines=$((unit_lines + 1))
         case "$line" in
             *" Passed "*) pass ;;
-            *) fail "unit/$(echo "$line" | awk '{print $4}')" ;;
+            *) fail "unit/$(echo "$line" | awk '{print $4}')"; unit_failed=1 ;;
         esac
-    done < <(grep -E '^ *[0-9]+/[0-9]+ Test +#' "$WORK/ctest.log")
+    done < <(grep -E '^ *[0-9]+/[0-9]+ Test +#' "$UNIT_LOG/ctest.log")
     [ "$unit_lines" -gt 0 ] || fail "unit: ctest ran no test"
-    [ "$ctest_rc" = 0 ] || [ "$failed" -gt 0 ] || fail "unit: ctest exited with $ctest_rc"
+    [ "$ctest_rc" = 0 ] || [ "$unit_failed" = 1 ] || fail "unit: ctest exited with $ctest_rc"
 else
-    cat "$WORK/cmake.log"
+    cat "$UNIT_LOG/cmake.log"
     fail "unit: build failed"
 fi
 
-run_regress_suite() {
-    local suite=$1 runner=$2 inputdir=$3; shift 3
-    local tests=("$@")
-    [ ${#tests[@]} -gt 0 ] || return 0
-    mkdir -p "$WORK/$suite"
-    [ "$(id -u)" = 0 ] && chown postgres: "$WORK/$suite"
-    echo "== $suite (${#tests[@]} tests)"
-    (cd "$WORK/$suite" && zc_as_owner "$runner" \
-        --temp-instance="$WORK/$suite/tmp_check" \
-        --temp-config="$WORK/test/regress.conf" \
-        --inputdir="$inputdir" --outputdir="$WORK/$suite" \
-        --bindir="$BINDIR" --dbname=contrib_regression \
-        "${tests[@]}") >"$WORK/$suite/output.txt" 2>&1
-    local rc=$?
-    grep -vE '^(CREATE|ALTER) DATABASE$' "$WORK/$suite/output.txt" || true
-    count_results "$suite" "$WORK/$suite/output.txt"
-    # Every test must have a result line, and the runner must agree.
-    if [ "$results_seen" -ne ${#tests[@]} ]; then
-        fail "$suite: ${#tests[@]} tests but $results_seen results (runner stopped early, see output above)"
-    elif [ "$rc" -ne 0 ] && ! grep -qE '\.\.\. (FAILED|failed)' "$WORK/$suite/output.txt"; then
-        fail "$suite: runner exited with $rc"
+# Adds a run_suites.sh output's closing line and failure list to the counts.
+collect() {  # version output-file
+    local version=$1 out=$2 summary
+    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+    if [ -z "$summary" ]; then
+        fail "pg$version: the suites stopped before their summary (see above)"
+        return
     fi
-    if [ -s "$WORK/$suite/regression.diffs" ]; then
-        echo "---- $suite diffs"
-        cat "$WORK/$suite/regression.diffs"
-    fi
-    check_logs "$suite"
+    passed=$((passed + $(echo "$summary" | cut -d' ' -f1)))
+    failed=$((failed + $(echo "$summary" | cut -d' ' -f3)))
+    while IFS= read -r name; do
+        failures+=("pg$version $name")
+    done < <(sed -n '/^failed:$/,/^[0-9]* passed/{/^  /s/^  //p}' "$out")
 }
 
-regress_tests=()
-for f in "$ROOT"/sql/*.sql; do [ -e "$f" ] && regress_tests+=("$(basename "$f" .sql)"); done
-run_regress_suite regress "$PGXS_SRC/test/regress/pg_regress" "$WORK" "${regress_tests[@]}"
+# Copies the tree (sources, tests; no build products) into a root folder.
+copy_tree_into() {  # root-folder
+    rm -rf "$1/zerocut-test"
+    mkdir -p "$1/zerocut-test"
+    (cd "$ROOT" && tar --exclude='*.o' --exclude='*.so' --exclude='*.bc' --exclude=./build --exclude=./.git \
+        --exclude=./test/output --exclude='./zerocut--*.sql' -cf - .) | tar -xf - -C "$1/zerocut-test"
+}
 
-isolation_tests=()
-for f in "$ROOT"/test/isolation/specs/*.spec; do [ -e "$f" ] && isolation_tests+=("$(basename "$f" .spec)"); done
-run_regress_suite isolation "$PGXS_SRC/test/isolation/pg_isolation_regress" "$WORK/test/isolation" "${isolation_tests[@]}"
-
-echo "== e2e"
-for script in "$ROOT"/test/e2e/*.sh; do
-    [ -e "$script" ] || continue
-    name=$(basename "$script" .sh)
-    start=$(date +%s)
-    if bash "$script" >"$WORK/e2e-$name.log" 2>&1; then
-        echo "e2e $name ... ok ($(( $(date +%s) - start )) s)"
-        pass
+for version in $VERSIONS; do
+    echo
+    echo "==== PostgreSQL $version"
+    out=$ROOT/test/output/pg$version.txt
+    if [ "$version" = "$HOST_VERSION" ]; then
+        ZC_OUTPUT=$ROOT/test/output/pg$version bash "$ROOT/test/run_suites.sh" 2>&1 | tee "$out"
     else
-        echo "e2e $name ... FAILED ($(( $(date +%s) - start )) s)"
-        tail -n 40 "$WORK/e2e-$name.log"
-        fail "e2e/$name"
+        if ! pg_root=$(bash "$ROOT/scripts/pg-root.sh" "$version"); then
+            fail "pg$version: no PostgreSQL $version root (scripts/pg-root.sh $version failed)"
+            continue
+        fi
+        copy_tree_into "$pg_root"
+        bash "$ROOT/scripts/pg-root.sh" --run "$version" \
+            env ZC_OUTPUT=/zerocut-test/test/output bash /zerocut-test/test/run_suites.sh 2>&1 | tee "$out"
+        mkdir -p "$ROOT/test/output/pg$version"
+        cp -r "$pg_root/zerocut-test/test/output/." "$ROOT/test/output/pg$version/" 2>/dev/null || true
+        rm -rf "$pg_root/zerocut-test"
     fi
+    collect "$version" "$out"
 done
 
 echo

@@ -10,6 +10,7 @@
 
 #include "core/json.hpp"
 #include "core/errors.hpp"
+#include "pg/compat.hpp"
 #include "pg/guard.hpp"
 #include "pg/module.hpp"
 #include "pg/system_log.hpp"
@@ -246,8 +247,8 @@ std::vector<core::CivilDate> default_row_periods(SpiSession& spi, const ParentIn
         Form_pg_class form = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
         bool plain = form->relkind == RELKIND_RELATION && form->relpersistence != RELPERSISTENCE_TEMP &&
                      OidIsValid(form->relfilenode);
-        RelFileNode node{OidIsValid(form->reltablespace) ? form->reltablespace : MyDatabaseTableSpace, MyDatabaseId,
-                         form->relfilenode};
+        Oid tablespace = OidIsValid(form->reltablespace) ? form->reltablespace : MyDatabaseTableSpace;
+        Oid file = form->relfilenode;
         ReleaseSysCache(tuple);
         if (!plain) {
             Relation rel = relation_open(def_oid, NoLock);
@@ -255,8 +256,7 @@ std::vector<core::CivilDate> default_row_periods(SpiSession& spi, const ParentIn
             relation_close(rel, NoLock);
             return count;
         }
-        SMgrRelation storage = smgropen(node, InvalidBackendId);
-        return smgrexists(storage, MAIN_FORKNUM) ? smgrnblocks(storage, MAIN_FORKNUM) : static_cast<BlockNumber>(0);
+        return zc::pg::main_fork_blocks(tablespace, file);
     });
     if (blocks == 0) return {};
     std::string column = zc::pg::quote_ident(parent.column);
