@@ -39,11 +39,11 @@ DROP TABLE drop_demo;
 
 -- Works on a partitioned table (the trigger is cloned to partitions).
 CREATE TABLE touch_parted (d date, updated_at timestamptz) PARTITION BY RANGE (d);
-CREATE TABLE touch_parted_2026 PARTITION OF touch_parted FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE TABLE touch_parted_1998 PARTITION OF touch_parted FOR VALUES FROM ('1998-01-01') TO ('1999-01-01');
 CREATE TRIGGER touch BEFORE UPDATE ON touch_parted FOR EACH ROW EXECUTE FUNCTION zerocut.touch_updated_at();
-INSERT INTO touch_parted VALUES ('2026-03-01', NULL);
+INSERT INTO touch_parted VALUES ('1998-03-01', NULL);
 BEGIN;
-UPDATE touch_parted SET d = '2026-03-02';
+UPDATE touch_parted SET d = '1998-03-02';
 SELECT updated_at = now() AS touched FROM touch_parted;
 COMMIT;
 

@@ -106,13 +106,13 @@ SELECT 2, 'two', blob_encrypted FROM crypto_docs WHERE id = 1;
 SELECT blob IS NULL AS blob_blank, zerocut.decrypt_bytea(blob_encrypted, 'public.crypto_docs.blob') AS blob
 FROM crypto_docs WHERE id = 2;
 CREATE TABLE crypto_parted (d date, secret text) PARTITION BY RANGE (d);
-CREATE TABLE crypto_parted_2026 PARTITION OF crypto_parted FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
-CREATE TABLE crypto_parted_2027 PARTITION OF crypto_parted FOR VALUES FROM ('2027-01-01') TO ('2028-01-01');
-INSERT INTO crypto_parted SELECT '2026-01-01'::date + g, 's' || g FROM generate_series(1, 600) g;
+CREATE TABLE crypto_parted_1998 PARTITION OF crypto_parted FOR VALUES FROM ('1998-01-01') TO ('1999-01-01');
+CREATE TABLE crypto_parted_1999 PARTITION OF crypto_parted FOR VALUES FROM ('1999-01-01') TO ('2000-01-01');
+INSERT INTO crypto_parted SELECT '1998-01-01'::date + g, 's' || g FROM generate_series(1, 600) g;
 SELECT zerocut.protect_column('crypto_parted', 'secret') ->> 'rows_to_backfill' AS pending;
 CALL zerocut.encrypt_column_backfill('crypto_parted', 'secret', 100);
 SELECT count(secret) AS plaintext_left, count(secret_encrypted) AS encrypted,
-       count(*) FILTER (WHERE zerocut.decrypt(secret_encrypted, 'public.crypto_parted.secret') = 's' || (d - '2026-01-01'::date)) AS correct
+       count(*) FILTER (WHERE zerocut.decrypt(secret_encrypted, 'public.crypto_parted.secret') = 's' || (d - '1998-01-01'::date)) AS correct
 FROM crypto_parted;
 
 -- Bad input: clear errors, nothing changed.

@@ -46,6 +46,25 @@ else
     fail "unit: build failed"
 fi
 
+# Expected output must not hold today's date (it fails on any other day):
+# every ISO date within two years of today in an expected file is reported
+# with its file and line.  Test data that needs a fixed date uses one
+# further away (the suites shift theirs by 28 years: same weekdays).
+echo "== expected files: no date near today"
+near_today=$(cd "$ROOT" && perl -MTime::Local -ne '
+    BEGIN { $now = time; $window = 2 * 366 * 86400 }
+    while (/\b((?:19|20)\d\d)-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b/g) {
+        my $t = eval { timegm(0, 0, 12, $3, $2 - 1, $1) };
+        print "$ARGV:$.: $1-$2-$3\n" if defined $t && abs($t - $now) < $window;
+    }
+    close ARGV if eof' expected/*.out test/isolation/expected/*.out)
+if [ -n "$near_today" ]; then
+    echo "$near_today"
+    fail "expected files hold dates near today (above): show them relative to CURRENT_DATE"
+else
+    pass
+fi
+
 # Adds a run_suites.sh output's closing line and failure list to the counts.
 collect() {  # version output-file
     local version=$1 out=$2 summary
