@@ -2,6 +2,7 @@
 
 #include <initializer_list>
 
+#include "pg/compat.hpp"
 #include "pg/module.hpp"
 
 extern "C" {
@@ -32,7 +33,6 @@ extern "C" {
 
 namespace zc::audit {
 
-#if PG_VERSION_NUM < 160000  // written against PostgreSQL 15's executor API
 namespace {
 
 // Where each column is: the parent's attribute numbers, found by name.
@@ -155,7 +155,7 @@ struct PlannedChecks {
     Oid relid = InvalidOid;
     uint64 generation = 0;  // checks_generation when planned
     Oid user = InvalidOid;
-    OverrideSearchPath* search_path = nullptr;
+    zc::pg::SearchPathSnapshot* search_path = nullptr;
     MemoryContext context = nullptr;
     int count = 0;
     char** texts = nullptr;  // ConstrCheck.ccbin, as planned
@@ -179,7 +179,7 @@ bool checks_planned_for(Relation target)
     TupleConstr* constr = RelationGetDescr(target)->constr;
     if (planned_checks.generation != checks_generation || planned_checks.relid != RelationGetRelid(target) ||
         planned_checks.count != constr->num_check || planned_checks.user != GetUserId() ||
-        !OverrideSearchPathMatchesCurrent(planned_checks.search_path))
+        !zc::pg::search_path_unchanged(planned_checks.search_path))
         return false;
     for (int i = 0; i < constr->num_check; ++i)
         if (strcmp(planned_checks.texts[i], constr->check[i].ccbin) != 0) return false;
@@ -199,7 +199,7 @@ void plan_checks(Relation target)
         fresh.relid = RelationGetRelid(target);
         fresh.generation = generation;
         fresh.user = GetUserId();
-        fresh.search_path = GetOverrideSearchPath(context);
+        fresh.search_path = zc::pg::take_search_path(context);
         fresh.context = context;
         fresh.count = constr->num_check;
         fresh.texts = static_cast<char**>(palloc(sizeof(char*) * fresh.count));
@@ -331,7 +331,7 @@ void insert_batch(ResultRelInfo* info, EState* estate, TupleTableSlot** slots, i
     // No recheck list to keep: a deferrable unique constraint comes with its
     // recheck trigger, and a log with triggers never gets here.
     for (int i = 0; i < n; ++i) {
-        List* recheck = ExecInsertIndexTuples(info, slots[i], estate, false, false, nullptr, NIL);
+        List* recheck = zc::pg::insert_index_tuples(info, slots[i], estate);
         if (recheck != NIL) elog(ERROR, "zerocut audit: an index of the log asks for a deferred recheck");
         ExecClearTuple(slots[i]);
         ResetPerTupleExprContext(estate);
@@ -345,12 +345,7 @@ void insert_rows(Relation target, const LogLayout& layout, const LogRow* rows, i
 {
     EState* estate = CreateExecutorState();
     MemoryContext caller = MemoryContextSwitchTo(estate->es_query_cxt);
-    RangeTblEntry* rte = makeNode(RangeTblEntry);
-    rte->rtekind = RTE_RELATION;
-    rte->relid = RelationGetRelid(target);
-    rte->relkind = RELKIND_RELATION;
-    rte->rellockmode = RowExclusiveLock;
-    ExecInitRangeTable(estate, list_make1(rte));
+    zc::pg::init_insert_range_table(estate, RelationGetRelid(target));
     ResultRelInfo* info = makeNode(ResultRelInfo);
     InitResultRelInfo(info, target, 1, nullptr, 0);
     info->ri_ConstraintExprs = check_states(target);
@@ -381,16 +376,11 @@ void insert_rows(Relation target, const LogLayout& layout, const LogRow* rows, i
 bool may_insert(Relation log, const LogLayout& layout)
 {
     if (pg_class_aclcheck(layout.sequence, GetUserId(), ACL_USAGE | ACL_UPDATE) != ACLCHECK_OK) return false;
-    RangeTblEntry* rte = makeNode(RangeTblEntry);
-    rte->rtekind = RTE_RELATION;
-    rte->relid = RelationGetRelid(log);
-    rte->relkind = log->rd_rel->relkind;
-    rte->rellockmode = RowExclusiveLock;
-    rte->requiredPerms = ACL_INSERT;
+    Bitmapset* columns = nullptr;
     for (AttrNumber attnum :
          {layout.id, layout.level, layout.message, layout.metadata, layout.user_id, layout.created_at})
-        rte->insertedCols = bms_add_member(rte->insertedCols, attnum - FirstLowInvalidHeapAttributeNumber);
-    return ExecCheckRTPerms(list_make1(rte), false);
+        columns = bms_add_member(columns, attnum - FirstLowInvalidHeapAttributeNumber);
+    return zc::pg::may_insert_columns(RelationGetRelid(log), log->rd_rel->relkind, columns);
 }
 
 // The log is locked; false when it is not one this writer handles.
@@ -422,7 +412,7 @@ bool insert_log_rows_direct(Oid log_oid, const LogRow* rows, int count)
     // The owner may lack USAGE on the log's schema, which the lookup below
     // would raise; the SQL path, parsed as the writing user, may still work.
     Oid log_schema = get_namespace_oid("audit_log", true);
-    if (!OidIsValid(log_schema) || pg_namespace_aclcheck(log_schema, GetUserId(), ACL_USAGE) != ACLCHECK_OK)
+    if (!OidIsValid(log_schema) || !zc::pg::has_schema_usage(log_schema, GetUserId()))
         return false;
     // The pre-commit flush runs with no snapshot; partition lookup and
     // unique checks want one, as SPI would push.
@@ -442,13 +432,5 @@ bool insert_log_rows_direct(Oid log_oid, const LogRow* rows, int count)
     return written;
 }
 
-#else  // PostgreSQL 16+: permission checks and range tables changed; the SQL path writes until this is ported
-
-bool insert_log_rows_direct(Oid, const LogRow*, int count)
-{
-    return count <= 0;
-}
-
-#endif
 
 }  // namespace zc::audit

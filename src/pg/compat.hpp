@@ -6,7 +6,14 @@
 #include "pg/postgres.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#if PG_VERSION_NUM >= 160000
+#include "parser/parse_relation.h"
+#endif
 #include "storage/smgr.h"
 #include "utils/acl.h"
 }
@@ -42,5 +49,97 @@ inline BlockNumber main_fork_blocks(Oid tablespace, Oid relfilenode)
 #endif
     return smgrexists(storage, MAIN_FORKNUM) ? smgrnblocks(storage, MAIN_FORKNUM) : 0;
 }
+
+// Whether `role` has USAGE on schema `namespace_oid` (16 replaced
+// pg_namespace_aclcheck() by object_aclcheck()).
+inline bool has_schema_usage(Oid namespace_oid, Oid role)
+{
+#if PG_VERSION_NUM >= 160000
+    return object_aclcheck(NamespaceRelationId, namespace_oid, role, ACL_USAGE) == ACLCHECK_OK;
+#else
+    return pg_namespace_aclcheck(namespace_oid, role, ACL_USAGE) == ACLCHECK_OK;
+#endif
+}
+
+// A range table entry for `relid` locked in `lockmode`, as the parser makes
+// one for INSERT into it.
+inline RangeTblEntry* relation_rte(Oid relid, char relkind, LOCKMODE lockmode)
+{
+    RangeTblEntry* rte = makeNode(RangeTblEntry);
+    rte->rtekind = RTE_RELATION;
+    rte->relid = relid;
+    rte->relkind = relkind;
+    rte->rellockmode = lockmode;
+    return rte;
+}
+
+// Whether the current user may INSERT into `columns` of `relid`, checked
+// as the executor checks a statement (ExecutorCheckPerms_hook included).
+// `columns` holds attribute numbers offset by FirstLowInvalidHeapAttributeNumber.
+// 16 moved the required permissions from the RTE to RTEPermissionInfo.
+inline bool may_insert_columns(Oid relid, char relkind, Bitmapset* columns)
+{
+    RangeTblEntry* rte = relation_rte(relid, relkind, RowExclusiveLock);
+#if PG_VERSION_NUM >= 160000
+    List* perminfos = NIL;
+    RTEPermissionInfo* perminfo = addRTEPermissionInfo(&perminfos, rte);
+    perminfo->requiredPerms = ACL_INSERT;
+    perminfo->insertedCols = columns;
+    return ExecCheckPermissions(list_make1(rte), perminfos, false);
+#else
+    rte->requiredPerms = ACL_INSERT;
+    rte->insertedCols = columns;
+    return ExecCheckRTPerms(list_make1(rte), false);
+#endif
+}
+
+// The executor state's range table: the one relation rows are inserted
+// into (for error reports and constraint checks).
+inline void init_insert_range_table(EState* estate, Oid relid)
+{
+    RangeTblEntry* rte = relation_rte(relid, RELKIND_RELATION, RowExclusiveLock);
+#if PG_VERSION_NUM >= 160000
+    List* perminfos = NIL;
+    addRTEPermissionInfo(&perminfos, rte);
+    ExecInitRangeTable(estate, list_make1(rte), perminfos);
+#else
+    ExecInitRangeTable(estate, list_make1(rte));
+#endif
+}
+
+// Index entries for a newly inserted tuple; returns the recheck list (16
+// added onlySummarizing, for HOT updates; an insert wants every index).
+inline List* insert_index_tuples(ResultRelInfo* info, TupleTableSlot* slot, EState* estate)
+{
+#if PG_VERSION_NUM >= 160000
+    return ExecInsertIndexTuples(info, slot, estate, false, false, nullptr, NIL, false);
+#else
+    return ExecInsertIndexTuples(info, slot, estate, false, false, nullptr, NIL);
+#endif
+}
+
+// A snapshot of search_path to tell later whether it is still the same
+// (17 renamed OverrideSearchPath to SearchPathMatcher).
+#if PG_VERSION_NUM >= 170000
+using SearchPathSnapshot = SearchPathMatcher;
+inline SearchPathSnapshot* take_search_path(MemoryContext context)
+{
+    return GetSearchPathMatcher(context);
+}
+inline bool search_path_unchanged(SearchPathSnapshot* path)
+{
+    return SearchPathMatchesCurrentEnvironment(path);
+}
+#else
+using SearchPathSnapshot = OverrideSearchPath;
+inline SearchPathSnapshot* take_search_path(MemoryContext context)
+{
+    return GetOverrideSearchPath(context);
+}
+inline bool search_path_unchanged(SearchPathSnapshot* path)
+{
+    return OverrideSearchPathMatchesCurrent(path);
+}
+#endif
 
 }  // namespace zc::pg
