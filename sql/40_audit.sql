@@ -684,6 +684,25 @@ ROLLBACK;
 SELECT relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS owner_restored
 FROM pg_class WHERE oid = 'audit_log.system_log'::regclass;
 
+-- The direct path writes with no SQL statement at all (on every version,
+-- 16+ included): pg_stat_statements sees the SQL path's INSERT into the
+-- log only when the writer is switched off.
+CREATE EXTENSION pg_stat_statements;
+CREATE TABLE probe_path (id int PRIMARY KEY);
+SELECT zerocut.enable_audit('probe_path');
+SELECT count(*) AS reset FROM (SELECT pg_stat_statements_reset()) r;
+INSERT INTO probe_path SELECT generate_series(1, 10);
+SELECT coalesce(sum(calls), 0) AS sql_inserts_direct_on FROM pg_stat_statements
+WHERE query LIKE 'INSERT INTO audit_log.system_log%';
+SET zerocut.audit_direct_insert = off;
+INSERT INTO probe_path SELECT generate_series(11, 20);
+SELECT coalesce(sum(calls), 0) > 0 AS sql_inserts_direct_off FROM pg_stat_statements
+WHERE query LIKE 'INSERT INTO audit_log.system_log%';
+RESET zerocut.audit_direct_insert;
+SELECT count(*) AS probe_log_rows FROM audit_log.system_log WHERE metadata ->> 'table' = 'probe_path';
+DROP TABLE probe_path;
+DROP EXTENSION pg_stat_statements;
+
 -- Clean up.
 SET client_min_messages = warning;  -- the cascade list names monthly partitions
 TRUNCATE user_management."USER", workspace_domain.workspace, financial_management.consumption_record CASCADE;
