@@ -160,12 +160,15 @@ DROP SCHEMA arch_i, tenant_a, tenant_b, tenant_c, tenant_a_archive, tenant_b_arc
             "tenant_with_a_rather_long_schema_name_that_goes_on_and_on_x1",
             "tenant_with_a_rather_long_schema_name_that_goes_on_and_on_x2",
             "x""; DROP SCHEMA tenant_a CASCADE; --", "x""; DROP SCHEMA tenant_a CASCADE; --_archive" CASCADE;
-DROP TABLE public.arch_i_pub;
+DROP TABLE public.arch_i_pub, archive.arch_i_pub_archive;
+DROP TABLE IF EXISTS archive.consumption_record_archive;  -- made by the archive() runs above
 DO $$ DECLARE s name; BEGIN
     FOR s IN SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\_with\_a%' LOOP
         EXECUTE format('DROP SCHEMA %I CASCADE', s);
     END LOOP;
 END $$;
+SELECT count(*) AS archive_tables_left FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p') AND (n.nspname LIKE '%\_archive' OR n.nspname = 'archive');
 DELETE FROM audit_log.system_log;
 RESET client_min_messages;
 SELECT source_schema, source_table FROM zerocut.archive_policy ORDER BY 1, 2;
