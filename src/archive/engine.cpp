@@ -1,6 +1,7 @@
 #include "archive/engine.hpp"
 
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <tuple>
 #include <string>
@@ -607,7 +608,16 @@ void Runner::commit_unit(bool counts)
     if (!commit_) return;
     pinned_->reset();
     if (segmented_) segment_->release();
-    pg::guard([] { SPI_commit(); });
+    try {
+        pg::guard([] { SPI_commit(); });
+    } catch (const pg::PgError& error) {
+        // SPI_commit has aborted the failed transaction and started a new
+        // one before rethrowing: nothing is left for an abort to clean up.
+        pg::clear_pg_error_in_flight();
+        static char code[6];  // zc::Error keeps the pointer
+        std::memcpy(code, unpack_sql_state(error.sqlerrcode()), sizeof code);
+        throw Error(code, std::string("archive: commit failed: ") + error.what());
+    }
     if (segmented_) segment_->begin();
     pinned_->emplace();
     take_job_lock(result_.source, result_.source_name);
