@@ -448,11 +448,33 @@ void take_job_lock(Oid table, const std::string& name)
 }
 
 // docs/locking.md step 2: a strong lock, conditionally with bounded retry.
-void take_strong_lock(Oid rel, const std::string& name)
+void take_strong_lock(Oid rel, const std::string& name, int mode = AccessExclusiveLock)
 {
-    if (!partition::lock_relation_polling(rel, AccessExclusiveLock))
-        throw Skipped{"could not lock " + name + " (ACCESS EXCLUSIVE, to move whole partitions) within " +
-                      timeout_text() + "; other sessions are using it"};
+    if (!partition::lock_relation_polling(rel, mode))
+        throw Skipped{"could not lock " + name + " (" +
+                      (mode == AccessExclusiveLock ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE") +
+                      ", to move whole partitions) within " + timeout_text() + "; other sessions are using it"};
+}
+
+std::optional<Oid> default_partition_of(SpiSession& spi, Oid parent)
+{
+    auto rows = query(spi, "SELECT partdefid FROM pg_catalog.pg_partitioned_table WHERE partrelid = $1",
+                      {oid_param(parent)}, true);
+    if (rows.empty() || oid_of(rows[0], 0) == InvalidOid) return std::nullopt;
+    return oid_of(rows[0], 0);
+}
+
+// Every lock DETACH `part` from `parent` and ATTACH to `target` take, in
+// the order of docs/locking.md, none of them queued: the parent, the
+// partition, the parent's default partition (DETACH changes its
+// constraint), then the target (ATTACH) and its default partition.
+void lock_for_move(SpiSession& spi, Oid parent, Oid part, Oid target)
+{
+    take_strong_lock(parent, pg::qualified_relation_name(parent));
+    take_strong_lock(part, pg::qualified_relation_name(part));
+    if (auto def = default_partition_of(spi, parent)) take_strong_lock(*def, pg::qualified_relation_name(*def));
+    take_strong_lock(target, pg::qualified_relation_name(target), ShareUpdateExclusiveLock);
+    if (auto def = default_partition_of(spi, target)) take_strong_lock(*def, pg::qualified_relation_name(*def));
 }
 
 [[noreturn]] void lock_not_available(const Skipped& skipped, const std::string& who)
@@ -923,8 +945,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
             break;
         }
         try {
-            take_strong_lock(source.oid, source.qname);
-            take_strong_lock(c.oid, pg::qualified_relation_name(c.oid));
+            lock_for_move(spi_, source.oid, c.oid, target.oid);
         } catch (const Skipped& skipped) {
             result.status = "skipped";
             result.error = skipped.reason;
@@ -957,12 +978,13 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
               "'method', $3, 'duration_ms', pg_catalog.round($4::pg_catalog.numeric, 1), 'source', $5, 'target', $6, "
               "'partitions_moved', $7::pg_catalog.int4, 'rows_by_batch', $8::pg_catalog.int8, 'batches', "
               "$9::pg_catalog.int4, "
-              "'finished', $10, 'counts', CASE WHEN $11 THEN 'estimated' ELSE 'exact' END)::pg_catalog.text",
+              "'finished', $10, 'counts', CASE WHEN $11 THEN 'estimated' ELSE 'exact' END, 'status', $12, "
+              "'skipped', NULLIF($13, ''))::pg_catalog.text",
               {pg::int8_param(result.rows_moved), pg::text_param(result.cutoff), pg::text_param(result.method()),
                pg::text_param(std::to_string(result.duration_ms)), pg::text_param(result.source_name),
                pg::text_param(result.target_name), pg::int4_param(result.partitions_moved),
                pg::int8_param(result.rows_by_batch), pg::int4_param(result.batches), bool_param(result.finished),
-               bool_param(result.counts_estimated)},
+               bool_param(result.counts_estimated), pg::text_param(result.status), pg::text_param(result.error)},
               true);
     pg::write_system_log(spi_, "INFO", log_message, text_of(metadata.at(0), 0));
     pinned.reset();
@@ -989,6 +1011,8 @@ std::string archive_partition(SpiSession& spi, Oid partition)
         take_job_lock(parent_oid, pg::qualified_relation_name(parent_oid));
         take_strong_lock(parent_oid, pg::qualified_relation_name(parent_oid));
         take_strong_lock(partition, part.qname);
+        if (auto def = default_partition_of(spi, parent_oid))
+            take_strong_lock(*def, pg::qualified_relation_name(*def));
     } catch (const Skipped& skipped) {
         lock_not_available(skipped, "archive_partition");
     }
@@ -1051,6 +1075,13 @@ std::string archive_partition(SpiSession& spi, Oid partition)
                     "archive_partition: archive target " + target.qname + " already has partition " +
                         pg::qualified_relation_name(*other) + " overlapping " + part.qname,
                     "bounds: " + bound_text, "Use zerocut.archive() to move the rows instead.");
+    try {
+        take_strong_lock(target.oid, target.qname, ShareUpdateExclusiveLock);
+        if (auto def = default_partition_of(spi, target.oid))
+            take_strong_lock(*def, pg::qualified_relation_name(*def));
+    } catch (const Skipped& skipped) {
+        lock_not_available(skipped, "archive_partition");
+    }
     auto start = std::chrono::steady_clock::now();
     move_partition(spi, part, parent, target, bound_text);
     std::string moved = pg::qualified_relation_name(partition);
