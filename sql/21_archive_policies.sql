@@ -154,6 +154,17 @@ ALTER TABLE tenant_c.orders DROP COLUMN extra;
 SELECT source, rows_moved, status FROM zerocut.archive()
 WHERE source::text IN ('tenant_a.orders', 'tenant_b.orders', 'tenant_c.orders') ORDER BY source::text COLLATE "C";
 
+-- archive_proc commits batch by batch: a policy failing in its third batch
+-- (the user's target refuses ids above 25) keeps the two batches committed
+-- before; only the batch in flight rolls back.
+CREATE TABLE arch_i.batched (id int PRIMARY KEY, ts timestamptz NOT NULL);
+INSERT INTO arch_i.batched SELECT g, CURRENT_DATE - 100 FROM generate_series(1, 30) g;
+CREATE TABLE arch_i.batched_history (id int CHECK (id <= 25), ts timestamptz);
+SELECT zerocut.set_archive_policy('arch_i.batched', 'ts', '30 days', target => 'arch_i.batched_history', batch_size => 10);
+CALL zerocut.archive_proc('arch_i.batched');
+SELECT (SELECT count(*) FROM arch_i.batched) AS left_in_source, (SELECT count(*) FROM arch_i.batched_history) AS archived,
+       (SELECT min(id) FROM arch_i.batched) AS first_left;
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA arch_i, tenant_a, tenant_b, tenant_c, tenant_a_archive, tenant_b_archive, tenant_c_archive, arch_i_archive,
