@@ -1,5 +1,6 @@
 \echo '== archive mover: the consumption_record policy that comes with the domain schema'
-SELECT source, time_column, keep, target, batch_size, whole_partitions FROM zerocut.archive_policy;
+SELECT source_schema, source_table, time_column, keep, target_schema, target_table, batch_size, whole_partitions
+FROM zerocut.archive_policy;
 
 \echo
 \echo '== consumption_record: monthly partitions (the partition manager made them for the sample data;'
@@ -41,9 +42,11 @@ SELECT (SELECT count(*) FROM public.demo_events) AS left, (SELECT count(*) FROM 
 \echo '== bad input: clear errors, nothing changes'
 \set ON_ERROR_STOP 0
 SELECT zerocut.set_archive_policy('public.demo_events', 'created_at', '-1 day');
+SELECT zerocut.set_archive_policy('public.demo_events', 'created_at', '178000000 years');
 SELECT zerocut.set_archive_policy('public.demo_events', 'x"; DROP TABLE public.demo_events; --', '1 day');
 SELECT zerocut.archive_partition('public.demo_events');
 \set ON_ERROR_STOP 1
 SELECT to_regclass('public.demo_events') IS NOT NULL AS demo_events_still_there;
 DROP TABLE public.demo_events, archive.demo_events_archive;
-DELETE FROM zerocut.archive_policy WHERE source::text = 'public.demo_events';
+-- (its policy went with the table: a dropped table forgets its archive policy)
+SELECT count(*) AS demo_events_policies FROM zerocut.archive_policy WHERE source_table = 'demo_events';

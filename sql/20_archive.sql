@@ -9,7 +9,8 @@ RESET client_min_messages;
 
 -- The consumption_record policy exists out of the box, and a second
 -- install leaves it alone.
-SELECT source, time_column, keep, target, batch_size, whole_partitions FROM zerocut.archive_policy;
+SELECT source_schema, source_table, time_column, keep, target_schema, target_table, batch_size, whole_partitions
+FROM zerocut.archive_policy;
 SELECT zerocut.install_domain_schema() IS NOT NULL AS reinstalled;
 SELECT count(*) AS policies FROM zerocut.archive_policy;
 
@@ -45,8 +46,8 @@ CREATE TABLE arch_t.before AS SELECT * FROM arch_t.events;
 SELECT tableoid::regclass AS partition, count(*) FROM arch_t.events GROUP BY 1 ORDER BY 1;
 
 SELECT zerocut.set_archive_policy('arch_t.events', 'ts', '30 days', batch_size => 15);
-SELECT source, time_column, keep, target, batch_size, whole_partitions FROM zerocut.archive_policy
-WHERE source = 'arch_t.events'::regclass;
+SELECT source_schema, source_table, time_column, keep, target_schema, target_table, batch_size, whole_partitions
+FROM zerocut.archive_policy WHERE source_schema = 'arch_t' AND source_table = 'events';
 
 -- One transaction: p1 and p2 move by metadata, old rows of p3 and of the
 -- default partition in batches of 15.
@@ -55,26 +56,26 @@ FROM zerocut.archive('arch_t.events');
 -- The archive was created like the source and partitioned the same way;
 -- p1 and p2 now belong to it (with their rows), p3's old rows went to a
 -- partition with p3's bounds, the default partition's to a default one.
-SELECT c.relkind, pg_get_partkeydef(c.oid) FROM pg_class c WHERE c.oid = 'archive.events_archive'::regclass;
+SELECT c.relkind, pg_get_partkeydef(c.oid) FROM pg_class c WHERE c.oid = 'arch_t_archive.events_archive'::regclass;
 SELECT inhrelid::regclass AS archive_partition, (SELECT count(*) FROM arch_t.before b WHERE false) AS dummy
-FROM pg_inherits WHERE inhparent = 'archive.events_archive'::regclass ORDER BY inhrelid::regclass::text;
-SELECT tableoid::regclass AS archive_partition, count(*), min(id), max(id) FROM archive.events_archive GROUP BY 1 ORDER BY tableoid::regclass::text;
+FROM pg_inherits WHERE inhparent = 'arch_t_archive.events_archive'::regclass ORDER BY inhrelid::regclass::text;
+SELECT tableoid::regclass AS archive_partition, count(*), min(id), max(id) FROM arch_t_archive.events_archive GROUP BY 1 ORDER BY tableoid::regclass::text;
 SELECT tableoid::regclass AS source_partition, count(*) FROM arch_t.events GROUP BY 1 ORDER BY tableoid::regclass::text;
 -- Every row exactly once, with identical values; nothing newer than the cutoff moved.
-SELECT (SELECT count(*) FROM arch_t.events) + (SELECT count(*) FROM archive.events_archive) AS total,
+SELECT (SELECT count(*) FROM arch_t.events) + (SELECT count(*) FROM arch_t_archive.events_archive) AS total,
        (SELECT count(*) FROM arch_t.before) AS inserted;
 SELECT count(*) AS missing_or_changed FROM (
-    SELECT * FROM arch_t.before EXCEPT ALL (SELECT * FROM arch_t.events UNION ALL SELECT * FROM archive.events_archive)) d;
-SELECT count(*) AS duplicate_ids FROM (SELECT id FROM arch_t.events UNION ALL SELECT id FROM archive.events_archive) u
+    SELECT * FROM arch_t.before EXCEPT ALL (SELECT * FROM arch_t.events UNION ALL SELECT * FROM arch_t_archive.events_archive)) d;
+SELECT count(*) AS duplicate_ids FROM (SELECT id FROM arch_t.events UNION ALL SELECT id FROM arch_t_archive.events_archive) u
 GROUP BY id HAVING count(*) > 1;
 SELECT count(*) FILTER (WHERE ts >= (CURRENT_DATE - 30)::timestamptz) AS archived_too_new,
-       count(*) FILTER (WHERE ts < (CURRENT_DATE - 30)::timestamptz) AS archived_old FROM archive.events_archive;
+       count(*) FILTER (WHERE ts < (CURRENT_DATE - 30)::timestamptz) AS archived_old FROM arch_t_archive.events_archive;
 SELECT count(*) AS old_rows_left FROM arch_t.events WHERE ts < (CURRENT_DATE - 30)::timestamptz;
 -- The moved partitions carry a validated bound CHECK (so ATTACH did not scan).
 SELECT conrelid::regclass, conname, convalidated FROM pg_constraint WHERE conname = 'zc_archive_bound' ORDER BY conrelid::regclass::text;
 -- Indexes of the archive's partitions are attached to the archive's indexes.
 SELECT count(*) AS unattached_indexes FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-WHERE i.indrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'archive.events_archive'::regclass)
+WHERE i.indrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'arch_t_archive.events_archive'::regclass)
   AND NOT c.relispartition;
 -- The move is logged.
 SELECT level, message, metadata->>'archived_count' AS archived_count, metadata->>'method' AS method,
@@ -105,7 +106,7 @@ INSERT INTO arch_t.events SELECT 2000 + g, (CURRENT_DATE - 30)::timestamptz - in
 FROM generate_series(1, 10) g;
 SELECT zerocut.archive_partition('arch_t.events_p0');
 SELECT inhparent::regclass FROM pg_inherits WHERE inhrelid = 'arch_t.events_p0'::regclass;
-SELECT count(*) AS p0_rows_in_archive FROM archive.events_archive WHERE payload = 'p0';
+SELECT count(*) AS p0_rows_in_archive FROM arch_t_archive.events_archive WHERE payload = 'p0';
 -- Refused: a partition not entirely older than the policy's cutoff, a table
 -- that is no partition, a default partition, NULL.  Nothing changes.
 SELECT arch_t.try(stmt) FROM (VALUES
@@ -117,7 +118,7 @@ SELECT arch_t.try(stmt) FROM (VALUES
     ($$SELECT zerocut.archive_partition('x"; DROP TABLE arch_t.before; --')$$)) v(stmt);
 SELECT inhparent::regclass AS p4_still_in FROM pg_inherits WHERE inhrelid = 'arch_t.events_p4'::regclass;
 -- ... and a target that already holds an overlapping partition.
-CREATE TABLE archive.events_overlap PARTITION OF archive.events_archive
+CREATE TABLE arch_t_archive.events_overlap PARTITION OF arch_t_archive.events_archive
     FOR VALUES FROM ((CURRENT_DATE - 30)::timestamptz - interval '95 days') TO ((CURRENT_DATE - 30)::timestamptz - interval '85 days');
 DO $$ BEGIN
     EXECUTE format('CREATE TABLE arch_t.events_px PARTITION OF arch_t.events FOR VALUES FROM (%L) TO (%L)',
@@ -130,13 +131,13 @@ SELECT inhparent::regclass AS px_still_in FROM pg_inherits WHERE inhrelid = 'arc
 -- partition, since p1 itself now lives in the archive).
 SELECT zerocut.restore_archived('arch_t.events', (CURRENT_DATE - 30)::timestamptz - interval '60 days',
                                 (CURRENT_DATE - 30)::timestamptz - interval '50 days') AS restored;
-SELECT (SELECT count(*) FROM arch_t.events) + (SELECT count(*) FROM archive.events_archive) AS total_after_restore;
+SELECT (SELECT count(*) FROM arch_t.events) + (SELECT count(*) FROM arch_t_archive.events_archive) AS total_after_restore;
 SELECT arch_t.try(stmt) FROM (VALUES
     ($$SELECT zerocut.restore_archived('arch_t.events', '2020-01-02', '2020-01-01')$$),
     ($$SELECT zerocut.restore_archived('arch_t.events', NULL, '2020-01-01')$$),
     ($$SELECT zerocut.restore_archived('arch_t.events', '2020-01-01', NULL)$$),
     ($$SELECT zerocut.restore_archived(NULL, '2020-01-01', '2020-01-02')$$),
-    ($$SELECT zerocut.restore_archived('arch_t.events', '2020-01-01', 'infinity')$$),
+    ($$SELECT zerocut.restore_archived('arch_t.events', 'infinity', 'infinity')$$),
     ($$SELECT zerocut.restore_archived('arch_t.before', '2020-01-01', '2020-01-02')$$)) v(stmt);
 SELECT zerocut.restore_archived('arch_t.events', '2020-01-02 00:00:00+00', '2020-01-01 00:00:00+00');
 
@@ -146,11 +147,11 @@ INSERT INTO arch_t.flat SELECT g, (CURRENT_DATE - 10)::timestamptz + (g - 51) * 
 FROM generate_series(1, 100) g;
 SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '10 days', batch_size => 20);
 CALL zerocut.archive_proc('arch_t.flat', max_batches => 1);
-SELECT (SELECT count(*) FROM arch_t.flat) AS source_rows, (SELECT count(*) FROM archive.flat_archive) AS archived_rows;
+SELECT (SELECT count(*) FROM arch_t.flat) AS source_rows, (SELECT count(*) FROM arch_t_archive.flat_archive) AS archived_rows;
 CALL zerocut.archive_proc('arch_t.flat');
-SELECT (SELECT count(*) FROM arch_t.flat) AS source_rows, (SELECT count(*) FROM archive.flat_archive) AS archived_rows,
-       (SELECT max(id) FROM archive.flat_archive) AS last_archived_id;
-SELECT relkind FROM pg_class WHERE oid = 'archive.flat_archive'::regclass;
+SELECT (SELECT count(*) FROM arch_t.flat) AS source_rows, (SELECT count(*) FROM arch_t_archive.flat_archive) AS archived_rows,
+       (SELECT max(id) FROM arch_t_archive.flat_archive) AS last_archived_id;
+SELECT relkind FROM pg_class WHERE oid = 'arch_t_archive.flat_archive'::regclass;
 -- archive_proc refuses to run inside a transaction block, or with max_batches <= 0.
 BEGIN;
 CALL zerocut.archive_proc('arch_t.flat');
@@ -171,9 +172,9 @@ SET client_min_messages = warning;
 CALL zerocut.archive_proc('arch_t."Odd Keys"');
 RESET client_min_messages;
 SELECT (SELECT count(*) FROM arch_t."Odd Keys") AS source_rows,
-       (SELECT count(*) FROM archive."Odd Keys_archive") AS archived_rows,
-       (SELECT count(DISTINCT ("Order Id", "Line No")) FROM archive."Odd Keys_archive") AS distinct_archived,
-       (SELECT bool_and(ts < CURRENT_DATE - 10) FROM archive."Odd Keys_archive") AS only_old,
+       (SELECT count(*) FROM arch_t_archive."Odd Keys_archive") AS archived_rows,
+       (SELECT count(DISTINCT ("Order Id", "Line No")) FROM arch_t_archive."Odd Keys_archive") AS distinct_archived,
+       (SELECT bool_and(ts < CURRENT_DATE - 10) FROM arch_t_archive."Odd Keys_archive") AS only_old,
        (SELECT bool_and(ts >= CURRENT_DATE - 10) FROM arch_t."Odd Keys") AS only_new_left,
        (SELECT metadata->>'batches' FROM audit_log.system_log WHERE metadata->>'source' = 'arch_t."Odd Keys"'
         ORDER BY id DESC LIMIT 1) AS batches;
@@ -184,7 +185,7 @@ INSERT INTO arch_t."x""; DROP TABLE arch_t.flat; --" VALUES (1, now() - interval
 SELECT zerocut.set_archive_policy('arch_t."x""; DROP TABLE arch_t.flat; --"', 'ts', '1 month');
 SELECT source, rows_moved, method FROM zerocut.archive('arch_t."x""; DROP TABLE arch_t.flat; --"');
 SELECT count(*) AS flat_still_there FROM arch_t.flat;
-SELECT count(*) AS hostile_archived FROM archive."x""; DROP TABLE arch_t.flat; --_archive";
+SELECT count(*) AS hostile_archived FROM arch_t_archive."x""; DROP TABLE arch_t.flat; --_archive";
 
 -- Bad input to set_archive_policy: clear errors, the policy table unchanged.
 CREATE TEMP TABLE policies_before AS SELECT * FROM zerocut.archive_policy;
@@ -225,7 +226,8 @@ CALL zerocut.archive_proc('arch_t.no_pk');
 -- A policy can target an existing compatible table.
 CREATE TABLE arch_t.flat_history (LIKE arch_t.flat);
 SELECT zerocut.set_archive_policy('arch_t.flat', 'ts', '1 day', target => 'arch_t.flat_history', batch_size => 500);
-SELECT target, batch_size FROM zerocut.archive_policy WHERE source = 'arch_t.flat'::regclass;
+SELECT target_schema, target_table, batch_size FROM zerocut.archive_policy
+WHERE source_schema = 'arch_t' AND source_table = 'flat';
 
 -- The seed's contract on the domain table: 5 of 10 records are older than
 -- CURRENT_DATE - 6 months (all in the default partition: no monthly ones here).
@@ -245,9 +247,9 @@ SELECT zerocut.archive_old_consumption_records() AS archived_again;
 -- Clean up: the database as we found it.
 SET client_min_messages = warning;
 DROP SCHEMA arch_t CASCADE;
-DROP TABLE archive.events_archive, archive.wp_archive, archive.flat_archive, archive.consumption_record_archive,
-           archive."x""; DROP TABLE arch_t.flat; --_archive", archive."Odd Keys_archive";
-DELETE FROM zerocut.archive_policy WHERE source <> 'financial_management.consumption_record'::regclass;
+DROP SCHEMA arch_t_archive CASCADE;
+DROP TABLE archive.consumption_record_archive;
+DELETE FROM zerocut.archive_policy WHERE source_schema <> 'financial_management';
 TRUNCATE workspace_domain.workspace, financial_management.consumption_record, audit_log.system_log CASCADE;
 RESET client_min_messages;
-SELECT source FROM zerocut.archive_policy;
+SELECT source_schema, source_table FROM zerocut.archive_policy;

@@ -1,7 +1,9 @@
 // zerocut.archive(source regclass DEFAULT NULL) RETURNS TABLE(source regclass,
-//     rows_moved bigint, partitions_moved integer, method text, duration interval)
+//     rows_moved bigint, partitions_moved integer, method text, duration interval,
+//     status text, error text)
 //
-// Every policy (or the one of source) in the caller's transaction.
+// Every policy (or the one of source) in the caller's transaction, each in
+// its own subtransaction: a failing one is reported, the others proceed.
 #include <optional>
 #include <vector>
 
@@ -26,7 +28,7 @@ std::vector<zc::archive::RunResult> run(std::optional<Oid> source)
         policies = zc::archive::load_policies(spi, source);
     }
     zc::archive::Runner runner(spi, false, std::nullopt);
-    for (const auto& policy : policies) results.push_back(runner.run(policy, "Archived rows by policy"));
+    for (const auto& policy : policies) results.push_back(runner.run_isolated(policy, "Archived rows by policy"));
     return results;
 }
 }  // namespace
@@ -43,9 +45,10 @@ ZC_FUNCTION(zc_archive)
     std::vector<zc::archive::RunResult> results = run(source);
     ReturnSetInfo* rsinfo = reinterpret_cast<ReturnSetInfo*>(fcinfo->resultinfo);
     for (const auto& r : results) {
-        Datum values[5];
-        bool nulls[5] = {false, false, false, false, false};
+        Datum values[7];
+        bool nulls[7] = {false, false, false, false, false, false, false};
         values[0] = ObjectIdGetDatum(r.source);
+        nulls[0] = r.source == InvalidOid;
         values[1] = Int64GetDatum(r.rows_moved);
         values[2] = Int32GetDatum(r.partitions_moved);
         values[3] = zc::pg::text_datum(r.method());
@@ -56,6 +59,9 @@ ZC_FUNCTION(zc_archive)
             return iv;
         });
         values[4] = IntervalPGetDatum(duration);
+        values[5] = zc::pg::text_datum(r.status);
+        values[6] = zc::pg::text_datum(r.error);
+        nulls[6] = r.error.empty();
         Tuplestorestate* store = rsinfo->setResult;
         TupleDesc desc = rsinfo->setDesc;
         Datum* value_ptr = values;

@@ -28,10 +28,24 @@ int64_t run()
                             "", "Run SELECT zerocut.install_domain_schema(); first.");
         Oid source = static_cast<Oid>(std::stoul(*table));
         policy = zc::archive::find_policy(spi, source);
-        if (!policy) policy = zc::archive::Policy{source, "created_at", "6 mons", InvalidOid, 10000, false};
+        if (!policy) {
+            // The seed's name, as the domain's policy stores it.
+            policy = zc::archive::Policy{};
+            policy->source_schema = "financial_management";
+            policy->source_table = "consumption_record";
+            policy->source = source;
+            policy->time_column = "created_at";
+            policy->keep = "6 mons";
+            policy->target_schema = "archive";
+            policy->target_table = "consumption_record_archive";
+        }
     }
     zc::archive::Runner runner(spi, false, std::nullopt);
-    return runner.run(*policy, "Archived consumption records").rows_moved;
+    auto result = runner.run(*policy, "Archived consumption records");
+    if (result.status == "skipped")
+        zc::pg::warning("archive_old_consumption_records: whole partitions not moved: " + result.error,
+                        "The rows counted moved; the rest moves on a later run.");
+    return result.rows_moved;
 }
 }  // namespace
 

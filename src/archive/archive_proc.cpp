@@ -3,7 +3,9 @@
 // Like archive(), but commits after every batch and every partition move
 // (a nonatomic SPI connection: the CALL must be top level, outside a
 // transaction block).  Cancel or crash at any point loses only the batch in
-// flight, which rolls back; calling it again resumes.
+// flight, which rolls back; calling it again resumes.  Each unit runs in a
+// subtransaction closed before its commit: a failing policy loses only its
+// unit in flight, is reported with a WARNING, and the others proceed.
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,16 +31,31 @@ void run(std::optional<Oid> source, std::optional<int> max_batches)
     zc::archive::Runner runner(spi, true, max_batches);
     int64_t total = 0;
     bool finished = true;
+    int failed = 0;
+    int skipped = 0;
     for (const auto& policy : policies) {
         if (!runner.budget_left()) {
             finished = false;
             break;
         }
-        auto result = runner.run(policy, "Archived rows by policy (archive_proc)");
+        auto result = runner.run_isolated(policy, "Archived rows by policy (archive_proc)");
         total += result.rows_moved;
-        finished = finished && result.finished;
+        if (result.status == "error") {
+            ++failed;
+            zc::pg::warning("archive_proc: policy of " + result.source_name + " failed: " + result.error,
+                            "Its unit in flight was rolled back; the other policies ran.  See audit_log.system_log.");
+        } else if (result.status == "skipped") {
+            ++skipped;
+            zc::pg::warning("archive_proc: policy of " + result.source_name + " skipped: " + result.error,
+                            "CALL again later; nothing was waited for.");
+        } else {
+            finished = finished && result.finished;
+        }
     }
-    zc::pg::notice("archive_proc: " + std::to_string(total) + " rows moved" +
+    std::string problems;
+    if (failed > 0) problems += "; " + std::to_string(failed) + " failed";
+    if (skipped > 0) problems += "; " + std::to_string(skipped) + " skipped";
+    zc::pg::notice("archive_proc: " + std::to_string(total) + " rows moved" + problems +
                    (finished ? "; done" : "; stopped at max_batches, CALL again to continue"));
 }
 }  // namespace

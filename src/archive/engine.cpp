@@ -1,19 +1,27 @@
 #include "archive/engine.hpp"
 
 #include <chrono>
+#include <cstring>
 #include <map>
+#include <tuple>
 #include <string>
 #include <vector>
 
 #include "archive/bound_check.hpp"
 #include "core/archive_plan.hpp"
 #include "core/errors.hpp"
+#include "partition/engine.hpp"
 #include "pg/guard.hpp"
+#include "pg/job_lock.hpp"
 #include "pg/module.hpp"
 #include "pg/system_log.hpp"
 
 extern "C" {
+#include "access/xact.h"
+#include "mb/pg_wchar.h"
+#include "storage/lockdefs.h"
 #include "utils/guc.h"
+#include "utils/resowner.h"
 }
 
 namespace zc::archive {
@@ -39,10 +47,6 @@ constexpr const char* bound_constraint = "zc_archive_bound";
 Param oid_param(Oid value)
 {
     return Param{OIDOID, ObjectIdGetDatum(value), false};
-}
-Param null_oid_param()
-{
-    return Param{OIDOID, ObjectIdGetDatum(InvalidOid), true};
 }
 Param bool_param(bool value)
 {
@@ -109,6 +113,8 @@ struct Rel {
     std::string name;     // raw
     std::string partkey;  // pg_get_partkeydef, "" when not partitioned
     int64_t reltuples = 0;
+    char persistence = 'p';
+    std::string comment;  // obj_description
     bool partitioned() const { return kind == 'p'; }
 };
 
@@ -117,7 +123,8 @@ Rel load_rel(SpiSession& spi, Oid oid, const char* argument)
     auto rows = query(spi,
                       "SELECT c.relkind, c.relispartition, pg_catalog.format('%I.%I', n.nspname, c.relname), "
                       "n.nspname, c.relname, CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END, "
-                      "GREATEST(c.reltuples, 0::pg_catalog.float4)::pg_catalog.int8 "
+                      "GREATEST(c.reltuples, 0::pg_catalog.float4)::pg_catalog.int8, c.relpersistence, "
+                      "pg_catalog.obj_description(c.oid, 'pg_class') "
                       "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                       "WHERE c.oid = $1",
                       {oid_param(oid)}, true);
@@ -133,6 +140,8 @@ Rel load_rel(SpiSession& spi, Oid oid, const char* argument)
     rel.name = text_of(rows[0], 4);
     rel.partkey = text_of(rows[0], 5);
     rel.reltuples = int_of(rows[0], 6);
+    rel.persistence = text_of(rows[0], 7).empty() ? 'p' : text_of(rows[0], 7)[0];
+    rel.comment = text_of(rows[0], 8);
     return rel;
 }
 
@@ -197,10 +206,11 @@ void check_compatible(const std::vector<Column>& source_columns, const Rel& sour
         if (c.generated) continue;
         const Column* t = find_column(target_columns, c.name);
         if (t == nullptr || t->generated)
-            throw Error(
-                sqlstate::undefined_column,
-                std::string(who) + ": target " + target.qname + " has no column \"" + c.name + "\" of " + source.qname,
-                "", "The archive target needs every column of the source, with the same types.");
+            throw Error(sqlstate::undefined_column,
+                        std::string(who) + ": target " + target.qname + " has no column \"" + c.name + "\" of " +
+                            source.qname,
+                        "", "The archive target needs every column of the source, with the same types: ALTER TABLE " +
+                                target.qname + " ADD COLUMN " + c.quoted + " " + c.type + ";");
         if (t->type != c.type)
             throw Error("42804", std::string(who) + ": column \"" + c.name + "\" is " + c.type + " in " + source.qname +
                                      " but " + t->type + " in target " + target.qname);
@@ -259,25 +269,55 @@ bool range_partitioned_on(const Rel& rel, const std::string& time_column)
     return rel.partitioned() && rel.partkey == "RANGE (" + pg::quote_ident(time_column) + ")";
 }
 
-// The archive target of `source`: the policy's, or archive.<source>_archive,
-// created like the source (columns, defaults but sequences, constraints,
-// indexes; partitioned the same way) when missing.
-Rel ensure_target(SpiSession& spi, const Rel& source, Oid policy_target)
+std::string archive_comment(const Rel& source)
 {
-    if (policy_target != InvalidOid) return load_rel(spi, policy_target, "archive target");
-    std::string name = pg::quote_ident("archive") + "." + pg::quote_ident(source.name + "_archive");
-    auto found = query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", {pg::text_param(name)}, true);
-    if (found.at(0).at(0)) return load_rel(spi, oid_of(found[0], 0), "archive target");
-    auto schema = query(spi, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'archive')", {});
-    if (text_of(schema.at(0), 0) != "t") query(spi, "CREATE SCHEMA archive", {});
+    return "zerocut archive of " + source.qname;
+}
+
+std::optional<Oid> relation_named(SpiSession& spi, const std::string& schema, const std::string& table)
+{
+    auto found = query(spi,
+                       "SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                       "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                       {pg::text_param(schema), pg::text_param(table)}, true);
+    if (found.empty()) return std::nullopt;
+    return oid_of(found[0], 0);
+}
+
+// A table a zerocut run made for another source is never shared: its rows
+// would be restored into the wrong table.
+void check_not_foreign(const Rel& target, const Rel& source, const std::string& who)
+{
+    const std::string prefix = "zerocut archive of ";
+    if (target.comment.rfind(prefix, 0) == 0 && target.comment != archive_comment(source))
+        throw Error("42P07",
+                    who + ": archive table " + target.qname + " already archives " +
+                        target.comment.substr(prefix.size()) + ", not " + source.qname,
+                    "", "Give the policy its own target: zerocut.set_archive_policy(..., target => ...).");
+}
+
+// The archive target `schema`.`table` of `source`, created like the source
+// (columns, defaults but sequences, constraints, indexes; partitioned the
+// same way) when missing.
+Rel ensure_target(SpiSession& spi, const Rel& source, const std::string& schema, const std::string& table,
+                  const std::string& who)
+{
+    std::string name = pg::quote_ident(schema) + "." + pg::quote_ident(table);
+    if (auto found = relation_named(spi, schema, table)) {
+        Rel target = load_rel(spi, *found, "archive target");
+        check_not_foreign(target, source, who);
+        return target;
+    }
+    auto exists = query(spi, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
+                        {pg::text_param(schema)}, true);
+    if (text_of(exists.at(0), 0) != "t") query(spi, "CREATE SCHEMA " + pg::quote_ident(schema), {});
     query(spi,
           "CREATE TABLE " + name + " (LIKE " + source.qname +
               " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING STORAGE INCLUDING COMMENTS "
               "INCLUDING COMPRESSION INCLUDING GENERATED INCLUDING STATISTICS)" +
               (source.partitioned() ? " PARTITION BY " + source.partkey : ""),
           {});
-    Oid created =
-        oid_of(query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", {pg::text_param(name)}, true).at(0), 0);
+    Oid created = *relation_named(spi, schema, table);
     // A serial's nextval() default would tie the archive to the source's sequence.
     auto serials = query(spi,
                          "SELECT pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_attrdef d "
@@ -286,8 +326,24 @@ Rel ensure_target(SpiSession& spi, const Rel& source, Oid policy_target)
                          {oid_param(created)}, true);
     for (const Row& row : serials)
         query(spi, "ALTER TABLE " + name + " ALTER COLUMN " + text_of(row, 0) + " DROP DEFAULT", {});
-    query(spi, "COMMENT ON TABLE " + name + " IS " + pg::quote_literal("zerocut archive of " + source.qname), {});
+    query(spi, "COMMENT ON TABLE " + name + " IS " + pg::quote_literal(archive_comment(source)), {});
     return load_rel(spi, created, "archive target");
+}
+
+// Columns the source gained after its archive was made: an archive zerocut
+// made for this source gets them too (nullable, no default: rows archived
+// before read NULL); any other target is its owner's to change.
+std::vector<Column> adapt_target(SpiSession& spi, const std::vector<Column>& source_columns, const Rel& source,
+                                 const Rel& target, std::vector<Column> target_columns)
+{
+    if (target.comment != archive_comment(source)) return target_columns;
+    bool changed = false;
+    for (const Column& c : source_columns) {
+        if (c.generated || find_column(target_columns, c.name) != nullptr) continue;
+        query(spi, "ALTER TABLE " + target.qname + " ADD COLUMN " + c.quoted + " " + c.type, {});
+        changed = true;
+    }
+    return changed ? load_columns(spi, target.oid) : target_columns;
 }
 
 int64_t count_rows(SpiSession& spi, const Rel& rel, bool* estimated)
@@ -371,12 +427,59 @@ bool time_indexed(SpiSession& spi, Oid rel, const std::string& column)
     return text_of(rows.at(0), 0) == "t";
 }
 
-void lock_source(SpiSession& spi, Oid source)
+// A lock that did not come within zerocut.partition_lock_timeout: the
+// table is skipped (run_isolated) or the call fails with 55P03.
+struct Skipped {
+    std::string reason;
+};
+
+std::string timeout_text()
 {
-    query(spi,
-          "SELECT pg_catalog.pg_advisory_xact_lock((pg_catalog.hashtext('zerocut.archive')::pg_catalog.int8 << 32) "
-          "+ $1::pg_catalog.int8)",
-          {Param{INT8OID, Int64GetDatum(static_cast<int64>(source)), false}});
+    return "zerocut.partition_lock_timeout (" + std::to_string(partition::lock_timeout_ms()) + " ms)";
+}
+
+// docs/locking.md step 1: the table's job lock, shared with partition
+// maintenance, polled (never queued) before any relation lock.
+void take_job_lock(Oid table, const std::string& name)
+{
+    if (!pg::lock_table_job_polling(table, partition::lock_timeout_ms()))
+        throw Skipped{"another zerocut job (archive or partition maintenance) holds the job lock of " + name +
+                      "; not obtained within " + timeout_text()};
+}
+
+// docs/locking.md step 2: a strong lock, conditionally with bounded retry.
+void take_strong_lock(Oid rel, const std::string& name, int mode = AccessExclusiveLock)
+{
+    if (!partition::lock_relation_polling(rel, mode))
+        throw Skipped{"could not lock " + name + " (" +
+                      (mode == AccessExclusiveLock ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE") +
+                      ", to move whole partitions) within " + timeout_text() + "; other sessions are using it"};
+}
+
+std::optional<Oid> default_partition_of(SpiSession& spi, Oid parent)
+{
+    auto rows = query(spi, "SELECT partdefid FROM pg_catalog.pg_partitioned_table WHERE partrelid = $1",
+                      {oid_param(parent)}, true);
+    if (rows.empty() || oid_of(rows[0], 0) == InvalidOid) return std::nullopt;
+    return oid_of(rows[0], 0);
+}
+
+// Every lock DETACH `part` from `parent` and ATTACH to `target` take, in
+// the order of docs/locking.md, none of them queued: the parent, the
+// partition, the parent's default partition (DETACH changes its
+// constraint), then the target (ATTACH) and its default partition.
+void lock_for_move(SpiSession& spi, Oid parent, Oid part, Oid target)
+{
+    take_strong_lock(parent, pg::qualified_relation_name(parent));
+    take_strong_lock(part, pg::qualified_relation_name(part));
+    if (auto def = default_partition_of(spi, parent)) take_strong_lock(*def, pg::qualified_relation_name(*def));
+    take_strong_lock(target, pg::qualified_relation_name(target), ShareUpdateExclusiveLock);
+    if (auto def = default_partition_of(spi, target)) take_strong_lock(*def, pg::qualified_relation_name(*def));
+}
+
+[[noreturn]] void lock_not_available(const Skipped& skipped, const std::string& who)
+{
+    throw Error("55P03", who + ": " + skipped.reason, "", "Retry later or raise zerocut.partition_lock_timeout.");
 }
 
 double elapsed_ms(std::chrono::steady_clock::time_point start)
@@ -394,17 +497,73 @@ std::string RunResult::method() const
     return "none";
 }
 
+std::string Policy::source_display() const
+{
+    return pg::quote_ident(source_schema) + "." + pg::quote_ident(source_table);
+}
+
+namespace {
+
+// name + "_archive", or when that exceeds NAMEDATALEN - 1 bytes: name cut
+// (at a character boundary) + "_" + 8 hex digits of FNV-1a over the whole
+// name + "_archive", so long names stay apart and the result is the same on
+// every run and machine.
+std::string with_archive_suffix(const std::string& name)
+{
+    const std::string suffix = "_archive";
+    const size_t max_bytes = NAMEDATALEN - 1;
+    if (name.size() + suffix.size() <= max_bytes) return name + suffix;
+    uint32_t hash = 2166136261u;
+    for (unsigned char c : name) {
+        hash ^= c;
+        hash *= 16777619u;
+    }
+    std::string hex(8, '0');
+    for (int i = 7; i >= 0; --i, hash >>= 4) hex[i] = "0123456789abcdef"[hash & 0xF];
+    const char* text = name.c_str();
+    int length = static_cast<int>(name.size());
+    int limit = static_cast<int>(max_bytes - suffix.size() - 1 - hex.size());
+    int cut = pg::guard([=] { return pg_mbcliplen(text, length, limit); });
+    return name.substr(0, static_cast<size_t>(cut)) + "_" + hex + suffix;
+}
+
+Policy policy_of(SpiSession& spi, const Row& r)
+{
+    Policy p;
+    p.source_schema = text_of(r, 0);
+    p.source_table = text_of(r, 1);
+    p.time_column = text_of(r, 2);
+    p.keep = text_of(r, 3);
+    p.target_schema = text_of(r, 4);
+    p.target_table = text_of(r, 5);
+    p.batch_size = static_cast<int>(int_of(r, 6));
+    p.whole_partitions = text_of(r, 7) == "t";
+    p.source = relation_named(spi, p.source_schema, p.source_table).value_or(InvalidOid);
+    return p;
+}
+
+constexpr const char* policy_columns =
+    "SELECT source_schema, source_table, time_column, keep::pg_catalog.text, target_schema, target_table, "
+    "batch_size, whole_partitions FROM zerocut.archive_policy ";
+
+}  // namespace
+
+std::pair<std::string, std::string> default_target(const std::string& schema, const std::string& table)
+{
+    return {schema == "public" ? std::string("archive") : with_archive_suffix(schema), with_archive_suffix(table)};
+}
+
 std::optional<Policy> find_policy(SpiSession& spi, Oid source)
 {
-    auto rows = query(spi,
-                      "SELECT source::pg_catalog.oid, time_column, keep::pg_catalog.text, "
-                      "COALESCE(target::pg_catalog.oid, 0), batch_size, whole_partitions "
-                      "FROM zerocut.archive_policy WHERE source = $1::pg_catalog.regclass",
-                      {oid_param(source)}, true);
+    auto names = query(spi,
+                       "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+                       "ON n.oid = c.relnamespace WHERE c.oid = $1",
+                       {oid_param(source)}, true);
+    if (names.empty()) return std::nullopt;
+    auto rows = query(spi, std::string(policy_columns) + "WHERE source_schema = $1 AND source_table = $2",
+                      {pg::text_param(text_of(names[0], 0)), pg::text_param(text_of(names[0], 1))}, true);
     if (rows.empty()) return std::nullopt;
-    const Row& r = rows[0];
-    return Policy{oid_of(r, 0),        text_of(r, 1), text_of(r, 2), oid_of(r, 3), static_cast<int>(int_of(r, 4)),
-                  text_of(r, 5) == "t"};
+    return policy_of(spi, rows[0]);
 }
 
 std::vector<Policy> load_policies(SpiSession& spi, std::optional<Oid> source)
@@ -417,45 +576,172 @@ std::vector<Policy> load_policies(SpiSession& spi, std::optional<Oid> source)
                         "Create one with SELECT zerocut.set_archive_policy(source, time_column, keep);");
         return {*policy};
     }
-    auto rows = query(spi,
-                      "SELECT p.source::pg_catalog.oid FROM zerocut.archive_policy p "
-                      "WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = p.source) ORDER BY 1",
-                      {}, true);
     std::vector<Policy> policies;
-    for (const Row& row : rows) policies.push_back(*find_policy(spi, oid_of(row, 0)));
+    for (const Row& row : query(spi, std::string(policy_columns) + "ORDER BY source_schema, source_table", {}, true))
+        policies.push_back(policy_of(spi, row));
     return policies;
 }
+
+// One internal subtransaction, as a PL/pgSQL block with an EXCEPTION clause
+// runs its body (see src/pg/subtransaction.cpp, whose all-in-one form
+// cannot span the commits of archive_proc).
+struct Segment {
+    MemoryContext caller = nullptr;
+    ResourceOwner owner = nullptr;
+    bool active = false;
+
+    void begin()
+    {
+        caller = CurrentMemoryContext;
+        owner = CurrentResourceOwner;
+        pg::guard([] { BeginInternalSubTransaction(nullptr); });
+        MemoryContextSwitchTo(caller);
+        active = true;
+    }
+    void release()
+    {
+        pg::guard([] { ReleaseCurrentSubTransaction(); });
+        MemoryContextSwitchTo(caller);
+        CurrentResourceOwner = owner;
+        active = false;
+    }
+    void roll_back()
+    {
+        pg::clear_pg_error_in_flight();  // this rollback is the abort it was waiting for
+        MemoryContextSwitchTo(caller);
+        pg::guard([] { RollbackAndReleaseCurrentSubTransaction(); });
+        MemoryContextSwitchTo(caller);
+        CurrentResourceOwner = owner;
+        active = false;
+    }
+};
 
 Runner::Runner(SpiSession& spi, bool commit_per_batch, std::optional<int> max_batches)
     : spi_(spi), commit_(commit_per_batch), budget_(max_batches)
 {
 }
 
+// Ends a unit of work: in commit mode commits it (closing and reopening the
+// policy's subtransaction around the commit) and takes the job lock again,
+// which the commit released.
+void Runner::commit_unit(bool counts)
+{
+    if (counts && budget_) --*budget_;
+    if (!commit_) return;
+    pinned_->reset();
+    if (segmented_) segment_->release();
+    try {
+        pg::guard([] { SPI_commit(); });
+    } catch (const pg::PgError& error) {
+        // SPI_commit has aborted the failed transaction and started a new
+        // one before rethrowing: nothing is left for an abort to clean up.
+        pg::clear_pg_error_in_flight();
+        static char code[6];  // zc::Error keeps the pointer
+        std::memcpy(code, unpack_sql_state(error.sqlerrcode()), sizeof code);
+        throw Error(code, std::string("archive: commit failed: ") + error.what());
+    }
+    if (segmented_) segment_->begin();
+    pinned_->emplace();
+    take_job_lock(result_.source, result_.source_name);
+}
+
 RunResult Runner::run(const Policy& policy, const std::string& log_message)
 {
+    segmented_ = false;
+    try {
+        run_unit(policy, log_message);
+    } catch (const Skipped& skipped) {
+        lock_not_available(skipped, "archive");
+    }
+    return result_;
+}
+
+RunResult Runner::run_isolated(const Policy& policy, const std::string& log_message)
+{
+    Segment segment;
+    segment_ = &segment;
+    segmented_ = true;
+    std::string sqlstate;
+    std::string detail;
+    bool cancelled = false;
+    segment.begin();
+    try {
+        run_unit(policy, log_message);
+        segment.release();
+        segmented_ = false;
+        return result_;
+    } catch (const Skipped& skipped) {
+        result_.status = "skipped";
+        result_.error = skipped.reason;
+        sqlstate = "55P03";
+    } catch (const pg::PgError& error) {
+        result_.status = "error";
+        result_.error = error.what();  // copied: its ErrorData may go with the subtransaction
+        sqlstate = unpack_sql_state(error.sqlerrcode());
+        if (error.data()->detail) detail = error.data()->detail;
+        cancelled = error.sqlerrcode() == ERRCODE_QUERY_CANCELED;
+    } catch (const Error& error) {
+        result_.status = "error";
+        result_.error = error.what();
+        sqlstate = error.sqlstate();
+        detail = error.detail();
+    } catch (...) {
+        if (segment.active) segment.roll_back();
+        segmented_ = false;
+        throw;
+    }
+    if (segment.active) segment.roll_back();
+    segmented_ = false;
+    if (cancelled) throw Error("57014", result_.error);
+    if (result_.source_name.empty()) result_.source_name = policy.source_display();
+    // Outside the rolled-back work: the failure itself is logged.
+    pg::PinnedSearchPath pinned;
+    auto metadata = query(spi_,
+                          "SELECT pg_catalog.jsonb_build_object('capability', 'archive', 'source', $1, 'status', $2, "
+                          "'error', $3, 'sqlstate', $4, 'detail', NULLIF($5, ''), 'archived_count', "
+                          "$6::pg_catalog.int8)::pg_catalog.text",
+                          {pg::text_param(result_.source_name), pg::text_param(result_.status),
+                           pg::text_param(result_.error), pg::text_param(sqlstate), pg::text_param(detail),
+                           pg::int8_param(result_.rows_moved)},
+                          true);
+    pg::write_system_log(spi_, result_.status == "error" ? "ERROR" : "WARNING",
+                         (result_.status == "error" ? "Archive policy failed: " : "Archive policy skipped: ") +
+                             result_.source_name,
+                         text_of(metadata.at(0), 0));
+    return result_;
+}
+
+void Runner::run_unit(const Policy& policy, const std::string& log_message)
+{
     auto start = std::chrono::steady_clock::now();
-    RunResult result;
+    result_ = RunResult{};
+    RunResult& result = result_;
     result.source = policy.source;
+    result.source_name = policy.source_display();
     // In commit mode the pinned search_path must not span a commit: it is
     // re-established for every unit of work.
     std::optional<pg::PinnedSearchPath> pinned;
+    pinned_ = &pinned;
     pinned.emplace();
     bool stopped = false;
-    auto commit_unit = [&](bool counts = true) {
-        if (commit_) pinned.reset();
-        if (counts && budget_) --*budget_;
-        if (commit_) pg::guard([] { SPI_commit(); });
-        if (commit_) pinned.emplace();
-    };
 
-    lock_source(spi_, policy.source);
+    if (policy.source == InvalidOid)
+        throw Error(sqlstate::undefined_table,
+                    "archive: source " + policy.source_display() + " of an archive policy does not exist",
+                    "the table was renamed, or dropped while event triggers were off",
+                    "Set the policy again under the table's new name and delete the old row from "
+                    "zerocut.archive_policy.");
+    // docs/locking.md: the job lock before any relation lock.
+    take_job_lock(policy.source, result.source_name);
     Rel source = load_rel(spi_, policy.source, "source");
     result.source_name = source.qname;
     std::vector<Column> columns = load_columns(spi_, source.oid);
     std::string type = time_type(columns, policy.time_column, source, "archive");
-    Rel target = ensure_target(spi_, source, policy.target);
+    std::string target_schema = policy.target_schema, target_table = policy.target_table;
+    if (target_schema.empty()) std::tie(target_schema, target_table) = default_target(source.schema, source.name);
+    Rel target = ensure_target(spi_, source, target_schema, target_table, "archive");
     result.target_name = target.qname;
-    std::vector<Column> target_columns = load_columns(spi_, target.oid);
+    std::vector<Column> target_columns = adapt_target(spi_, columns, source, target, load_columns(spi_, target.oid));
     check_compatible(columns, source, target_columns, target, "archive");
     if (commit_) commit_unit(false);  // the target now exists for everybody
     std::string time_col = pg::quote_ident(policy.time_column);
@@ -562,7 +848,6 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
             // partition's bounds (or a default one).  Another layout is the
             // owner's to cover; a row that fits nowhere fails the batch.
             if (target.partitioned() && target.partkey == source.partkey) {
-                lock_source(spi_, source.oid);  // one creator at a time
                 if (commit_) layout = layout_of(spi_, target, type);
                 if (unit.is_default || unit.bound_text.empty()) {
                     if (!layout.default_partition) {
@@ -642,7 +927,7 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
                                " moved " + std::to_string(moved) + " rows from " + leaf.qname + " (" +
                                std::to_string(result.rows_moved) + " so far), committed");
                 }
-                commit_unit();
+                commit_unit(true);
                 // A short batch means the scan ran out of old rows (rows locked by
                 // others were skipped; the next run takes them).
                 if (locked < policy.batch_size) break;
@@ -650,13 +935,23 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
         }
     }
 
-    // Partition path: whole partitions, metadata only.
+    // Partition path: whole partitions, metadata only.  docs/locking.md: the
+    // parent's ACCESS EXCLUSIVE (which DETACH needs) before the partition's
+    // (which ADD CONSTRAINT needs), both conditional with bounded retry; a
+    // parent busy with the application's transactions is skipped this run.
     for (const Child& c : attach_units) {
         if (!budget_left()) {
             stopped = true;
             break;
         }
-        lock_source(spi_, source.oid);
+        try {
+            lock_for_move(spi_, source.oid, c.oid, target.oid);
+        } catch (const Skipped& skipped) {
+            result.status = "skipped";
+            result.error = skipped.reason;
+            stopped = true;
+            break;
+        }
         auto still =
             query(spi_, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1 AND inhparent = $2)",
                   {oid_param(c.oid), oid_param(source.oid)}, true);
@@ -672,7 +967,7 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
         if (commit_)
             pg::notice("archive_proc: " + source.qname + ": partition " + part.qname + " (" + std::to_string(rows) +
                        " rows) attached to " + target.qname + ", committed");
-        commit_unit();
+        commit_unit(true);
     }
     result.finished = !stopped;
     result.duration_ms = elapsed_ms(start);
@@ -683,16 +978,17 @@ RunResult Runner::run(const Policy& policy, const std::string& log_message)
               "'method', $3, 'duration_ms', pg_catalog.round($4::pg_catalog.numeric, 1), 'source', $5, 'target', $6, "
               "'partitions_moved', $7::pg_catalog.int4, 'rows_by_batch', $8::pg_catalog.int8, 'batches', "
               "$9::pg_catalog.int4, "
-              "'finished', $10, 'counts', CASE WHEN $11 THEN 'estimated' ELSE 'exact' END)::pg_catalog.text",
+              "'finished', $10, 'counts', CASE WHEN $11 THEN 'estimated' ELSE 'exact' END, 'status', $12, "
+              "'skipped', NULLIF($13, ''))::pg_catalog.text",
               {pg::int8_param(result.rows_moved), pg::text_param(result.cutoff), pg::text_param(result.method()),
                pg::text_param(std::to_string(result.duration_ms)), pg::text_param(result.source_name),
                pg::text_param(result.target_name), pg::int4_param(result.partitions_moved),
                pg::int8_param(result.rows_by_batch), pg::int4_param(result.batches), bool_param(result.finished),
-               bool_param(result.counts_estimated)},
+               bool_param(result.counts_estimated), pg::text_param(result.status), pg::text_param(result.error)},
               true);
     pg::write_system_log(spi_, "INFO", log_message, text_of(metadata.at(0), 0));
     pinned.reset();
-    return result;
+    pinned_ = nullptr;
 }
 
 std::string archive_partition(SpiSession& spi, Oid partition)
@@ -708,8 +1004,19 @@ std::string archive_partition(SpiSession& spi, Oid partition)
                     "Archive its leaf partitions, or use zerocut.archive() to move its rows.");
     auto parent_row =
         query(spi, "SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid = $1", {oid_param(partition)}, true);
-    Rel parent = load_rel(spi, oid_of(parent_row.at(0), 0), "archive_partition");
-    lock_source(spi, parent.oid);
+    // docs/locking.md: job lock, then the parent, then the partition (the
+    // partition manager's retention calls this holding all three already).
+    Oid parent_oid = oid_of(parent_row.at(0), 0);
+    try {
+        take_job_lock(parent_oid, pg::qualified_relation_name(parent_oid));
+        take_strong_lock(parent_oid, pg::qualified_relation_name(parent_oid));
+        take_strong_lock(partition, part.qname);
+        if (auto def = default_partition_of(spi, parent_oid))
+            take_strong_lock(*def, pg::qualified_relation_name(*def));
+    } catch (const Skipped& skipped) {
+        lock_not_available(skipped, "archive_partition");
+    }
+    Rel parent = load_rel(spi, parent_oid, "archive_partition");
     auto bound_row =
         query(spi, "SELECT pg_catalog.pg_get_expr(relpartbound, oid) FROM pg_catalog.pg_class WHERE oid = $1",
               {oid_param(partition)}, true);
@@ -749,7 +1056,12 @@ std::string archive_partition(SpiSession& spi, Oid partition)
             "bounds: " + bound_text,
             policy ? "The archive policy of " + parent.qname + " keeps rows newer than that."
                    : "Only partitions whose whole range lies in the past are archived.");
-    Rel target = ensure_target(spi, parent, policy ? policy->target : InvalidOid);
+    auto [target_schema, target_table] = default_target(parent.schema, parent.name);
+    if (policy && !policy->target_schema.empty()) {
+        target_schema = policy->target_schema;
+        target_table = policy->target_table;
+    }
+    Rel target = ensure_target(spi, parent, target_schema, target_table, "archive_partition");
     if (!target.partitioned() || target.partkey != parent.partkey)
         throw Error(
             sqlstate::wrong_object_type,
@@ -763,6 +1075,13 @@ std::string archive_partition(SpiSession& spi, Oid partition)
                     "archive_partition: archive target " + target.qname + " already has partition " +
                         pg::qualified_relation_name(*other) + " overlapping " + part.qname,
                     "bounds: " + bound_text, "Use zerocut.archive() to move the rows instead.");
+    try {
+        take_strong_lock(target.oid, target.qname, ShareUpdateExclusiveLock);
+        if (auto def = default_partition_of(spi, target.oid))
+            take_strong_lock(*def, pg::qualified_relation_name(*def));
+    } catch (const Skipped& skipped) {
+        lock_not_available(skipped, "archive_partition");
+    }
     auto start = std::chrono::steady_clock::now();
     move_partition(spi, part, parent, target, bound_text);
     std::string moved = pg::qualified_relation_name(partition);
@@ -785,20 +1104,20 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     if (!policy)
         throw Error(sqlstate::undefined_object, "restore_archived: source " + source.qname + " has no archive policy",
                     "", "The policy names the time column and the archive target.");
-    lock_source(spi, source.oid);
+    try {
+        take_job_lock(source.oid, source.qname);
+    } catch (const Skipped& skipped) {
+        lock_not_available(skipped, "restore_archived");
+    }
     std::vector<Column> columns = load_columns(spi, source.oid);
     std::string type = time_type(columns, policy->time_column, source, "restore_archived");
-    Rel target;
-    if (policy->target != InvalidOid) {
-        target = load_rel(spi, policy->target, "restore_archived");
-    } else {
-        auto found =
-            query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid",
-                  {pg::text_param(pg::quote_ident("archive") + "." + pg::quote_ident(source.name + "_archive"))}, true);
-        if (!found.at(0).at(0))
-            throw Error(sqlstate::undefined_table, "restore_archived: " + source.qname + " has no archive table yet");
-        target = load_rel(spi, oid_of(found[0], 0), "restore_archived");
-    }
+    auto found = relation_named(spi, policy->target_schema, policy->target_table);
+    if (!found)
+        throw Error(sqlstate::undefined_table,
+                    "restore_archived: " + source.qname + " has no archive table yet (" +
+                        pg::quote_ident(policy->target_schema) + "." + pg::quote_ident(policy->target_table) + ")");
+    Rel target = load_rel(spi, *found, "restore_archived");
+    check_not_foreign(target, source, "restore_archived");
     std::vector<Column> target_columns = load_columns(spi, target.oid);
     check_compatible(columns, source, target_columns, target, "restore_archived");
     std::string cols = insert_list(columns);
@@ -807,7 +1126,8 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     auto rows =
         query(spi,
               "WITH moved AS (DELETE FROM " + target.qname + " WHERE " + time_col +
-                  " >= $1::pg_catalog.timestamptz AND " + time_col + " < $2::pg_catalog.timestamptz RETURNING " + cols +
+                  " >= $1::pg_catalog.timestamptz AND ($2::pg_catalog.timestamptz = 'infinity' OR " + time_col +
+                  " < $2::pg_catalog.timestamptz) RETURNING " + cols +
                   "), "
                   "ins AS (INSERT INTO " +
                   source.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
@@ -825,7 +1145,7 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     return moved;
 }
 
-void store_policy(SpiSession& spi, const Policy& policy)
+void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
 {
     pg::PinnedSearchPath pinned;
     Rel source = load_rel(spi, policy.source, "set_archive_policy");
@@ -834,13 +1154,21 @@ void store_policy(SpiSession& spi, const Policy& policy)
     if (source.is_partition)
         throw Error(sqlstate::wrong_object_type, "set_archive_policy: source " + source.qname + " is a partition", "",
                     "Give the policy to its partitioned parent.");
+    if (source.persistence == 't')
+        throw Error(sqlstate::feature_not_supported,
+                    "set_archive_policy: source " + source.qname + " is a temporary table", "",
+                    "Other sessions, and pg_cron, cannot see it; archive a permanent table.");
     std::vector<Column> columns = load_columns(spi, source.oid);
     time_type(columns, policy.time_column, source, "set_archive_policy");
-    auto keep_ok =
-        query(spi, "SELECT $1::pg_catalog.interval > pg_catalog.interval '0'", {pg::text_param(policy.keep)}, true);
+    // keep: positive and at most 1000 years, so CURRENT_DATE - keep is a
+    // date every time type holds (PostgreSQL's dates start 4713 BC).
+    auto keep_ok = query(spi,
+                         "SELECT $1::pg_catalog.interval > pg_catalog.interval '0' AND "
+                         "$1::pg_catalog.interval <= pg_catalog.interval '1000 years'",
+                         {pg::text_param(policy.keep)}, true);
     if (text_of(keep_ok.at(0), 0) != "t")
         throw Error(sqlstate::invalid_parameter_value,
-                    "set_archive_policy: keep must be a positive interval, not " + policy.keep);
+                    "set_archive_policy: keep must be a positive interval of at most 1000 years, not " + policy.keep);
     if (policy.batch_size <= 0 || policy.batch_size > 1000000)
         throw Error(
             sqlstate::invalid_parameter_value,
@@ -849,10 +1177,15 @@ void store_policy(SpiSession& spi, const Policy& policy)
         throw Error(sqlstate::object_not_in_prerequisite_state,
                     "set_archive_policy: source " + source.qname + " has no primary key; the batch path needs one", "",
                     "Add a primary key (for a partitioned table, one that includes the partition key).");
-    if (policy.target != InvalidOid) {
-        Rel target = load_rel(spi, policy.target, "set_archive_policy");
+    std::string target_schema, target_table;
+    if (given_target != InvalidOid) {
+        Rel target = load_rel(spi, given_target, "set_archive_policy");
         if (target.kind != 'r' && target.kind != 'p')
             throw Error(sqlstate::wrong_object_type, "set_archive_policy: target " + target.qname + " is not a table");
+        if (target.persistence == 't')
+            throw Error(sqlstate::feature_not_supported,
+                        "set_archive_policy: target " + target.qname + " is a temporary table", "",
+                        "Other sessions, and pg_cron, cannot see it; archive into a permanent table.");
         auto related = query(
             spi,
             "SELECT $1 = $2 OR EXISTS (SELECT 1 FROM pg_catalog.pg_partition_ancestors($2::pg_catalog.regclass) a "
@@ -862,17 +1195,30 @@ void store_policy(SpiSession& spi, const Policy& policy)
         if (text_of(related.at(0), 0) == "t")
             throw Error(sqlstate::invalid_parameter_value,
                         "set_archive_policy: target " + target.qname + " is the source or one of its partitions");
+        check_not_foreign(target, source, "set_archive_policy");
         check_compatible(columns, source, load_columns(spi, target.oid), target, "set_archive_policy");
+        target_schema = target.schema;
+        target_table = target.name;
+    } else if (auto existing = find_policy(spi, source.oid)) {
+        // A stored target is kept.
+        target_schema = existing->target_schema;
+        target_table = existing->target_table;
+    } else {
+        std::tie(target_schema, target_table) = default_target(source.schema, source.name);
+        if (auto found = relation_named(spi, target_schema, target_table))
+            check_not_foreign(load_rel(spi, *found, "set_archive_policy"), source, "set_archive_policy");
     }
     query(spi,
-          "INSERT INTO zerocut.archive_policy AS p (source, time_column, keep, target, batch_size, whole_partitions) "
-          "VALUES ($1::pg_catalog.regclass, $2, $3::pg_catalog.interval, $4::pg_catalog.regclass, $5, $6) "
-          "ON CONFLICT (source) DO UPDATE SET time_column = EXCLUDED.time_column, keep = EXCLUDED.keep, "
-          "target = EXCLUDED.target, batch_size = EXCLUDED.batch_size, whole_partitions = EXCLUDED.whole_partitions, "
+          "INSERT INTO zerocut.archive_policy AS p (source_schema, source_table, time_column, keep, target_schema, "
+          "target_table, batch_size, whole_partitions) "
+          "VALUES ($1, $2, $3, $4::pg_catalog.interval, $5, $6, $7, $8) "
+          "ON CONFLICT (source_schema, source_table) DO UPDATE SET time_column = EXCLUDED.time_column, "
+          "keep = EXCLUDED.keep, target_schema = EXCLUDED.target_schema, target_table = EXCLUDED.target_table, "
+          "batch_size = EXCLUDED.batch_size, whole_partitions = EXCLUDED.whole_partitions, "
           "updated_at = pg_catalog.now()",
-          {oid_param(policy.source), pg::text_param(policy.time_column), pg::text_param(policy.keep),
-           policy.target != InvalidOid ? oid_param(policy.target) : null_oid_param(), pg::int4_param(policy.batch_size),
-           bool_param(policy.whole_partitions)});
+          {pg::text_param(source.schema), pg::text_param(source.name), pg::text_param(policy.time_column),
+           pg::text_param(policy.keep), pg::text_param(target_schema), pg::text_param(target_table),
+           pg::int4_param(policy.batch_size), bool_param(policy.whole_partitions)});
 }
 
 }  // namespace zc::archive

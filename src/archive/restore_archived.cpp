@@ -1,7 +1,9 @@
 // zerocut.restore_archived(source regclass, from_ts timestamptz, to_ts timestamptz) RETURNS bigint
 //
 // Moves archived rows with from_ts <= time < to_ts back into source, in one
-// DELETE ... RETURNING -> INSERT statement.
+// DELETE ... RETURNING -> INSERT statement.  Bounds may be infinite:
+// from_ts -infinity takes rows at -infinity, to_ts infinity has no upper
+// bound (rows at +infinity included).
 #include <string>
 
 #include "archive/engine.hpp"
@@ -34,9 +36,9 @@ ZC_FUNCTION(zc_restore_archived)
     zc::pg::require_arg(fcinfo, 2, "to_ts");
     TimestampTz from = PG_GETARG_TIMESTAMPTZ(1);
     TimestampTz to = PG_GETARG_TIMESTAMPTZ(2);
-    if (TIMESTAMP_NOT_FINITE(from) || TIMESTAMP_NOT_FINITE(to) || from >= to)
+    if (from >= to)
         throw zc::Error(
-            zc::sqlstate::invalid_parameter_value, "restore_archived: from_ts must be finite and before to_ts",
+            zc::sqlstate::invalid_parameter_value, "restore_archived: from_ts must be before to_ts",
             "from_ts " + timestamp_text(PG_GETARG_DATUM(1)) + ", to_ts " + timestamp_text(PG_GETARG_DATUM(2)));
     if (zc::pg::in_recovery()) throw zc::Error("25006", "restore_archived: cannot move rows on a hot standby");
     int64_t moved = run(PG_GETARG_OID(0), timestamp_text(PG_GETARG_DATUM(1)), timestamp_text(PG_GETARG_DATUM(2)));

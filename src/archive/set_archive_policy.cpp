@@ -24,12 +24,12 @@ ZC_FUNCTION(zc_set_archive_policy)
     Datum keep = PG_GETARG_DATUM(2);
     char* keep_text = zc::pg::guard([=] { return DatumGetCString(DirectFunctionCall1(interval_out, keep)); });
     policy.keep = keep_text;
-    policy.target = PG_ARGISNULL(3) ? InvalidOid : PG_GETARG_OID(3);
+    Oid target = PG_ARGISNULL(3) ? InvalidOid : PG_GETARG_OID(3);
     policy.batch_size = PG_GETARG_INT32(4);
     policy.whole_partitions = PG_GETARG_BOOL(5);
     {
         zc::pg::SpiSession spi;
-        zc::archive::store_policy(spi, policy);
+        zc::archive::store_policy(spi, policy, target);
     }
     PG_RETURN_VOID();
 }
