@@ -19,7 +19,7 @@ SECONDS_OF_LOAD=${JOBS_E2E_SECONDS:-20}
 zc_psql -q -c "SET client_min_messages = warning" -c "CREATE EXTENSION zerocut" \
     -c "SELECT zerocut.install_domain_schema()" >/dev/null
 # 14 months of rows, one month per partition, 2,000 rows each.
-zc_psql -q <<'SQL'
+zc_psql -q >/dev/null <<'SQL'
 SET client_min_messages = warning;
 CREATE SCHEMA app;
 CREATE TABLE app.dl (id bigserial, ts timestamptz NOT NULL DEFAULT now(), v int NOT NULL DEFAULT 0,
@@ -83,12 +83,16 @@ if grep -q "deadlock detected" "$ZC_DIR/server.log"; then
     echo "FAIL: the server detected deadlocks"; grep -A3 "deadlock detected" "$ZC_DIR/server.log" | head -30; status=1
 fi
 # No row lost or duplicated: source + archive = every row ever inserted.
+target=$(zc_psql -At -c "SELECT format('%I.%I', target_schema, target_table) FROM zerocut.archive_policy
+                         WHERE source_schema = 'app' AND source_table = 'dl'")
+echo "archive target: $target"
 out=$(zc_psql -At -c "
-SELECT (SELECT count(*) FROM app.dl) + (SELECT count(*) FROM archive.dl_archive) = (SELECT count(*) FROM app.ledger),
-       NOT EXISTS (SELECT id FROM app.ledger EXCEPT (SELECT id FROM app.dl UNION ALL SELECT id FROM archive.dl_archive)),
-       (SELECT count(*) FROM archive.dl_archive) > 0")
-echo "rows: $out   (sum ok | every id present | something archived)"
-[ "$out" = "t|t|t" ] || { echo "FAIL: rows lost, duplicated, or nothing archived"; status=1; }
+SELECT (SELECT count(*) FROM app.dl) + (SELECT count(*) FROM $target) = (SELECT count(*) FROM app.ledger),
+       NOT EXISTS (SELECT id FROM app.ledger EXCEPT (SELECT id FROM app.dl UNION ALL SELECT id FROM $target)),
+       (SELECT count(*) FROM $target) > 0,
+       (SELECT count(*) FROM (SELECT id FROM app.dl UNION ALL SELECT id FROM $target) u GROUP BY id HAVING count(*) > 1 LIMIT 1) IS NULL")
+echo "rows: $out   (sum ok | every id present | something archived | no id twice)"
+[ "$out" = "t|t|t|t" ] || { echo "FAIL: rows lost, duplicated, or nothing archived"; status=1; }
 zc_check_server_log || status=1
 [ "$status" = 0 ] && echo ok
 exit "$status"
