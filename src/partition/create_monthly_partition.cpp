@@ -10,6 +10,7 @@
 
 #include "partition/engine.hpp"
 #include "pg/boundary.hpp"
+#include "pg/job_lock.hpp"
 #include "pg/values.hpp"
 
 extern "C" {
@@ -33,7 +34,9 @@ std::string create_monthly(Oid relid, const core::CivilDate& day)
     std::string time_zone = stored.value_or(zc::partition::configured_time_zone());
     auto periods = zc::partition::period_bounds(spi, parent, time_zone, core::Granularity::month,
                                                 {core::period_start(day, core::Granularity::month)});
-    if (!zc::partition::lock_relation_polling(parent.oid, AccessExclusiveLock))
+    // docs/locking.md: the table's job lock first, then the parent.
+    if (!zc::pg::lock_table_job_polling(parent.oid, zc::partition::lock_timeout_ms()) ||
+        !zc::partition::lock_relation_polling(parent.oid, AccessExclusiveLock))
         throw zc::Error("55P03",
                         fmt::format("could not lock {} within zerocut.partition_lock_timeout ({} ms)", parent.qualified,
                                     zc::partition::lock_timeout_ms()),

@@ -11,7 +11,9 @@
 #include "core/json.hpp"
 #include "core/errors.hpp"
 #include "pg/guard.hpp"
+#include "pg/job_lock.hpp"
 #include "pg/module.hpp"
+#include "pg/subtransaction.hpp"
 #include "pg/system_log.hpp"
 
 extern "C" {
@@ -59,8 +61,6 @@ zc::pg::OnLoad define_partition_gucs([] {
                             nullptr, nullptr, nullptr);
 });
 
-constexpr int64_t advisory_namespace = 0x7A63706D;  // "zcpm"
-
 Param oid_param(Oid value)
 {
     return Param{OIDOID, ObjectIdGetDatum(value), false};
@@ -99,15 +99,6 @@ bool poll_until_timeout(TryOnce try_once)
             pg_usleep(5000L);
         });
     }
-}
-
-bool advisory_lock_polling(SpiSession& spi, Oid parent)
-{
-    int64_t key = (advisory_namespace << 32) | static_cast<int64_t>(parent);
-    return poll_until_timeout([&] {
-        spi.execute_cached("SELECT pg_catalog.pg_try_advisory_xact_lock($1)", {zc::pg::int8_param(key)});
-        return spi.first_text() == std::optional<std::string>("t");
-    });
 }
 
 const Child* find_default(const std::vector<Child>& children)
@@ -311,9 +302,14 @@ Plan make_plan(SpiSession& spi, const ParentInfo& parent, const Config& config, 
         });
         if (!can_read)
             plan.default_busy = true;
-        else
+        else {
             for (const core::CivilDate& d : default_row_periods(spi, parent, *def, config, plan.conflicts))
                 starts.insert(d);
+            // The survey only peeks: it gives the lock back at once, so no
+            // relation lock is held when the job lock is taken
+            // (docs/locking.md: job lock first, parent before partition).
+            if (!locked) zc::pg::guard([=] { UnlockRelationOid(def_oid, AccessShareLock); });
+        }
     }
     std::vector<PeriodBounds> periods = period_bounds(spi, parent, config.time_zone, config.granularity,
                                                       std::vector<core::CivilDate>(starts.begin(), starts.end()));
@@ -401,7 +397,10 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
         outcome = plan.conflicts.empty() ? "ok: nothing to do" : "conflict: see audit_log.system_log";
         return plan.conflicts;
     }
-    if (!advisory_lock_polling(spi, parent.oid) || !lock_relation_polling(parent.oid, AccessExclusiveLock)) {
+    // docs/locking.md: the table's job lock (shared with the archive mover)
+    // before any relation lock, then the parent (its partitions after it).
+    if (!zc::pg::lock_table_job_polling(parent.oid, lock_timeout_ms()) ||
+        !lock_relation_polling(parent.oid, AccessExclusiveLock)) {
         std::string detail = fmt::format(
             "could not lock {} within zerocut.partition_lock_timeout ({} ms); "
             "another session holds it; the next run will retry",
@@ -676,9 +675,14 @@ std::vector<PeriodBounds> period_bounds(SpiSession& spi, const ParentInfo& paren
     std::vector<std::string> edges;
     for (const core::CivilDate& start : starts) {
         core::CivilDate next = core::add_periods(start, granularity, 1);
-        if (!core::in_supported_range(start) || !core::in_supported_range(next))
-            throw Error("22008", "partition bounds must lie in the years 1 to 9998",
-                        "period starting " + core::format_iso_date(start));
+        // Periods start in the years 1 to 9998; the last one ends at the
+        // latest on 9999-01-01 (an upper bound is exclusive).
+        if (!core::in_supported_range(start) || next.year > 9999 ||
+            (next.year == 9999 && (next.month != 1 || next.day != 1)))
+            throw Error("22008",
+                        fmt::format("partition periods must start in the years 1 to 9998 and end by 9999-01-01; "
+                                    "the period starting {} ends {}",
+                                    core::format_iso_date(start), core::format_iso_date(next)));
         PeriodBounds period;
         period.start = start;
         period.lower_text = core::format_iso_date(start);
@@ -841,7 +845,9 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
 
 void log_action(SpiSession& spi, const Action& action, const std::string& parent_name)
 {
-    std::string level = action.action == "conflict" || action.action == "skip" ? "WARNING" : "INFO";
+    std::string level = action.action == "error"                                ? "ERROR"
+                        : action.action == "conflict" || action.action == "skip" ? "WARNING"
+                                                                                 : "INFO";
     std::string message = fmt::format("partition maintenance: {} {}", action.action,
                                       action.partition.empty() ? parent_name : action.partition);
     std::string metadata = fmt::format(
@@ -886,7 +892,35 @@ std::vector<Action> maintain(SpiSession& spi, const MaintainOptions& options)
     } active(&edges);
     for (const Config& config : configs) {
         std::string outcome;
-        std::vector<Action> actions = maintain_parent(spi, config, options, children[config.parent], outcome);
+        std::vector<Action> actions;
+        if (!options.isolate) {
+            actions = maintain_parent(spi, config, options, children[config.parent], outcome);
+        } else {
+            // One parent's failure must not stop the others: its work runs in
+            // a subtransaction, rolled back on error (its locks, its partial
+            // DDL and its log rows with it); the error is logged, returned
+            // and recorded as its outcome.
+            std::string sqlstate = "XX000";
+            auto failure = zc::pg::in_subtransaction([&] {
+                try {
+                    actions = maintain_parent(spi, config, options, children[config.parent], outcome);
+                } catch (const zc::pg::PgError& error) {
+                    sqlstate = zc::pg::guard([code = error.sqlerrcode()] { return unpack_sql_state(code); });
+                    throw;
+                } catch (const Error& error) {
+                    sqlstate = error.sqlstate();
+                    throw;
+                }
+            });
+            if (failure) {
+                std::string name = config.parent_info ? config.parent_info->qualified : std::to_string(config.parent);
+                Action error{config.parent, "error", "", sqlstate + ": " + *failure};
+                actions = {error};
+                outcome = "error: " + error.detail;
+                zc::pg::warning("zerocut: partition maintenance of " + name + " failed: " + error.detail);
+                log_action(spi, error, name);
+            }
+        }
         all.insert(all.end(), actions.begin(), actions.end());
         parents.push_back(std::to_string(config.parent));
         outcomes.push_back(outcome);

@@ -98,6 +98,10 @@ struct MaintainOptions {
     std::optional<Oid> parent;
     bool apply_retention = true;
     std::optional<zc::core::CivilDate> from;
+    // run_maintenance: each parent in its own subtransaction; a failing one
+    // becomes an "error" action (logged at ERROR level, recorded as its
+    // last_outcome) and the others proceed.  Otherwise errors propagate.
+    bool isolate = false;
 };
 std::vector<Action> maintain(zc::pg::SpiSession& spi, const MaintainOptions& options);
 
