@@ -101,6 +101,16 @@ bool poll_until_timeout(TryOnce try_once)
     }
 }
 
+// After the parent: its default partition in the strongest mode the work
+// may need (CREATE ... PARTITION OF and ATTACH next to a default partition
+// take ACCESS EXCLUSIVE on it, the rescue deletes from it), so that no lock
+// is upgraded later.  Polled like the parent's; true when held or absent.
+bool lock_default_partition(Oid parent)
+{
+    Oid def = zc::pg::guard([=] { return get_default_partition_oid(parent); });
+    return !OidIsValid(def) || lock_relation_polling(def, AccessExclusiveLock);
+}
+
 const Child* find_default(const std::vector<Child>& children)
 {
     for (const Child& child : children)
@@ -400,7 +410,7 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
     // docs/locking.md: the table's job lock (shared with the archive mover)
     // before any relation lock, then the parent (its partitions after it).
     if (!zc::pg::lock_table_job_polling(parent.oid, lock_timeout_ms()) ||
-        !lock_relation_polling(parent.oid, AccessExclusiveLock)) {
+        !lock_relation_polling(parent.oid, AccessExclusiveLock) || !lock_default_partition(parent.oid)) {
         std::string detail = fmt::format(
             "could not lock {} within zerocut.partition_lock_timeout ({} ms); "
             "another session holds it; the next run will retry",
@@ -789,6 +799,13 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     std::string column = zc::pg::quote_ident(parent.column);
     const Child* def = find_default(children);
     bool rescue = false;
+    if (def != nullptr && !lock_default_partition(parent.oid)) {
+        outcome.kind = CreateOutcome::conflict;
+        outcome.sqlstate = "55P03";
+        outcome.detail = fmt::format("could not lock the default partition {} within zerocut.partition_lock_timeout",
+                                     def->qualified);
+        return outcome;
+    }
     if (def != nullptr) {
         spi.execute(fmt::format("SELECT EXISTS (SELECT FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{})",
                                 def->qualified, column, parent.type_name, column, parent.type_name),
