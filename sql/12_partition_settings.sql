@@ -109,6 +109,32 @@ SELECT pg_get_expr(relpartbound, oid) AS bound FROM pg_class WHERE oid = 'ps.m_9
 SELECT ps.try($$SELECT zerocut.create_monthly_partition('ps.m', '9999-01-01')$$);
 SELECT ps.try($$SELECT zerocut.create_monthly_partition('ps.m', '0001-01-01')$$);
 
+-- 5. Rows waiting in the default partition move before the parent's
+-- ACCESS EXCLUSIVE lock into a standalone table (the parent's indexes, a
+-- CHECK matching the bound), which is then attached: nothing is left
+-- behind, the indexes are attached, not duplicated, the CHECK is gone.
+CREATE TABLE ps.r (id int NOT NULL, d date NOT NULL, v text, PRIMARY KEY (id, d)) PARTITION BY RANGE (d);
+CREATE INDEX r_v ON ps.r (v);
+SELECT zerocut.manage_partitions('ps.r', 'd', 'month', 1);
+INSERT INTO ps.r SELECT g, (date_trunc('month', now()) - interval '14 months')::date + g % 40, 'v' || g
+FROM generate_series(1, 100) g;
+SELECT count(*) AS in_default FROM ONLY ps.r_default;
+SELECT action, count(*), sum(substring(detail FROM 'moved ([0-9]+) rows')::int) AS moved
+FROM zerocut.run_maintenance('ps.r') GROUP BY action;
+SELECT (SELECT count(*) FROM ONLY ps.r_default) AS in_default, (SELECT count(*) FROM ps.r) AS total,
+       (SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'ps'::regnamespace AND c.relname LIKE 'r\_%'
+          AND c.relkind = 'r' AND NOT c.relispartition) AS standalone_left,
+       (SELECT count(*) FROM pg_constraint WHERE connamespace = 'ps'::regnamespace AND conname LIKE '%rescue_bound')
+          AS checks_left;
+-- Every partition has exactly one index per parent index, attached to it.
+SELECT p.indexrelid::regclass AS parent_index, count(DISTINCT x.indrelid) AS partitions_with_it,
+       count(*) AS attached
+FROM pg_index p JOIN pg_inherits i ON i.inhparent = p.indexrelid JOIN pg_index x ON x.indexrelid = i.inhrelid
+WHERE p.indrelid = 'ps.r'::regclass GROUP BY 1 ORDER BY p.indexrelid::regclass::text;
+SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'ps.r'::regclass;
+SELECT count(*) AS indexes_on_partitions FROM pg_index x JOIN pg_inherits i ON i.inhrelid = x.indrelid
+WHERE i.inhparent = 'ps.r'::regclass;
+
 -- Clean up.
 DELETE FROM zerocut.archive_policy WHERE source::text LIKE 'ps.%';
 DELETE FROM zerocut.partition_config WHERE parent::text LIKE 'ps.%';
