@@ -828,8 +828,11 @@ namespace {
 
 // Moves the rows of `period` from the default partition into `target`
 // (one statement: DELETE ... RETURNING feeding INSERT); returns their number.
+// skip_locked: rows another transaction has locked stay (they move later,
+// under the parent's lock), so this statement never waits for a row lock
+// while holding the table: no deadlock with an application updating them.
 uint64_t move_default_rows(SpiSession& spi, const ParentInfo& parent, const std::string& def,
-                           const std::string& target, const PeriodBounds& period)
+                           const std::string& target, const PeriodBounds& period, bool skip_locked = false)
 {
     auto columns = query_value(
         spi,
@@ -838,6 +841,13 @@ uint64_t move_default_rows(SpiSession& spi, const ParentInfo& parent, const std:
         {oid_param(parent.oid)});
     std::string list = columns.value_or("");
     std::string column = zc::pg::quote_ident(parent.column);
+    if (skip_locked)
+        return spi.execute(
+            fmt::format("WITH moved AS (DELETE FROM ONLY {0} d USING (SELECT ctid FROM ONLY {0} WHERE {1} >= $1::{2} "
+                        "AND {1} < $2::{2} FOR UPDATE SKIP LOCKED) s WHERE d.ctid = s.ctid RETURNING {3}) "
+                        "INSERT INTO {4} ({5}) SELECT {5} FROM moved",
+                        def, column, parent.type_name, list, target, list),
+            {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
     return spi.execute(
         fmt::format("WITH moved AS (DELETE FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{} RETURNING {}) "
                     "INSERT INTO {} ({}) SELECT {} FROM moved",
@@ -886,7 +896,7 @@ std::optional<PreparedRescue> prepare_rescue(SpiSession& spi, const ParentInfo& 
                             qualified, zc::pg::quote_ident(rescue.check_name), column, column,
                             zc::pg::quote_literal(period.lower_text), parent.type_name, column,
                             zc::pg::quote_literal(period.upper_text), parent.type_name));
-    rescue.moved_rows = move_default_rows(spi, parent, def->qualified, qualified, period);
+    rescue.moved_rows = move_default_rows(spi, parent, def->qualified, qualified, period, true);
     return rescue;
 }
 
