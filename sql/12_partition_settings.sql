@@ -29,7 +29,7 @@ DO $$ BEGIN  -- drop ps.b's newest partition
 END $$;
 SET client_min_messages = error;  -- the WARNING names dates
 SELECT parent, action, partition IS NOT NULL AS has_partition,
-       CASE WHEN action = 'error' THEN detail LIKE '22023: archive_partition: partition ps.a_% is not entirely older than %'
+       CASE WHEN action = 'error' THEN detail LIKE '22023: %ps.a\_%'
        END AS error_detail
 FROM zerocut.run_maintenance() WHERE parent::text LIKE 'ps.%' ORDER BY parent::text, action;
 SET client_min_messages = warning;
