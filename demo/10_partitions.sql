@@ -31,14 +31,22 @@ ROLLBACK;
 
 \echo
 \echo '== retention: consumption_record keeps 6 months, then hands partitions to the archive'
-\echo '   (zerocut.archive_partition comes with the archive capability; without it the run says so)'
+\echo '   (each parent runs in its own subtransaction: a failure is an "error" row and its last_outcome,'
+\echo '    logged at ERROR level, and the other parents go on)'
+SELECT parent, action, partition, left(detail, 100) AS detail
+FROM zerocut.run_maintenance('financial_management.consumption_record') ORDER BY action, partition;
+SELECT parent, last_outcome FROM zerocut.partition_health
+WHERE parent = 'financial_management.consumption_record'::regclass;
+
+\echo
+\echo '== settings are checked when set: a retention shorter than the archive policy''s keep is refused'
 \set VERBOSITY default
 DO $$
 BEGIN
-    PERFORM * FROM zerocut.run_maintenance('financial_management.consumption_record');
-    RAISE NOTICE 'archived the partitions due';
-EXCEPTION WHEN object_not_in_prerequisite_state THEN
-    RAISE NOTICE 'not archived: %', SQLERRM;
+    PERFORM zerocut.manage_partitions('financial_management.consumption_record', 'created_at', 'month', 3,
+                                      pg_catalog.make_interval(months => 3), 'archive');
+EXCEPTION WHEN invalid_parameter_value THEN
+    RAISE NOTICE 'refused: %', SQLERRM;
 END $$;
 \set VERBOSITY terse
 

@@ -32,7 +32,7 @@ CREATE FUNCTION zerocut.manage_partitions(parent regclass, control_column name, 
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'zc_manage_partitions';
 COMMENT ON FUNCTION zerocut.manage_partitions(regclass, name, text, integer, interval, text, date) IS
-    'Registers a RANGE-partitioned parent for maintenance and creates its default partition and every partition from the start (given, oldest row, or now) through now + premake';
+    'Registers a RANGE-partitioned parent for maintenance and creates its default partition and every partition from the start (given, oldest row, or now) through now + premake; refuses a retention that is not a positive interval of at most 1000 years or is shorter than the table''s archive policy keep (docs/partitions.md), and a granularity change overlapping existing partitions';
 REVOKE ALL ON FUNCTION zerocut.manage_partitions(regclass, name, text, integer, interval, text, date) FROM PUBLIC;
 
 CREATE FUNCTION zerocut.run_maintenance(parent regclass DEFAULT NULL)
@@ -40,7 +40,7 @@ CREATE FUNCTION zerocut.run_maintenance(parent regclass DEFAULT NULL)
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'zc_run_maintenance';
 COMMENT ON FUNCTION zerocut.run_maintenance(regclass) IS
-    'For every managed parent (or the one given): creates partitions through now + premake, moves default-partition rows into their partitions, applies retention; logs every action; skips a parent it cannot lock within zerocut.partition_lock_timeout';
+    'For every managed parent (or the one given): creates partitions through now + premake, moves default-partition rows into their partitions, applies retention; logs every action; skips a parent it cannot lock within zerocut.partition_lock_timeout; each parent runs in its own subtransaction: a failing one is rolled back, returned as an error row, logged at ERROR level and kept as its last_outcome, and the others proceed';
 REVOKE ALL ON FUNCTION zerocut.run_maintenance(regclass) FROM PUBLIC;
 
 CREATE PROCEDURE zerocut.run_maintenance_proc()
@@ -65,7 +65,7 @@ CREATE FUNCTION zerocut.convert_to_partitioned(tbl regclass, control_column name
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'zc_convert_to_partitioned';
 COMMENT ON FUNCTION zerocut.convert_to_partitioned(regclass, name, text) IS
-    'Turns a plain table into a managed RANGE-partitioned table of the same name, keeping rows (attached as a legacy partition without copying), defaults, indexes, constraints, foreign keys, grants, triggers and sequence ownership';
+    'Turns a plain table into a managed RANGE-partitioned table of the same name, keeping rows (attached as a legacy partition without copying, its bound proved on a fresh snapshot under ACCESS EXCLUSIVE), defaults, indexes, constraints, foreign keys, grants, triggers and sequence ownership';
 REVOKE ALL ON FUNCTION zerocut.convert_to_partitioned(regclass, name, text) FROM PUBLIC;
 
 CREATE VIEW zerocut.partition_health AS

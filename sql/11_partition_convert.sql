@@ -90,6 +90,17 @@ INSERT INTO pc.events (at) VALUES (now()) RETURNING id;
 SELECT pg_get_serial_sequence('pc.events', 'id') AS identity_sequence,
        (SELECT attidentity FROM pg_attribute WHERE attrelid = 'pc.events'::regclass AND attname = 'id') AS identity_kind;
 
+-- A name that needs quotes: each index keeps its raw name plus "_legacy",
+-- quoted once (was Conv ""8""_pkey_legacy, the quote_ident output
+-- un-quoted by hand).
+CREATE TABLE pc."Conv ""8""" (id int, d date NOT NULL, PRIMARY KEY (id, d));
+CREATE INDEX "Conv ""8"" by d" ON pc."Conv ""8""" (d);
+INSERT INTO pc."Conv ""8""" VALUES (1, CURRENT_DATE);
+SELECT zerocut.convert_to_partitioned('pc."Conv ""8"""', 'd');
+SELECT i.indrelid::regclass AS tbl, c.relname AS index_name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE i.indrelid IN ('pc."Conv ""8"""'::regclass, 'pc."Conv ""8""_legacy"'::regclass) ORDER BY 2;
+SELECT count(*) AS found FROM pc."Conv ""8""" WHERE d = CURRENT_DATE;
+
 -- Errors: nothing changes.
 CREATE TABLE pc.no_key_col (id int PRIMARY KEY, d date NOT NULL);
 CREATE TABLE pc.with_nulls (d date);
@@ -111,7 +122,7 @@ SELECT pc.try($$SELECT zerocut.convert_to_partitioned('pc.viewed', 'd')$$);
 SELECT relname, relkind FROM pg_class WHERE relnamespace = 'pc'::regnamespace
   AND relname IN ('no_key_col', 'with_nulls', 'viewed', 'texty') ORDER BY 1;
 SELECT count(*) AS leftover_bound_checks FROM pg_constraint WHERE conname LIKE '%legacy_bound' AND connamespace = 'pc'::regnamespace
-  AND conrelid NOT IN ('pc.usage_stats_legacy'::regclass, 'pc.events_legacy'::regclass);
+  AND conrelid NOT IN ('pc.usage_stats_legacy'::regclass, 'pc.events_legacy'::regclass, 'pc."Conv ""8""_legacy"'::regclass);
 
 -- run_maintenance_proc(): every managed parent, one transaction each.
 DROP TABLE pc.usage_note;

@@ -3,11 +3,14 @@
 //
 // Turns a plain table into a managed RANGE-partitioned table of the same
 // name.  The rows are not copied: the old heap becomes the partition
-// <table>_legacy covering every existing row.  Its bounds are checked by one
-// scan under a SHARE ROW EXCLUSIVE lock (readers go on, writers wait); the
-// matching CHECK constraint is then added NOT VALID and marked validated
-// from that scan, so ATTACH PARTITION skips its own scan and the ACCESS
-// EXCLUSIVE lock covers catalog work only.  Defaults, indexes (same names),
+// <table>_legacy covering every existing row.  Locks (docs/locking.md): the
+// table's job lock, then ACCESS EXCLUSIVE on the table, both polled for at
+// most zerocut.partition_lock_timeout, taken once and never upgraded.  Its
+// bounds are then proved by one scan on a FRESH snapshot (the latest one,
+// as core's VALIDATE CONSTRAINT does, not the transaction snapshot: under
+// REPEATABLE READ that one misses rows committed before the lock); the
+// matching CHECK constraint is added NOT VALID and marked validated from
+// that scan, so ATTACH PARTITION skips a second scan.  Defaults, indexes (same names),
 // constraints, foreign keys in both directions, grants, owner, comment,
 // triggers and sequence ownership move to the new parent.
 #include <chrono>
@@ -18,6 +21,8 @@
 
 #include "partition/engine.hpp"
 #include "pg/boundary.hpp"
+#include "pg/guard.hpp"
+#include "pg/job_lock.hpp"
 #include "pg/system_log.hpp"
 #include "pg/values.hpp"
 
@@ -26,6 +31,9 @@ extern "C" {
 #include "access/table.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_constraint.h"
+#include "executor/spi.h"
+#include "storage/lmgr.h"
+#include "utils/snapmgr.h"
 #include "utils/inval.h"
 #include "utils/syscache.h"
 }
@@ -158,6 +166,43 @@ void mark_validated(Oid constraint, Oid relid)
     });
 }
 
+// Runs `sql` (one text parameter $1) on a fresh snapshot, as core's
+// validateCheckConstraint() does, and returns its rows as text.  The
+// SpiSession of the caller is connected.
+Rows query_fresh_snapshot(const std::string& sql, const std::string& param)
+{
+    const char* text = sql.c_str();
+    SPIPlanPtr plan = zc::pg::guard([=] {
+        Oid types[1] = {TEXTOID};
+        SPIPlanPtr prepared = SPI_prepare(text, 1, types);
+        if (prepared == nullptr) elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        return prepared;
+    });
+    Datum value = zc::pg::text_param(param).value;
+    zc::pg::guard([=] {
+        Datum values[1] = {value};
+        const char nulls[1] = {' '};
+        PushActiveSnapshot(GetLatestSnapshot());
+        int rc = SPI_execute_snapshot(plan, values, nulls, GetActiveSnapshot(), InvalidSnapshot, false, false, 0);
+        PopActiveSnapshot();
+        if (rc != SPI_OK_SELECT) elog(ERROR, "SPI_execute_snapshot failed: %s", SPI_result_code_string(rc));
+        SPI_freeplan(plan);
+    });
+    std::vector<std::vector<std::optional<std::string>>> rows;
+    SPITupleTable* table = SPI_tuptable;
+    uint64 count = SPI_processed;
+    for (uint64 r = 0; r < count; ++r) {
+        std::vector<std::optional<std::string>> row;
+        for (int c = 1; c <= table->tupdesc->natts; ++c) {
+            HeapTuple tuple = table->vals[r];
+            char* cell = zc::pg::guard([=] { return SPI_getvalue(tuple, table->tupdesc, c); });
+            row.push_back(cell ? std::optional<std::string>(cell) : std::nullopt);
+        }
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
 double ms_since(std::chrono::steady_clock::time_point start)
 {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -172,18 +217,28 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     std::string time_zone = zc::partition::configured_time_zone();
     std::string col = zc::pg::quote_ident(column);
 
-    // 1. One scan, writers kept out, readers not.
+    // 1. Locks in the order of docs/locking.md: the table's job lock, then
+    // ACCESS EXCLUSIVE (the catalog work needs it; taking it now means no
+    // upgrade later, which could deadlock with a reader turning writer).
     auto scan_start = std::chrono::steady_clock::now();
-    spi.execute("LOCK TABLE " + table.qualified + " IN SHARE ROW EXCLUSIVE MODE");
+    if (!zc::pg::lock_table_job_polling(table.oid, zc::partition::lock_timeout_ms()) ||
+        !zc::partition::lock_relation_polling(table.oid, AccessExclusiveLock))
+        throw Error("55P03",
+                    fmt::format("argument \"tbl\": could not lock {} within zerocut.partition_lock_timeout ({} ms)",
+                                table.qualified, zc::partition::lock_timeout_ms()),
+                    "another session is using the table", "Retry later or raise zerocut.partition_lock_timeout.");
     std::string min_expr = fmt::format("(pg_catalog.min({}) {})::pg_catalog.date", col,
                                        table.type == TIMESTAMPTZOID ? "AT TIME ZONE $1" : "");
     std::string max_expr = fmt::format("(pg_catalog.max({}) {})::pg_catalog.date", col,
                                        table.type == TIMESTAMPTZOID ? "AT TIME ZONE $1" : "");
-    spi.execute(fmt::format("SELECT {}, {}, pg_catalog.count(*) FILTER (WHERE {} IS NULL), pg_catalog.count(*), "
-                            "(pg_catalog.now() AT TIME ZONE $1)::pg_catalog.date FROM {}",
-                            min_expr, max_expr, col, table.qualified),
-                {zc::pg::text_param(time_zone)});
-    Rows rows = spi.rows_text();
+    // The scan runs on the latest snapshot: every writer has committed or
+    // aborted before our lock was granted, so it sees every row the table
+    // will ever attach with (our own earlier changes included).
+    Rows rows = query_fresh_snapshot(
+        fmt::format("SELECT {}, {}, pg_catalog.count(*) FILTER (WHERE {} IS NULL), pg_catalog.count(*), "
+                    "(pg_catalog.now() AT TIME ZONE $1)::pg_catalog.date FROM {}",
+                    min_expr, max_expr, col, table.qualified),
+        time_zone);
     const auto& scan = rows.at(0);
     if (scan[2] != std::optional<std::string>("0"))
         throw Error("23502",
@@ -248,7 +303,7 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
         {oid_param(table.oid)});
     Rows outgoing = spi.rows_text();
     spi.execute(
-        "SELECT i.indexrelid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(ic.relname), "
+        "SELECT i.indexrelid::pg_catalog.regclass::pg_catalog.text, ic.relname::pg_catalog.text, "
         "k.conname IS NOT NULL, pg_catalog.quote_ident(k.conname), pg_catalog.pg_get_constraintdef(k.oid), "
         "pg_catalog.pg_get_indexdef(i.indexrelid) "
         "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
@@ -279,8 +334,8 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     for (const auto& key : incoming)
         spi.execute(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", key[0].value_or(""), key[1].value_or("")));
     for (const auto& index : indexes) {
-        std::string old_name = index[1].value_or("");
-        std::string raw = old_name.front() == '"' ? old_name.substr(1, old_name.size() - 2) : old_name;
+        // The raw name (as pg_class stores it) plus the suffix, quoted once.
+        std::string raw = index[1].value_or("");
         spi.execute(fmt::format("ALTER INDEX {} RENAME TO {}", index[0].value_or(""),
                                 zc::pg::quote_ident(core::partition_name(raw, "legacy"))));
     }
@@ -352,7 +407,7 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     double catalog_ms = ms_since(catalog_start);
 
     std::string detail = fmt::format(
-        "{} rows kept in {} [{}, {}); bound scan under SHARE ROW EXCLUSIVE {:.1f} ms; "
+        "{} rows kept in {} [{}, {}); bound scan {:.1f} ms and "
         "catalog work under ACCESS EXCLUSIVE {:.1f} ms",
         row_count, legacy, lower, upper, scan_ms, catalog_ms);
     zc::partition::log_action(spi, zc::partition::Action{parent, "convert", legacy, detail}, table.qualified);

@@ -10,6 +10,7 @@
 
 #include "partition/engine.hpp"
 #include "pg/boundary.hpp"
+#include "pg/job_lock.hpp"
 #include "pg/values.hpp"
 
 extern "C" {
@@ -33,12 +34,19 @@ std::string create_monthly(Oid relid, const core::CivilDate& day)
     std::string time_zone = stored.value_or(zc::partition::configured_time_zone());
     auto periods = zc::partition::period_bounds(spi, parent, time_zone, core::Granularity::month,
                                                 {core::period_start(day, core::Granularity::month)});
-    if (!zc::partition::lock_relation_polling(parent.oid, AccessExclusiveLock))
+    // docs/locking.md: the table's job lock first, then the parent.  Rows of
+    // the month waiting in the default partition move before the parent's
+    // ACCESS EXCLUSIVE lock (prepare_rescue), so writers do not wait for it.
+    bool job_locked = zc::pg::lock_table_job_polling(parent.oid, zc::partition::lock_timeout_ms());
+    std::optional<zc::partition::PreparedRescue> prepared;
+    if (job_locked) prepared = zc::partition::prepare_rescue(spi, parent, periods.at(0));
+    if (!job_locked || !zc::partition::lock_relation_polling(parent.oid, AccessExclusiveLock))
         throw zc::Error("55P03",
                         fmt::format("could not lock {} within zerocut.partition_lock_timeout ({} ms)", parent.qualified,
                                     zc::partition::lock_timeout_ms()),
                         "another session is using the table", "Retry later or raise zerocut.partition_lock_timeout.");
-    zc::partition::CreateOutcome outcome = zc::partition::create_partition(spi, parent, periods.at(0));
+    zc::partition::CreateOutcome outcome =
+        zc::partition::create_partition(spi, parent, periods.at(0), prepared ? &*prepared : nullptr);
     if (outcome.kind == zc::partition::CreateOutcome::conflict)
         throw zc::Error(outcome.sqlstate ? outcome.sqlstate : "42P17",
                         fmt::format("argument \"start_date\": cannot create partition {} of {}: {}", outcome.partition,

@@ -1,6 +1,7 @@
 #include "partition/engine.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
@@ -12,7 +13,9 @@
 #include "core/errors.hpp"
 #include "pg/compat.hpp"
 #include "pg/guard.hpp"
+#include "pg/job_lock.hpp"
 #include "pg/module.hpp"
+#include "pg/subtransaction.hpp"
 #include "pg/system_log.hpp"
 
 extern "C" {
@@ -60,8 +63,6 @@ zc::pg::OnLoad define_partition_gucs([] {
                             nullptr, nullptr, nullptr);
 });
 
-constexpr int64_t advisory_namespace = 0x7A63706D;  // "zcpm"
-
 Param oid_param(Oid value)
 {
     return Param{OIDOID, ObjectIdGetDatum(value), false};
@@ -102,13 +103,14 @@ bool poll_until_timeout(TryOnce try_once)
     }
 }
 
-bool advisory_lock_polling(SpiSession& spi, Oid parent)
+// After the parent: its default partition in the strongest mode the work
+// may need (CREATE ... PARTITION OF and ATTACH next to a default partition
+// take ACCESS EXCLUSIVE on it, the rescue deletes from it), so that no lock
+// is upgraded later.  Polled like the parent's; true when held or absent.
+bool lock_default_partition(Oid parent)
 {
-    int64_t key = (advisory_namespace << 32) | static_cast<int64_t>(parent);
-    return poll_until_timeout([&] {
-        spi.execute_cached("SELECT pg_catalog.pg_try_advisory_xact_lock($1)", {zc::pg::int8_param(key)});
-        return spi.first_text() == std::optional<std::string>("t");
-    });
+    Oid def = zc::pg::guard([=] { return get_default_partition_oid(parent); });
+    return !OidIsValid(def) || lock_relation_polling(def, AccessExclusiveLock);
 }
 
 const Child* find_default(const std::vector<Child>& children)
@@ -227,6 +229,7 @@ struct Plan {
     bool create_default = false;
     bool default_busy = false;
     std::vector<PeriodBounds> creates;
+    std::set<core::CivilDate> rescue_starts;  // periods with rows in the default partition
     std::vector<Child> retire;
     std::vector<Action> conflicts;
     bool has_work() const { return create_default || default_busy || !creates.empty() || !retire.empty(); }
@@ -311,9 +314,16 @@ Plan make_plan(SpiSession& spi, const ParentInfo& parent, const Config& config, 
         });
         if (!can_read)
             plan.default_busy = true;
-        else
-            for (const core::CivilDate& d : default_row_periods(spi, parent, *def, config, plan.conflicts))
+        else {
+            for (const core::CivilDate& d : default_row_periods(spi, parent, *def, config, plan.conflicts)) {
                 starts.insert(d);
+                plan.rescue_starts.insert(d);
+            }
+            // The survey only peeks: it gives the lock back at once, so no
+            // relation lock is held when the job lock is taken
+            // (docs/locking.md: job lock first, parent before partition).
+            if (!locked) zc::pg::guard([=] { UnlockRelationOid(def_oid, AccessShareLock); });
+        }
     }
     std::vector<PeriodBounds> periods = period_bounds(spi, parent, config.time_zone, config.granularity,
                                                       std::vector<core::CivilDate>(starts.begin(), starts.end()));
@@ -401,7 +411,55 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
         outcome = plan.conflicts.empty() ? "ok: nothing to do" : "conflict: see audit_log.system_log";
         return plan.conflicts;
     }
-    if (!advisory_lock_polling(spi, parent.oid) || !lock_relation_polling(parent.oid, AccessExclusiveLock)) {
+    // docs/locking.md: the table's job lock (shared with the archive mover)
+    // before any relation lock, then the parent (its partitions after it).
+    bool job_locked = zc::pg::lock_table_job_polling(parent.oid, lock_timeout_ms());
+    // Rows waiting in the default partition: moved before the parent's
+    // ACCESS EXCLUSIVE lock, into standalone tables attached below.
+    std::map<std::string, PreparedRescue> prepared;
+    std::vector<PeriodBounds> prepared_periods;
+    bool locked = false;
+    if (job_locked) {
+        // In a subtransaction: if the parent cannot be locked afterwards, the
+        // rows moved into tables nobody sees yet go back (and the parent is
+        // skipped like any busy one); other errors propagate.
+        bool busy = false;
+        std::string sqlstate = "XX000";
+        auto failure = zc::pg::in_subtransaction([&] {
+            try {
+                for (const PeriodBounds& period : plan.creates)
+                    if (plan.rescue_starts.count(period.start))
+                        if (auto rescue = prepare_rescue(spi, parent, period)) {
+                            prepared[period.name] = *rescue;
+                            prepared_periods.push_back(period);
+                        }
+                if (!lock_relation_polling(parent.oid, AccessExclusiveLock) || !lock_default_partition(parent.oid)) {
+                    busy = true;
+                    throw Error("55P03", "lock not available");
+                }
+            } catch (const zc::pg::PgError& error) {
+                sqlstate = zc::pg::guard([code = error.sqlerrcode()] { return unpack_sql_state(code); });
+                throw;
+            } catch (const Error& error) {
+                sqlstate = error.sqlstate();
+                throw;
+            }
+        });
+        if (failure && !busy) {
+            // zc::Error keeps a pointer to its SQLSTATE: give it storage that
+            // outlives this frame (one error is in flight at a time).
+            static char rethrown_sqlstate[6];
+            std::strncpy(rethrown_sqlstate, sqlstate.c_str(), 5);
+            rethrown_sqlstate[5] = '\0';
+            throw Error(rethrown_sqlstate, *failure);
+        }
+        locked = !failure;
+        if (failure) {
+            prepared.clear();
+            prepared_periods.clear();
+        }
+    }
+    if (!locked) {
         std::string detail = fmt::format(
             "could not lock {} within zerocut.partition_lock_timeout ({} ms); "
             "another session holds it; the next run will retry",
@@ -422,12 +480,21 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
         return actions;
     }
     plan = make_plan(spi, parent, config, options, true, list_children(spi, parent.oid));
+    // The prepared periods' rows have left the default partition, so the
+    // new plan may not list them: they are attached all the same.
+    for (const PeriodBounds& period : prepared_periods) {
+        bool listed = false;
+        for (const PeriodBounds& create : plan.creates) listed = listed || create.name == period.name;
+        if (!listed) plan.creates.push_back(period);
+    }
     if (plan.create_default) {
         auto made = ensure_default_partition(spi, parent);
         if (made) actions.push_back(Action{parent.oid, "create_default", *made, "DEFAULT partition"});
     }
     for (const PeriodBounds& period : plan.creates) {
-        CreateOutcome created = create_partition(spi, parent, period);
+        auto rescue = prepared.find(period.name);
+        CreateOutcome created =
+            create_partition(spi, parent, period, rescue == prepared.end() ? nullptr : &rescue->second);
         if (created.kind == CreateOutcome::created)
             actions.push_back(Action{parent.oid, "create", created.partition, created.detail});
         else if (created.kind == CreateOutcome::conflict)
@@ -676,9 +743,14 @@ std::vector<PeriodBounds> period_bounds(SpiSession& spi, const ParentInfo& paren
     std::vector<std::string> edges;
     for (const core::CivilDate& start : starts) {
         core::CivilDate next = core::add_periods(start, granularity, 1);
-        if (!core::in_supported_range(start) || !core::in_supported_range(next))
-            throw Error("22008", "partition bounds must lie in the years 1 to 9998",
-                        "period starting " + core::format_iso_date(start));
+        // Periods start in the years 1 to 9998; the last one ends at the
+        // latest on 9999-01-01 (an upper bound is exclusive).
+        if (!core::in_supported_range(start) || next.year > 9999 ||
+            (next.year == 9999 && (next.month != 1 || next.day != 1)))
+            throw Error("22008",
+                        fmt::format("partition periods must start in the years 1 to 9998 and end by 9999-01-01; "
+                                    "the period starting {} ends {}",
+                                    core::format_iso_date(start), core::format_iso_date(next)));
         PeriodBounds period;
         period.start = start;
         period.lower_text = core::format_iso_date(start);
@@ -752,21 +824,108 @@ std::optional<std::string> ensure_default_partition(SpiSession& spi, const Paren
     return qualified;
 }
 
-CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const PeriodBounds& period)
+namespace {
+
+// Moves the rows of `period` from the default partition into `target`
+// (one statement: DELETE ... RETURNING feeding INSERT); returns their number.
+// skip_locked: rows another transaction has locked stay (they move later,
+// under the parent's lock), so this statement never waits for a row lock
+// while holding the table: no deadlock with an application updating them.
+uint64_t move_default_rows(SpiSession& spi, const ParentInfo& parent, const std::string& def,
+                           const std::string& target, const PeriodBounds& period, bool skip_locked = false)
+{
+    auto columns = query_value(
+        spi,
+        "SELECT pg_catalog.string_agg(pg_catalog.quote_ident(attname), ', ' ORDER BY attnum) "
+        "FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = ''",
+        {oid_param(parent.oid)});
+    std::string list = columns.value_or("");
+    std::string column = zc::pg::quote_ident(parent.column);
+    if (skip_locked)
+        return spi.execute(
+            fmt::format("WITH moved AS (DELETE FROM ONLY {0} d USING (SELECT ctid FROM ONLY {0} WHERE {1} >= $1::{2} "
+                        "AND {1} < $2::{2} FOR UPDATE SKIP LOCKED) s WHERE d.ctid = s.ctid RETURNING {3}) "
+                        "INSERT INTO {4} ({5}) SELECT {5} FROM moved",
+                        def, column, parent.type_name, list, target, list),
+            {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
+    return spi.execute(
+        fmt::format("WITH moved AS (DELETE FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{} RETURNING {}) "
+                    "INSERT INTO {} ({}) SELECT {} FROM moved",
+                    def, column, parent.type_name, column, parent.type_name, list, target, list, list),
+        {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
+}
+
+}  // namespace
+
+std::optional<PreparedRescue> prepare_rescue(SpiSession& spi, const ParentInfo& parent, const PeriodBounds& period)
+{
+    // Parent before partition: ROW EXCLUSIVE on the parent (what an INSERT
+    // takes), then the DELETE takes the same on the default partition.
+    if (!lock_relation_polling(parent.oid, RowExclusiveLock)) return std::nullopt;
+    std::vector<Child> children = list_children(spi, parent.oid);
+    const Child* def = find_default(children);
+    if (def == nullptr) return std::nullopt;
+    core::RangeBound wanted{false, period.lower, period.upper};
+    for (const Child& child : children)
+        if (!child.bound.is_default && core::ranges_overlap(child.bound, wanted)) return std::nullopt;
+    std::string qualified = zc::pg::quote_ident(parent.schema) + "." + zc::pg::quote_ident(period.name);
+    auto taken = query_value(spi, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", {zc::pg::text_param(qualified)});
+    if (taken == std::optional<std::string>("t")) return std::nullopt;
+    auto referenced = query_value(spi,
+                                  "SELECT EXISTS (SELECT FROM pg_catalog.pg_constraint "
+                                  "WHERE contype = 'f' AND confrelid = $1)",
+                                  {oid_param(parent.oid)});
+    if (referenced == std::optional<std::string>("t")) return std::nullopt;
+    std::string column = zc::pg::quote_ident(parent.column);
+    spi.execute(fmt::format("SELECT EXISTS (SELECT FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{})", def->qualified,
+                            column, parent.type_name, column, parent.type_name),
+                {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
+    if (spi.first_text() != std::optional<std::string>("t")) return std::nullopt;
+    PreparedRescue rescue;
+    rescue.qualified = qualified;
+    rescue.check_name = core::partition_name(period.name, "rescue_bound");
+    // The parent's indexes too, so that ATTACH attaches them instead of
+    // building them under its lock.
+    spi.execute(
+        fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
+                    "INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING INDEXES)",
+                    qualified, parent.qualified));
+    // The partition constraint ATTACH would check, as a CHECK: proved on the
+    // empty table now and by every insert, so ATTACH skips scanning it.
+    spi.execute(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} IS NOT NULL AND {} >= {}::{} AND {} < {}::{})",
+                            qualified, zc::pg::quote_ident(rescue.check_name), column, column,
+                            zc::pg::quote_literal(period.lower_text), parent.type_name, column,
+                            zc::pg::quote_literal(period.upper_text), parent.type_name));
+    rescue.moved_rows = move_default_rows(spi, parent, def->qualified, qualified, period, true);
+    return rescue;
+}
+
+CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const PeriodBounds& period,
+                               const PreparedRescue* prepared)
 {
     CreateOutcome outcome;
     std::vector<Child> children = list_children(spi, parent.oid);
     core::RangeBound wanted{false, period.lower, period.upper};
     std::string qualified = zc::pg::quote_ident(parent.schema) + "." + zc::pg::quote_ident(period.name);
     outcome.partition = qualified;
+    // A prepared table holds rows moved out of the default partition: it
+    // is attached or the transaction fails (the move is rolled back).
+    auto refuse_prepared = [&](const std::string& why) {
+        if (prepared != nullptr)
+            throw Error("55000",
+                        fmt::format("cannot attach {} to {}: {}; the rows moved into it are rolled back",
+                                    prepared->qualified, parent.qualified, why));
+    };
     for (const Child& child : children)
         if (!child.bound.is_default && child.bound.lower == wanted.lower && child.bound.upper == wanted.upper) {
+            refuse_prepared("partition " + child.qualified + " exists");
             outcome.kind = CreateOutcome::existing;
             outcome.partition = child.qualified;
             return outcome;
         }
     for (const Child& child : children)
         if (core::ranges_overlap(child.bound, wanted)) {
+            refuse_prepared("it overlaps partition " + child.qualified);
             outcome.kind = CreateOutcome::conflict;
             outcome.sqlstate = "42P17";
             outcome.detail = fmt::format("[{}, {}) overlaps existing partition {}", period.lower_text,
@@ -774,7 +933,7 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
             return outcome;
         }
     auto taken = query_value(spi, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", {zc::pg::text_param(qualified)});
-    if (taken == std::optional<std::string>("t")) {
+    if (taken == std::optional<std::string>("t") && prepared == nullptr) {
         outcome.kind = CreateOutcome::conflict;
         outcome.sqlstate = "42P07";
         outcome.detail = fmt::format("the name {} is taken by a relation that is not this partition", qualified);
@@ -785,6 +944,28 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     std::string column = zc::pg::quote_ident(parent.column);
     const Child* def = find_default(children);
     bool rescue = false;
+    if (def != nullptr && !lock_default_partition(parent.oid)) {
+        refuse_prepared("its default partition could not be locked");
+        outcome.kind = CreateOutcome::conflict;
+        outcome.sqlstate = "55P03";
+        outcome.detail = fmt::format("could not lock the default partition {} within zerocut.partition_lock_timeout",
+                                     def->qualified);
+        return outcome;
+    }
+    if (prepared != nullptr) {
+        // Phase 2 of prepare_rescue(): what arrived since, then ATTACH.
+        uint64_t late = def != nullptr ? move_default_rows(spi, parent, def->qualified, prepared->qualified, period) : 0;
+        spi.execute(fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, prepared->qualified, bounds));
+        spi.execute(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", prepared->qualified,
+                                zc::pg::quote_ident(prepared->check_name)));
+        outcome.kind = CreateOutcome::created;
+        outcome.partition = prepared->qualified;
+        outcome.moved_rows = prepared->moved_rows + late;
+        outcome.detail = fmt::format(
+            "[{}, {}); moved {} rows from the default partition ({} of them under the parent's lock)",
+            period.lower_text, period.upper_text, outcome.moved_rows, late);
+        return outcome;
+    }
     if (def != nullptr) {
         spi.execute(fmt::format("SELECT EXISTS (SELECT FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{})",
                                 def->qualified, column, parent.type_name, column, parent.type_name),
@@ -821,17 +1002,7 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
         fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
                     "INCLUDING STORAGE INCLUDING COMPRESSION)",
                     qualified, parent.qualified));
-    auto columns = query_value(
-        spi,
-        "SELECT pg_catalog.string_agg(pg_catalog.quote_ident(attname), ', ' ORDER BY attnum) "
-        "FROM pg_catalog.pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = ''",
-        {oid_param(parent.oid)});
-    std::string list = columns.value_or("");
-    outcome.moved_rows = spi.execute(
-        fmt::format("WITH moved AS (DELETE FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{} RETURNING {}) "
-                    "INSERT INTO {} ({}) SELECT {} FROM moved",
-                    def->qualified, column, parent.type_name, column, parent.type_name, list, qualified, list, list),
-        {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
+    outcome.moved_rows = move_default_rows(spi, parent, def->qualified, qualified, period);
     spi.execute(fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, qualified, bounds));
     outcome.kind = CreateOutcome::created;
     outcome.detail = fmt::format("[{}, {}); moved {} rows from the default partition", period.lower_text,
@@ -841,7 +1012,9 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
 
 void log_action(SpiSession& spi, const Action& action, const std::string& parent_name)
 {
-    std::string level = action.action == "conflict" || action.action == "skip" ? "WARNING" : "INFO";
+    std::string level = action.action == "error"                                ? "ERROR"
+                        : action.action == "conflict" || action.action == "skip" ? "WARNING"
+                                                                                 : "INFO";
     std::string message = fmt::format("partition maintenance: {} {}", action.action,
                                       action.partition.empty() ? parent_name : action.partition);
     std::string metadata = fmt::format(
@@ -886,7 +1059,35 @@ std::vector<Action> maintain(SpiSession& spi, const MaintainOptions& options)
     } active(&edges);
     for (const Config& config : configs) {
         std::string outcome;
-        std::vector<Action> actions = maintain_parent(spi, config, options, children[config.parent], outcome);
+        std::vector<Action> actions;
+        if (!options.isolate) {
+            actions = maintain_parent(spi, config, options, children[config.parent], outcome);
+        } else {
+            // One parent's failure must not stop the others: its work runs in
+            // a subtransaction, rolled back on error (its locks, its partial
+            // DDL and its log rows with it); the error is logged, returned
+            // and recorded as its outcome.
+            std::string sqlstate = "XX000";
+            auto failure = zc::pg::in_subtransaction([&] {
+                try {
+                    actions = maintain_parent(spi, config, options, children[config.parent], outcome);
+                } catch (const zc::pg::PgError& error) {
+                    sqlstate = zc::pg::guard([code = error.sqlerrcode()] { return unpack_sql_state(code); });
+                    throw;
+                } catch (const Error& error) {
+                    sqlstate = error.sqlstate();
+                    throw;
+                }
+            });
+            if (failure) {
+                std::string name = config.parent_info ? config.parent_info->qualified : std::to_string(config.parent);
+                Action error{config.parent, "error", "", sqlstate + ": " + *failure};
+                actions = {error};
+                outcome = "error: " + error.detail;
+                zc::pg::warning("zerocut: partition maintenance of " + name + " failed: " + error.detail);
+                log_action(spi, error, name);
+            }
+        }
         all.insert(all.end(), actions.begin(), actions.end());
         parents.push_back(std::to_string(config.parent));
         outcomes.push_back(outcome);

@@ -85,7 +85,27 @@ struct CreateOutcome {
     std::string detail;
     const char* sqlstate = nullptr;  // for a conflict: 42P17 overlap, 42P07 name taken
 };
-CreateOutcome create_partition(zc::pg::SpiSession& spi, const ParentInfo& parent, const PeriodBounds& period);
+// Rows waiting in the default partition are moved in two phases, so that
+// writers do not wait for the whole move (docs/partitions.md): before the
+// parent's ACCESS EXCLUSIVE lock, prepare_rescue() builds the partition as a
+// standalone table (the parent's columns and indexes, a CHECK matching its
+// bound) and moves the period's rows into it, holding only ROW EXCLUSIVE on
+// the parent and the default partition; nobody sees the moved rows gone
+// before commit.  create_partition(..., prepared) then, under the parent's
+// lock, moves the rows that arrived since and attaches it (the CHECK lets
+// ATTACH skip scanning it).  The caller holds the table's job lock.
+// nullopt: nothing to prepare (no such rows, a conflict, foreign keys, the
+// parent busy); create_partition then does it all under the lock.
+struct PreparedRescue {
+    std::string qualified;   // the standalone table
+    std::string check_name;  // its bound CHECK, dropped after ATTACH
+    uint64_t moved_rows = 0;
+};
+std::optional<PreparedRescue> prepare_rescue(zc::pg::SpiSession& spi, const ParentInfo& parent,
+                                             const PeriodBounds& period);
+
+CreateOutcome create_partition(zc::pg::SpiSession& spi, const ParentInfo& parent, const PeriodBounds& period,
+                               const PreparedRescue* prepared = nullptr);
 
 // Creates "<parent>_default" when the parent has no default partition;
 // returns its qualified name, or nullopt when one existed.
@@ -98,6 +118,10 @@ struct MaintainOptions {
     std::optional<Oid> parent;
     bool apply_retention = true;
     std::optional<zc::core::CivilDate> from;
+    // run_maintenance: each parent in its own subtransaction; a failing one
+    // becomes an "error" action (logged at ERROR level, recorded as its
+    // last_outcome) and the others proceed.  Otherwise errors propagate.
+    bool isolate = false;
 };
 std::vector<Action> maintain(zc::pg::SpiSession& spi, const MaintainOptions& options);
 

@@ -14,6 +14,7 @@
 
 #include "partition/engine.hpp"
 #include "pg/boundary.hpp"
+#include "pg/job_lock.hpp"
 #include "pg/values.hpp"
 
 extern "C" {
@@ -87,12 +88,60 @@ void manage(const Request& request)
                                 request.control_column, parent.qualified),
                     fmt::format("{} is partitioned on \"{}\"", parent.qualified, parent.column));
     zc::pg::Param retention{INTERVALOID, request.retention, !request.has_retention};
-    if (request.has_retention) {
-        auto positive = zc::partition::query_value(spi, "SELECT $1 > pg_catalog.interval '0'", {retention});
-        if (positive != std::optional<std::string>("t"))
-            throw Error(zc::sqlstate::invalid_parameter_value, "argument \"retention\" must be a positive interval");
-    }
+    // What is registered already (a second call updates the settings).
+    zc::pg::Param oid{OIDOID, ObjectIdGetDatum(parent.oid), false};
+    spi.execute("SELECT granularity, time_zone FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1",
+                {oid});
+    auto registered = spi.rows_text();
+    std::optional<std::string> old_granularity;
     std::string time_zone = zc::partition::configured_time_zone();
+    if (!registered.empty()) {
+        old_granularity = registered[0][0];
+        time_zone = registered[0][1].value_or(time_zone);  // a registered parent keeps its zone
+    }
+    if (request.has_retention) {
+        // Positive, every part non-negative (IntervalStyle is pinned to
+        // postgres: a negative part prints a '-'), at most 1000 years (so
+        // now() - retention is a date every run can compute).
+        auto sane = zc::partition::query_value(
+            spi,
+            "SELECT $1 > pg_catalog.interval '0' AND $1 <= pg_catalog.interval '1000 years' "
+            "AND pg_catalog.strpos($1::pg_catalog.text, '-') = 0",
+            {retention});
+        if (sane != std::optional<std::string>("t"))
+            throw Error(zc::sqlstate::invalid_parameter_value,
+                        "argument \"retention\" must be a positive interval of at most 1000 years without negative "
+                        "parts");
+        // Partitions must not leave the table before the archive policy may
+        // move their rows (docs/partitions.md, "Retention and the archive
+        // policy"): on today's UTC date D, D - retention <= D - keep - margin,
+        // margin 0 for a zone at UTC's offset all year, else 1 day.
+        spi.execute(
+            "SELECT p.keep::pg_catalog.text, x.margin::pg_catalog.text, "
+            "       (x.d - $1::pg_catalog.interval) > (x.d - p.keep - x.margin) "
+            "FROM zerocut.archive_policy p, "
+            "     (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::pg_catalog.date::pg_catalog.timestamp AS d, "
+            "             CASE WHEN (pg_catalog.now() AT TIME ZONE $2) = (pg_catalog.now() AT TIME ZONE 'UTC') "
+            "                   AND ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE $2) "
+            "                     = ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE 'UTC') "
+            "                  THEN pg_catalog.interval '0' ELSE pg_catalog.interval '1 day' END AS margin) x "
+            "WHERE p.source::pg_catalog.oid = $3",
+            {retention, zc::pg::text_param(time_zone), oid});
+        auto keep = spi.rows_text();
+        if (!keep.empty() && keep[0][2] == std::optional<std::string>("t")) {
+            std::string keep_text = keep[0][0].value_or("?");
+            bool utc = keep[0][1] == std::optional<std::string>("00:00:00");
+            throw Error(zc::sqlstate::invalid_parameter_value,
+                        fmt::format("argument \"retention\" is shorter than the archive policy's keep ({}{}) of {}",
+                                    keep_text, utc ? "" : " plus 1 day", parent.qualified),
+                        fmt::format("Partitions older than the retention would leave {} before zerocut.archive() may "
+                                    "move their rows (compared on today's UTC date{}).",
+                                    parent.qualified,
+                                    utc ? "" : "; the partition time zone " + time_zone +
+                                                   " is not UTC all year, so one more day is needed"),
+                        "Choose a longer retention, or shorten the keep with zerocut.set_archive_policy().");
+        }
+    }
     // Where the first partition starts: the argument, the oldest row, or today.
     std::optional<core::CivilDate> from = request.start_date;
     if (!from) {
@@ -108,7 +157,9 @@ void manage(const Request& request)
                 throw Error("22008", "the oldest row of " + parent.qualified + " lies outside the years 1 to 9998");
         }
     }
-    if (!zc::partition::lock_relation_polling(parent.oid, AccessExclusiveLock))
+    // docs/locking.md: the table's job lock first, then the parent.
+    if (!zc::pg::lock_table_job_polling(parent.oid, zc::partition::lock_timeout_ms()) ||
+        !zc::partition::lock_relation_polling(parent.oid, AccessExclusiveLock))
         throw Error("55P03",
                     fmt::format("could not lock {} within zerocut.partition_lock_timeout ({} ms)", parent.qualified,
                                 zc::partition::lock_timeout_ms()),
@@ -132,6 +183,20 @@ void manage(const Request& request)
     auto actions = zc::partition::maintain(spi, zc::partition::MaintainOptions{parent.oid, false, from});
     for (const auto& action : actions)
         if (action.action == "skip") throw Error("55P03", "could not register " + parent.qualified, action.detail);
+    // A new granularity whose periods overlap the existing partitions would
+    // log a conflict on every run: refuse it (this call changes nothing).
+    std::string new_granularity = core::granularity_name(request.granularity);
+    if (old_granularity && *old_granularity != new_granularity)
+        for (const auto& action : actions)
+            if (action.action == "conflict" && action.detail.find("overlaps existing partition") != std::string::npos)
+                throw Error(zc::sqlstate::feature_not_supported,
+                            fmt::format("argument \"granularity\": cannot change {} from {} to {}: {} {}",
+                                        parent.qualified, *old_granularity, new_granularity, action.partition,
+                                        action.detail),
+                            "zerocut does not merge or split existing partitions.",
+                            fmt::format("Keep granularity => '{}', or detach or drop the partitions that overlap "
+                                        "the new periods first.",
+                                        *old_granularity));
 }
 
 }  // namespace

@@ -43,7 +43,7 @@ std::vector<zc::partition::Action> run(std::optional<Oid> parent)
                             "", "Register it first with zerocut.manage_partitions().");
         }
     }
-    return zc::partition::maintain(spi, zc::partition::MaintainOptions{parent, true, std::nullopt});
+    return zc::partition::maintain(spi, zc::partition::MaintainOptions{parent, true, std::nullopt, true});
 }
 
 }  // namespace
