@@ -177,13 +177,13 @@ SELECT count(*) AS dropped_tables_left FROM pg_class
 WHERE relnamespace = 'pt'::regnamespace AND relname LIKE 'r\_drop\_%' AND relkind = 'r' AND NOT relispartition;
 SELECT parent, partitions, retention_due FROM zerocut.partition_health WHERE parent::text IN ('pt.r_detach', 'pt.r_drop') ORDER BY parent;
 -- 'archive' hands each due partition to the archive capability's
--- zerocut.archive_partition(regclass): metadata only, into archive.r_archive_archive.
+-- zerocut.archive_partition(regclass): metadata only, into pt_archive.r_archive_archive.
 SELECT retention_due AS due_before FROM zerocut.partition_health WHERE parent = 'pt.r_archive'::regclass \gset
 SELECT action, count(*) = :due_before AS one_per_due_partition,
        bool_and(detail LIKE 'older than the retention; archived: pt.r\_archive\_20%') AS archived
 FROM zerocut.run_maintenance('pt.r_archive') GROUP BY action;
 SELECT retention_due AS still_due, partitions AS left_in_source FROM zerocut.partition_health WHERE parent = 'pt.r_archive'::regclass;
-SELECT count(*) = :due_before AS all_in_archive FROM pg_inherits WHERE inhparent = 'archive.r_archive_archive'::regclass;
+SELECT count(*) = :due_before AS all_in_archive FROM pg_inherits WHERE inhparent = 'pt_archive.r_archive_archive'::regclass;
 DELETE FROM zerocut.partition_config WHERE parent = 'pt.r_archive'::regclass;
 -- A dropped parent's configuration is forgotten by the next run.
 CREATE TABLE pt.gone (d date NOT NULL) PARTITION BY RANGE (d);
@@ -220,6 +220,5 @@ SELECT (SELECT count(*) FROM pt.parts WHERE parent = 'pt.m'::regclass) AS m_part
 -- Clean up.
 DELETE FROM zerocut.partition_config WHERE parent::text LIKE 'pt.%';
 DELETE FROM audit_log.system_log WHERE metadata->>'capability' = 'partitions';
-DELETE FROM zerocut.archive_policy WHERE target = 'archive.r_archive_archive'::regclass;
 DROP SCHEMA pt CASCADE;
-DROP TABLE archive.r_archive_archive;
+DROP SCHEMA pt_archive CASCADE;

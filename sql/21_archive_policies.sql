@@ -127,6 +127,23 @@ SELECT keep FROM zerocut.archive_policy WHERE source_table = 'inf';
 SELECT zerocut.set_archive_policy('arch_i.inf', 'ts', '1000 years');
 SELECT rows_moved, status FROM zerocut.archive('arch_i.inf');
 SELECT zerocut.set_archive_policy('arch_i.inf', 'ts', '30 days');
+-- keep against the partition manager's retention of the same table (the
+-- rule of docs/partitions.md, the mirror of manage_partitions' check): a
+-- keep longer than the retention is refused; equal is fine in UTC; in a
+-- partition time zone that is not UTC all year one more day is needed.
+CREATE TABLE arch_i.kr (id int, ts timestamptz NOT NULL, PRIMARY KEY (id, ts)) PARTITION BY RANGE (ts);
+SELECT zerocut.manage_partitions('arch_i.kr', 'ts', 'month', 1, interval '3 months', 'archive');
+SELECT arch_i.try(stmt) FROM (VALUES
+    ($$SELECT zerocut.set_archive_policy('arch_i.kr', 'ts', '4 months')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_i.kr', 'ts', '3 months')$$)) v(stmt);
+SELECT keep FROM zerocut.archive_policy WHERE source_table = 'kr';
+UPDATE zerocut.partition_config SET time_zone = 'America/New_York' WHERE parent = 'arch_i.kr'::regclass;
+SELECT arch_i.try(stmt) FROM (VALUES
+    ($$SELECT zerocut.set_archive_policy('arch_i.kr', 'ts', '3 months')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_i.kr', 'ts', '3 months -1 day')$$)) v(stmt);
+SELECT keep FROM zerocut.archive_policy WHERE source_table = 'kr';
+DELETE FROM zerocut.partition_config WHERE parent = 'arch_i.kr'::regclass;
+DROP TABLE arch_i.kr;
 
 -- 5. One failing policy does not stop the others.  A column added to a
 -- source: a default target (made by zerocut) gets the column too; a

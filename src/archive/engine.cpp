@@ -1145,6 +1145,36 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     return moved;
 }
 
+// The partition manager's retention of `source` must not take partitions
+// out of the table before `keep` lets the archive move their rows: the one
+// rule of docs/partitions.md ("Retention and the archive policy"), the
+// mirror of manage_partitions' check, on today's UTC date with a day's
+// margin for a partition time zone that is not UTC all year.
+void check_keep_against_retention(SpiSession& spi, const Rel& source, const std::string& keep)
+{
+    auto rows = query(spi,
+                      "SELECT c.retention::pg_catalog.text, x.margin::pg_catalog.text, "
+                      "       (x.d - c.retention) > (x.d - $1::pg_catalog.interval - x.margin) "
+                      "FROM zerocut.partition_config c, LATERAL "
+                      "     (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::pg_catalog.date::pg_catalog.timestamp AS d, "
+                      "             CASE WHEN (pg_catalog.now() AT TIME ZONE c.time_zone) "
+                      "                       = (pg_catalog.now() AT TIME ZONE 'UTC') "
+                      "                   AND ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE c.time_zone) "
+                      "                     = ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE 'UTC') "
+                      "                  THEN pg_catalog.interval '0' ELSE pg_catalog.interval '1 day' END AS margin) x "
+                      "WHERE c.parent = $2::pg_catalog.regclass AND c.retention IS NOT NULL",
+                      {pg::text_param(keep), oid_param(source.oid)}, true);
+    if (rows.empty() || text_of(rows[0], 2) != "t") return;
+    bool utc = text_of(rows[0], 1) == "00:00:00";
+    throw Error(sqlstate::invalid_parameter_value,
+                "set_archive_policy: argument \"keep\" (" + keep + (utc ? "" : " plus 1 day") +
+                    ") is longer than the partition retention (" + text_of(rows[0], 0) + ") of " + source.qname,
+                "Partitions older than the retention would leave " + source.qname +
+                    " before zerocut.archive() may move their rows (compared on today's UTC date" +
+                    (utc ? "" : "; the partition time zone is not UTC all year, so one more day is needed") + ").",
+                "Choose a shorter keep, or a longer retention with zerocut.manage_partitions().");
+}
+
 void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
 {
     pg::PinnedSearchPath pinned;
@@ -1173,6 +1203,7 @@ void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
         throw Error(
             sqlstate::invalid_parameter_value,
             "set_archive_policy: batch_size must be between 1 and 1000000, not " + std::to_string(policy.batch_size));
+    check_keep_against_retention(spi, source, policy.keep);
     if (primary_key(spi, source.oid).empty())
         throw Error(sqlstate::object_not_in_prerequisite_state,
                     "set_archive_policy: source " + source.qname + " has no primary key; the batch path needs one", "",

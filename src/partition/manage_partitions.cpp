@@ -125,7 +125,8 @@ void manage(const Request& request)
             "                   AND ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE $2) "
             "                     = ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE 'UTC') "
             "                  THEN pg_catalog.interval '0' ELSE pg_catalog.interval '1 day' END AS margin) x "
-            "WHERE p.source::pg_catalog.oid = $3",
+            "WHERE (p.source_schema, p.source_table) = (SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $3)",
             {retention, zc::pg::text_param(time_zone), oid});
         auto keep = spi.rows_text();
         if (!keep.empty() && keep[0][2] == std::optional<std::string>("t")) {
