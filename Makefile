@@ -13,6 +13,9 @@ OBJS         = $(SRCS:.cpp=.o)
 # capability owns its own fragment.
 INSTALL_PARTS = $(sort $(wildcard install/*.sql))
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
+# Released install scripts, kept as they were released, and the upgrade
+# scripts between versions (ALTER EXTENSION zerocut UPDATE).
+DATA         = $(filter-out $(DATA_built),$(wildcard upgrade/$(EXTENSION)--*.sql))
 EXTRA_CLEAN  = $(EXTENSION)--$(EXTVERSION).sql build tmp_check results regression.diffs regression.out
 
 # Domain-schema SQL run by zerocut.install_domain_schema(), in name order.
@@ -35,6 +38,8 @@ $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_PARTS) zerocut.control
 	cat $(INSTALL_PARTS) > $@
 
 $(OBJS): $(wildcard src/*/*.hpp)
+# The version is compiled in (-DZEROCUT_VERSION): rebuild when it changes.
+src/foundation/version.o: zerocut.control
 
 DOMAIN_DIR = $(DESTDIR)$(datadir)/extension/zerocut_domain
 install: install-domain

@@ -102,11 +102,16 @@ for version in $VERSIONS; do
             continue
         fi
         copy_tree_into "$pg_root"
+        # The released sources for the upgrade e2e (the copy has no .git).
+        read -r _ old_commit <"$ROOT/upgrade/RELEASES"
+        rm -rf "$pg_root/zerocut-old" && mkdir -p "$pg_root/zerocut-old"
+        git -C "$ROOT" archive "$old_commit" | tar -x -C "$pg_root/zerocut-old"
         bash "$ROOT/scripts/pg-root.sh" --run "$version" \
-            env ZC_OUTPUT=/zerocut-test/test/output bash /zerocut-test/test/run_suites.sh 2>&1 | tee "$out"
+            env ZC_OUTPUT=/zerocut-test/test/output ZC_OLD_SOURCE=/zerocut-old \
+            bash /zerocut-test/test/run_suites.sh 2>&1 | tee "$out"
         mkdir -p "$ROOT/test/output/pg$version"
         cp -r "$pg_root/zerocut-test/test/output/." "$ROOT/test/output/pg$version/" 2>/dev/null || true
-        rm -rf "$pg_root/zerocut-test"
+        rm -rf "$pg_root/zerocut-test" "$pg_root/zerocut-old"
     fi
     collect "$version" "$out"
 done
