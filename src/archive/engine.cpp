@@ -1309,22 +1309,26 @@ void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
     std::vector<Column> columns = load_columns(spi, source.oid);
     time_type(columns, policy.time_column, source, "set_archive_policy");
     // keep: positive and at most 1000 years, so CURRENT_DATE - keep is a
-    // date every time type holds (PostgreSQL's dates start 4713 BC).  Every
-    // field (months, days, time) must be >= 0 as well: interval comparison
-    // adds the fields up, so '-300000 years 108000001 days' compares as
-    // one day, and CURRENT_DATE minus it is out of range (22008).
+    // date every time type holds (PostgreSQL's dates start 4713 BC).  Each
+    // field (months, days, time) on its own must stay within 1000 years
+    // too: interval comparison adds the fields up, so '-300000 years
+    // 108000001 days' compares as one day, and CURRENT_DATE minus it
+    // overflows on the way (22008 at every run).
     auto keep_ok = query(spi,
-                         "SELECT i > pg_catalog.interval '0' AND i <= pg_catalog.interval '1000 years' "
-                         "AND pg_catalog.date_part('year', i) >= 0 AND pg_catalog.date_part('month', i) >= 0 "
-                         "AND pg_catalog.date_part('day', i) >= 0 AND pg_catalog.date_part('hour', i) >= 0 "
-                         "AND pg_catalog.date_part('minute', i) >= 0 AND pg_catalog.date_part('second', i) >= 0 "
+                         "SELECT i > pg_catalog.interval '0' AND i <= pg_catalog.interval '1000 years', "
+                         "pg_catalog.abs(pg_catalog.date_part('year', i) * 12 + pg_catalog.date_part('month', i)) "
+                         "<= 12000 AND pg_catalog.abs(pg_catalog.date_part('day', i)) <= 366000 "
+                         "AND pg_catalog.abs(pg_catalog.date_part('hour', i)) <= 8784000 "
                          "FROM (SELECT $1::pg_catalog.interval AS i) k",
                          {pg::text_param(policy.keep)}, true);
     if (text_of(keep_ok.at(0), 0) != "t")
         throw Error(sqlstate::invalid_parameter_value,
-                    "set_archive_policy: keep must be a positive interval of at most 1000 years with no negative "
-                    "field, not " +
-                        policy.keep);
+                    "set_archive_policy: keep must be a positive interval of at most 1000 years, not " + policy.keep);
+    if (text_of(keep_ok.at(0), 1) != "t")
+        throw Error(sqlstate::invalid_parameter_value,
+                    "set_archive_policy: keep must not have a field (months, days or time) beyond 1000 years, not " +
+                        policy.keep,
+                    "", "Interval comparison adds the fields up; CURRENT_DATE - keep computes them one by one.");
     if (policy.batch_size <= 0 || policy.batch_size > 1000000)
         throw Error(
             sqlstate::invalid_parameter_value,
