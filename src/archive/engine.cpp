@@ -958,48 +958,48 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
             // The keyset and the statements, from the columns as they are now.
             std::string first_sql, next_sql;
             auto build = [&] {
-            std::vector<Column> key = primary_key(spi_, leaf.oid);
-            if (key.empty())
-                throw Error(sqlstate::object_not_in_prerequisite_state,
-                            "archive: " + leaf.qname + " has no primary key; the batch path needs one", "",
-                            "Add a primary key (for a partitioned table, one that includes the partition key).");
-            // Keyset order: the primary key, led by the time column when a
-            // btree index starts with it; then each batch's scan stops at the
-            // cutoff instead of reading the newer rows after the last old one.
-            if (time_indexed(spi_, leaf.oid, policy.time_column)) {
-                std::vector<Column> ordered{*find_column(columns, policy.time_column)};
-                for (const Column& k : key)
-                    if (k.name != policy.time_column) ordered.push_back(k);
-                key = ordered;
-            }
-            std::string key_list, key_desc, key_text, key_params;
-            for (size_t i = 0; i < key.size(); ++i) {
-                key_list += (i ? ", " : "") + key[i].quoted;
-                key_desc += (i ? ", " : "") + std::string("batch.") + key[i].quoted + " DESC";
-                key_text += ", last_row." + key[i].quoted + "::pg_catalog.text";
-                // A scalar subquery: cast once per batch, not once per row
-                // (the row comparison is also a filter, and casts from text
-                // to a date/time type are only stable, so never folded).
-                key_params += (i ? ", " : "") + std::string("(SELECT CAST($") + std::to_string(i + 3) + " AS " +
-                              key[i].type + "))";
-            }
-            auto statement = [&](bool first) {
-                return "WITH batch AS MATERIALIZED (SELECT ctid AS zc_ctid, " + key_list + " FROM ONLY " + leaf.qname +
-                       " WHERE " + time_col + " < CAST($1 AS " + type + ")" +
-                       (first ? "" : " AND (" + key_list + ") > (" + key_params + ")") + " ORDER BY " + key_list +
-                       " LIMIT $2 FOR UPDATE SKIP LOCKED), "
-                       "moved AS (DELETE FROM ONLY " +
-                       leaf.qname + " WHERE ctid = ANY (ARRAY(SELECT zc_ctid FROM batch)) RETURNING " + cols +
-                       "), "
-                       "ins AS (INSERT INTO " +
-                       target.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
-                       " FROM moved RETURNING 1) "
-                       "SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM batch)" +
-                       key_text + " FROM (SELECT " + key_list + " FROM batch ORDER BY " + key_desc +
-                       " LIMIT 1) last_row";  // the last key as text: one row converted, not the batch
-            };
-            first_sql = statement(true);
-            next_sql = statement(false);
+                std::vector<Column> key = primary_key(spi_, leaf.oid);
+                if (key.empty())
+                    throw Error(sqlstate::object_not_in_prerequisite_state,
+                                "archive: " + leaf.qname + " has no primary key; the batch path needs one", "",
+                                "Add a primary key (for a partitioned table, one that includes the partition key).");
+                // Keyset order: the primary key, led by the time column when a
+                // btree index starts with it; then each batch's scan stops at the
+                // cutoff instead of reading the newer rows after the last old one.
+                if (time_indexed(spi_, leaf.oid, policy.time_column)) {
+                    std::vector<Column> ordered{*find_column(columns, policy.time_column)};
+                    for (const Column& k : key)
+                        if (k.name != policy.time_column) ordered.push_back(k);
+                    key = ordered;
+                }
+                std::string key_list, key_desc, key_text, key_params;
+                for (size_t i = 0; i < key.size(); ++i) {
+                    key_list += (i ? ", " : "") + key[i].quoted;
+                    key_desc += (i ? ", " : "") + std::string("batch.") + key[i].quoted + " DESC";
+                    key_text += ", last_row." + key[i].quoted + "::pg_catalog.text";
+                    // A scalar subquery: cast once per batch, not once per row
+                    // (the row comparison is also a filter, and casts from text
+                    // to a date/time type are only stable, so never folded).
+                    key_params += (i ? ", " : "") + std::string("(SELECT CAST($") + std::to_string(i + 3) + " AS " +
+                                  key[i].type + "))";
+                }
+                auto statement = [&](bool first) {
+                    return "WITH batch AS MATERIALIZED (SELECT ctid AS zc_ctid, " + key_list + " FROM ONLY " + leaf.qname +
+                           " WHERE " + time_col + " < CAST($1 AS " + type + ")" +
+                           (first ? "" : " AND (" + key_list + ") > (" + key_params + ")") + " ORDER BY " + key_list +
+                           " LIMIT $2 FOR UPDATE SKIP LOCKED), "
+                           "moved AS (DELETE FROM ONLY " +
+                           leaf.qname + " WHERE ctid = ANY (ARRAY(SELECT zc_ctid FROM batch)) RETURNING " + cols +
+                           "), "
+                           "ins AS (INSERT INTO " +
+                           target.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
+                           " FROM moved RETURNING 1) "
+                           "SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM batch)" +
+                           key_text + " FROM (SELECT " + key_list + " FROM batch ORDER BY " + key_desc +
+                           " LIMIT 1) last_row";  // the last key as text: one row converted, not the batch
+                };
+                first_sql = statement(true);
+                next_sql = statement(false);
             };
             build();
             std::vector<std::string> last_key;
