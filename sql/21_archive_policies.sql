@@ -182,6 +182,73 @@ CALL zerocut.archive_proc('arch_i.batched');
 SELECT (SELECT count(*) FROM arch_i.batched) AS left_in_source, (SELECT count(*) FROM arch_i.batched_history) AS archived,
        (SELECT min(id) FROM arch_i.batched) AS first_left;
 
+-- archive() runs a policy in one subtransaction: when it fails in its
+-- third batch, none of its work stays, and its row and its ERROR log row
+-- say so (0 rows moved, not the 20 of the two batches rolled back).
+CREATE TABLE arch_i.atomic (id int PRIMARY KEY, ts timestamptz NOT NULL);
+INSERT INTO arch_i.atomic SELECT g, CURRENT_DATE - 100 FROM generate_series(1, 30) g;
+CREATE TABLE arch_i.atomic_history (id int CHECK (id <= 25), ts timestamptz);
+SELECT zerocut.set_archive_policy('arch_i.atomic', 'ts', '30 days', target => 'arch_i.atomic_history', batch_size => 10);
+SELECT rows_moved, partitions_moved, method, status FROM zerocut.archive('arch_i.atomic');
+SELECT (SELECT count(*) FROM arch_i.atomic) AS left_in_source, (SELECT count(*) FROM arch_i.atomic_history) AS archived;
+SELECT metadata->>'archived_count' AS logged_count FROM audit_log.system_log
+WHERE level = 'ERROR' AND metadata->>'source' = 'arch_i.atomic';
+-- A log that refuses the failure's row does not turn the policy's failure
+-- into an error of the whole call: a WARNING, and the row still says error.
+CREATE FUNCTION arch_i.no_error_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.level = 'ERROR' THEN RAISE EXCEPTION 'arch_i: no ERROR rows today'; END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER arch_i_no_error_rows BEFORE INSERT ON audit_log.system_log
+    FOR EACH ROW EXECUTE FUNCTION arch_i.no_error_rows();
+SELECT rows_moved, status FROM zerocut.archive('arch_i.atomic');
+DROP TRIGGER arch_i_no_error_rows ON audit_log.system_log;
+
+-- keep: no field beyond 1000 years on its own.  Interval comparison adds
+-- the fields up, so '-300000 years 108000001 days' compares as 1 day, but
+-- CURRENT_DATE minus it overflows (22008 at every run).  Mixed signs
+-- within range stay valid.
+SELECT arch_i.try(stmt) FROM (VALUES
+    ($$SELECT zerocut.set_archive_policy('arch_i.atomic', 'ts', '-300000 years 108000001 days')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_i.atomic', 'ts', '-1000 years 10000000 hours')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_i.atomic', 'ts', '1 month -1 day')$$)) v(stmt);
+SELECT keep FROM zerocut.archive_policy WHERE source_table = 'atomic';
+
+-- A partitioned source whose archive name needed the hash (63 bytes): the
+-- archive's default partition gets a fitted name of its own, not
+-- <target>_default truncated back to the target's name (42P07 every run).
+CREATE TABLE arch_i."a_partitioned_table_with_a_name_long_enough_to_need_the_hash"
+    (id int, ts timestamptz NOT NULL, PRIMARY KEY (id, ts)) PARTITION BY RANGE (ts);
+CREATE TABLE arch_i.long_default PARTITION OF arch_i."a_partitioned_table_with_a_name_long_enough_to_need_the_hash" DEFAULT;
+INSERT INTO arch_i."a_partitioned_table_with_a_name_long_enough_to_need_the_hash"
+SELECT g, CURRENT_DATE - 100 FROM generate_series(1, 5) g;
+SELECT zerocut.set_archive_policy('arch_i."a_partitioned_table_with_a_name_long_enough_to_need_the_hash"', 'ts', '30 days');
+SELECT rows_moved, method, status, error FROM zerocut.archive('arch_i."a_partitioned_table_with_a_name_long_enough_to_need_the_hash"');
+SELECT p.target_table, octet_length(p.target_table) AS target_bytes, c.relname AS archive_partition,
+       octet_length(c.relname) AS bytes, pg_get_expr(c.relpartbound, c.oid) AS bound
+FROM zerocut.archive_policy p
+JOIN pg_inherits i ON i.inhparent = format('%I.%I', p.target_schema, p.target_table)::regclass
+JOIN pg_class c ON c.oid = i.inhrelid
+WHERE p.source_table = 'a_partitioned_table_with_a_name_long_enough_to_need_the_hash';
+SELECT count(*) AS left_in_default FROM arch_i.long_default;
+
+-- A cancel (57014) that arrives while archive_proc commits (here raised by
+-- a deferred trigger of the target, which runs at COMMIT; no timer, so the
+-- moved-clock run agrees) stops the whole CALL; before, it was turned into
+-- the policy's own failure and the CALL went on.
+CREATE TABLE arch_i.slowc (id int PRIMARY KEY, ts timestamptz NOT NULL);
+INSERT INTO arch_i.slowc SELECT g, CURRENT_DATE - 100 FROM generate_series(1, 3) g;
+CREATE TABLE arch_i.slowc_history (id int, ts timestamptz);
+CREATE FUNCTION arch_i.slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'arch_i: cancelled at commit' USING ERRCODE = 'query_canceled'; END $$;
+CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON arch_i.slowc_history DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION arch_i.slow_commit();
+SELECT zerocut.set_archive_policy('arch_i.slowc', 'ts', '30 days', target => 'arch_i.slowc_history');
+CALL zerocut.archive_proc('arch_i.slowc');
+SELECT (SELECT count(*) FROM arch_i.slowc) AS left_in_source, (SELECT count(*) FROM arch_i.slowc_history) AS archived;
+DELETE FROM zerocut.archive_policy WHERE source_table = 'slowc';
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA arch_i, tenant_a, tenant_b, tenant_c, tenant_a_archive, tenant_b_archive, tenant_c_archive, arch_i_archive,

@@ -14,11 +14,13 @@
 #include "pg/guard.hpp"
 #include "pg/job_lock.hpp"
 #include "pg/module.hpp"
+#include "pg/subtransaction.hpp"
 #include "pg/system_log.hpp"
 
 extern "C" {
 #include "access/xact.h"
 #include "mb/pg_wchar.h"
+#include "storage/lmgr.h"
 #include "storage/lockdefs.h"
 #include "utils/guc.h"
 #include "utils/resowner.h"
@@ -102,6 +104,7 @@ struct Column {
     std::string quoted;
     std::string type;  // format_type
     bool generated = false;
+    bool operator==(const Column&) const = default;
 };
 
 struct Rel {
@@ -330,6 +333,44 @@ Rel ensure_target(SpiSession& spi, const Rel& source, const std::string& schema,
     return load_rel(spi, created, "archive target");
 }
 
+// A lock that did not come within zerocut.partition_lock_timeout: the
+// table is skipped (run_isolated) or the call fails with 55P03.
+struct Skipped {
+    std::string reason;
+};
+
+std::string timeout_text()
+{
+    return "zerocut.partition_lock_timeout (" + std::to_string(partition::lock_timeout_ms()) + " ms)";
+}
+
+// docs/locking.md step 1: the table's job lock, shared with partition
+// maintenance, polled (never queued) before any relation lock.
+void take_job_lock(Oid table, const std::string& name)
+{
+    if (!pg::lock_table_job_polling(table, partition::lock_timeout_ms()))
+        throw Skipped{"another zerocut job (archive or partition maintenance) holds the job lock of " + name +
+                      "; not obtained within " + timeout_text()};
+}
+
+// docs/locking.md step 2: a strong lock, conditionally with bounded retry.
+void take_strong_lock(Oid rel, const std::string& name, int mode = AccessExclusiveLock,
+                      const char* purpose = "to move whole partitions")
+{
+    if (!partition::lock_relation_polling(rel, mode))
+        throw Skipped{"could not lock " + name + " (" +
+                      (mode == AccessExclusiveLock ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE") + ", " + purpose +
+                      ") within " + timeout_text() + "; other sessions are using it"};
+}
+
+// A lock DML takes too (ROW EXCLUSIVE): queued like the application's own
+// statements.  Held, it keeps the table's columns as they were read: ALTER
+// TABLE needs ACCESS EXCLUSIVE.
+void lock_for_dml(Oid rel)
+{
+    pg::guard([=] { LockRelationOid(rel, RowExclusiveLock); });
+}
+
 // Columns the source gained after its archive was made: an archive zerocut
 // made for this source gets them too (nullable, no default: rows archived
 // before read NULL); any other target is its owner's to change.
@@ -340,6 +381,9 @@ std::vector<Column> adapt_target(SpiSession& spi, const std::vector<Column>& sou
     bool changed = false;
     for (const Column& c : source_columns) {
         if (c.generated || find_column(target_columns, c.name) != nullptr) continue;
+        // ADD COLUMN takes ACCESS EXCLUSIVE on the target (and its
+        // partitions): polled, never queued behind the archive's readers.
+        if (!changed) take_strong_lock(target.oid, target.qname, AccessExclusiveLock, "to add the source's new columns");
         query(spi, "ALTER TABLE " + target.qname + " ADD COLUMN " + c.quoted + " " + c.type, {});
         changed = true;
     }
@@ -399,19 +443,44 @@ std::optional<Oid> overlapping(const TargetLayout& layout, const core::Span& spa
     return std::nullopt;
 }
 
-// A free relation name in `schema`: `name`, else name_<suffix>.
-std::string free_name(SpiSession& spi, const std::string& schema, const std::string& name, Oid suffix)
+// base + suffix, or when that exceeds NAMEDATALEN - 1 bytes: base cut (at a
+// character boundary) + "_" + 8 hex digits of FNV-1a over the whole base +
+// suffix, so long names stay apart, are never truncated by PostgreSQL into
+// another name, and are the same on every run and machine.
+std::string fit_name(const std::string& base, const std::string& suffix)
 {
-    std::string candidate = name;
+    const size_t max_bytes = NAMEDATALEN - 1;
+    if (base.size() + suffix.size() <= max_bytes) return base + suffix;
+    uint32_t hash = 2166136261u;
+    for (unsigned char c : base) {
+        hash ^= c;
+        hash *= 16777619u;
+    }
+    std::string hex(8, '0');
+    for (int i = 7; i >= 0; --i, hash >>= 4) hex[i] = "0123456789abcdef"[hash & 0xF];
+    const char* text = base.c_str();
+    int length = static_cast<int>(base.size());
+    int limit = static_cast<int>(max_bytes) - static_cast<int>(suffix.size()) - 1 - static_cast<int>(hex.size());
+    if (limit < 0) limit = 0;
+    int cut = pg::guard([=] { return pg_mbcliplen(text, length, limit); });
+    return base.substr(0, static_cast<size_t>(cut)) + "_" + hex + suffix;
+}
+
+// A free relation name in `schema` (quoted, qualified): base + suffix, else
+// base + suffix + "_" + oid; both fitted into NAMEDATALEN - 1 bytes.
+std::string free_name(SpiSession& spi, const std::string& schema, const std::string& base, const std::string& suffix,
+                      Oid oid)
+{
+    std::string candidate = fit_name(base, suffix);
     for (int attempt = 0; attempt < 2; ++attempt) {
         auto taken = query(spi,
                            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
                            "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)",
                            {pg::text_param(schema), pg::text_param(candidate)}, true);
         if (text_of(taken.at(0), 0) == "f") return pg::quote_ident(schema) + "." + pg::quote_ident(candidate);
-        candidate = name.substr(0, 40) + "_" + std::to_string(suffix);
+        candidate = fit_name(base, suffix + "_" + std::to_string(oid));
     }
-    throw Error(sqlstate::duplicate_object, "zerocut archive: no free name for an archive partition of " + name);
+    throw Error(sqlstate::duplicate_object, "zerocut archive: no free name for an archive partition of " + base);
 }
 
 // True when a valid, non-partial btree index of `rel` starts with `column`.
@@ -425,35 +494,6 @@ bool time_indexed(SpiSession& spi, Oid rel, const std::string& column)
                       "AND a.attname = $2)",
                       {oid_param(rel), pg::text_param(column)});
     return text_of(rows.at(0), 0) == "t";
-}
-
-// A lock that did not come within zerocut.partition_lock_timeout: the
-// table is skipped (run_isolated) or the call fails with 55P03.
-struct Skipped {
-    std::string reason;
-};
-
-std::string timeout_text()
-{
-    return "zerocut.partition_lock_timeout (" + std::to_string(partition::lock_timeout_ms()) + " ms)";
-}
-
-// docs/locking.md step 1: the table's job lock, shared with partition
-// maintenance, polled (never queued) before any relation lock.
-void take_job_lock(Oid table, const std::string& name)
-{
-    if (!pg::lock_table_job_polling(table, partition::lock_timeout_ms()))
-        throw Skipped{"another zerocut job (archive or partition maintenance) holds the job lock of " + name +
-                      "; not obtained within " + timeout_text()};
-}
-
-// docs/locking.md step 2: a strong lock, conditionally with bounded retry.
-void take_strong_lock(Oid rel, const std::string& name, int mode = AccessExclusiveLock)
-{
-    if (!partition::lock_relation_polling(rel, mode))
-        throw Skipped{"could not lock " + name + " (" +
-                      (mode == AccessExclusiveLock ? "ACCESS EXCLUSIVE" : "SHARE UPDATE EXCLUSIVE") +
-                      ", to move whole partitions) within " + timeout_text() + "; other sessions are using it"};
 }
 
 std::optional<Oid> default_partition_of(SpiSession& spi, Oid parent)
@@ -510,21 +550,7 @@ namespace {
 // every run and machine.
 std::string with_archive_suffix(const std::string& name)
 {
-    const std::string suffix = "_archive";
-    const size_t max_bytes = NAMEDATALEN - 1;
-    if (name.size() + suffix.size() <= max_bytes) return name + suffix;
-    uint32_t hash = 2166136261u;
-    for (unsigned char c : name) {
-        hash ^= c;
-        hash *= 16777619u;
-    }
-    std::string hex(8, '0');
-    for (int i = 7; i >= 0; --i, hash >>= 4) hex[i] = "0123456789abcdef"[hash & 0xF];
-    const char* text = name.c_str();
-    int length = static_cast<int>(name.size());
-    int limit = static_cast<int>(max_bytes - suffix.size() - 1 - hex.size());
-    int cut = pg::guard([=] { return pg_mbcliplen(text, length, limit); });
-    return name.substr(0, static_cast<size_t>(cut)) + "_" + hex + suffix;
+    return fit_name(name, "_archive");
 }
 
 Policy policy_of(SpiSession& spi, const Row& r)
@@ -640,9 +666,11 @@ void Runner::commit_unit(bool counts)
         std::memcpy(code, unpack_sql_state(error.sqlerrcode()), sizeof code);
         throw Error(code, std::string("archive: commit failed: ") + error.what());
     }
+    committed_ = result_;  // what stays whatever happens next
     if (segmented_) segment_->begin();
     pinned_->emplace();
     take_job_lock(result_.source, result_.source_name);
+    lock_for_dml(result_.source);
 }
 
 RunResult Runner::run(const Policy& policy, const std::string& log_message)
@@ -675,16 +703,29 @@ RunResult Runner::run_isolated(const Policy& policy, const std::string& log_mess
         result_.error = skipped.reason;
         sqlstate = "55P03";
     } catch (const pg::PgError& error) {
+        // Raised while no subtransaction was open (between the segments of
+        // a commit): nothing here can clean it up; the caller's abort must.
+        if (!segment.active) {
+            segmented_ = false;
+            throw;
+        }
         result_.status = "error";
         result_.error = error.what();  // copied: its ErrorData may go with the subtransaction
         sqlstate = unpack_sql_state(error.sqlerrcode());
         if (error.data()->detail) detail = error.data()->detail;
         cancelled = error.sqlerrcode() == ERRCODE_QUERY_CANCELED;
     } catch (const Error& error) {
+        // A failed commit (or anything else between two segments) stops the
+        // call: the policy's subtransaction is not there to roll back.
+        if (!segment.active) {
+            segmented_ = false;
+            throw;
+        }
         result_.status = "error";
         result_.error = error.what();
         sqlstate = error.sqlstate();
         detail = error.detail();
+        cancelled = sqlstate == "57014";
     } catch (...) {
         if (segment.active) segment.roll_back();
         segmented_ = false;
@@ -693,21 +734,34 @@ RunResult Runner::run_isolated(const Policy& policy, const std::string& log_mess
     if (segment.active) segment.roll_back();
     segmented_ = false;
     if (cancelled) throw Error("57014", result_.error);
+    // Only what stayed: the units committed before (archive_proc); in
+    // archive() the policy's whole work was rolled back.
+    result_.rows_moved = committed_.rows_moved;
+    result_.rows_by_batch = committed_.rows_by_batch;
+    result_.partitions_moved = committed_.partitions_moved;
+    result_.batches = committed_.batches;
     if (result_.source_name.empty()) result_.source_name = policy.source_display();
-    // Outside the rolled-back work: the failure itself is logged.
-    pg::PinnedSearchPath pinned;
-    auto metadata = query(spi_,
-                          "SELECT pg_catalog.jsonb_build_object('capability', 'archive', 'source', $1, 'status', $2, "
-                          "'error', $3, 'sqlstate', $4, 'detail', NULLIF($5, ''), 'archived_count', "
-                          "$6::pg_catalog.int8)::pg_catalog.text",
-                          {pg::text_param(result_.source_name), pg::text_param(result_.status),
-                           pg::text_param(result_.error), pg::text_param(sqlstate), pg::text_param(detail),
-                           pg::int8_param(result_.rows_moved)},
-                          true);
-    pg::write_system_log(spi_, result_.status == "error" ? "ERROR" : "WARNING",
-                         (result_.status == "error" ? "Archive policy failed: " : "Archive policy skipped: ") +
-                             result_.source_name,
-                         text_of(metadata.at(0), 0));
+    // Outside the rolled-back work: the failure itself is logged, in a
+    // subtransaction of its own (a log that cannot take the row must not
+    // stop the other policies).
+    auto failure = pg::in_subtransaction([&] {
+        pg::PinnedSearchPath pinned;
+        auto metadata =
+            query(spi_,
+                  "SELECT pg_catalog.jsonb_build_object('capability', 'archive', 'source', $1, 'status', $2, "
+                  "'error', $3, 'sqlstate', $4, 'detail', NULLIF($5, ''), 'archived_count', "
+                  "$6::pg_catalog.int8)::pg_catalog.text",
+                  {pg::text_param(result_.source_name), pg::text_param(result_.status), pg::text_param(result_.error),
+                   pg::text_param(sqlstate), pg::text_param(detail), pg::int8_param(result_.rows_moved)},
+                  true);
+        pg::write_system_log(spi_, result_.status == "error" ? "ERROR" : "WARNING",
+                             (result_.status == "error" ? "Archive policy failed: " : "Archive policy skipped: ") +
+                                 result_.source_name,
+                             text_of(metadata.at(0), 0));
+    });
+    if (failure)
+        pg::warning("archive: could not log the " + result_.status + " of the policy of " + result_.source_name +
+                    " to audit_log.system_log: " + *failure);
     return result_;
 }
 
@@ -715,6 +769,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
 {
     auto start = std::chrono::steady_clock::now();
     result_ = RunResult{};
+    committed_ = RunResult{};
     RunResult& result = result_;
     result.source = policy.source;
     result.source_name = policy.source_display();
@@ -733,6 +788,10 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
                     "zerocut.archive_policy.");
     // docs/locking.md: the job lock before any relation lock.
     take_job_lock(policy.source, result.source_name);
+    // The lock the batches take anyway, before the columns are read: no
+    // ALTER TABLE can change them between here and the DELETE (commit mode
+    // takes it again after every commit and reads them again).
+    lock_for_dml(policy.source);
     Rel source = load_rel(spi_, policy.source, "source");
     result.source_name = source.qname;
     std::vector<Column> columns = load_columns(spi_, source.oid);
@@ -743,9 +802,32 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
     result.target_name = target.qname;
     std::vector<Column> target_columns = adapt_target(spi_, columns, source, target, load_columns(spi_, target.oid));
     check_compatible(columns, source, target_columns, target, "archive");
-    if (commit_) commit_unit(false);  // the target now exists for everybody
     std::string time_col = pg::quote_ident(policy.time_column);
     std::string cols = insert_list(columns);
+    // After a commit (which released every lock) the source may have
+    // changed: commit_unit locks it again (ROW EXCLUSIVE); its columns are
+    // read again and, if ALTER TABLE changed them, the target is adapted and
+    // checked again and the caller rebuilds its statements (true).  A batch
+    // never runs with a column list older than the table.
+    auto refresh = [&]() -> bool {
+        std::vector<Column> now = load_columns(spi_, source.oid);
+        if (now == columns) return false;
+        if (time_type(now, policy.time_column, source, "archive") != type)
+            throw Error(sqlstate::object_not_in_prerequisite_state,
+                        "archive: the type of time column \"" + policy.time_column + "\" of " + source.qname +
+                            " changed during the run",
+                        "", "Run the archive again.");
+        columns = std::move(now);
+        target_columns = adapt_target(spi_, columns, source, target, load_columns(spi_, target.oid));
+        check_compatible(columns, source, target_columns, target, "archive");
+        cols = insert_list(columns);
+        return true;
+    };
+    auto commit = [&](bool counts) -> bool {
+        commit_unit(counts);
+        return commit_ && refresh();
+    };
+    commit(false);  // the target now exists for everybody
 
     auto cutoff_row = query(spi_,
                             "SELECT CAST(CURRENT_DATE - $1::pg_catalog.interval AS " + type +
@@ -849,62 +931,77 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
             // owner's to cover; a row that fits nowhere fails the batch.
             if (target.partitioned() && target.partkey == source.partkey) {
                 if (commit_) layout = layout_of(spi_, target, type);
+                // CREATE TABLE ... PARTITION OF takes ACCESS EXCLUSIVE on the
+                // target (and on its default partition, which it scans):
+                // polled, never queued behind the archive's readers.
+                const char* purpose = "to create an archive partition";
                 if (unit.is_default || unit.bound_text.empty()) {
                     if (!layout.default_partition) {
-                        std::string name = free_name(spi_, target.schema, target.name + "_default", target.oid);
+                        std::string name = free_name(spi_, target.schema, target.name, "_default", target.oid);
+                        take_strong_lock(target.oid, target.qname, AccessExclusiveLock, purpose);
                         query(spi_, "CREATE TABLE " + name + " PARTITION OF " + target.qname + " DEFAULT", {});
                         layout = layout_of(spi_, target, type);
                     }
                 } else if (!overlapping(layout, unit.span)) {
                     Rel part = load_rel(spi_, unit.rel, "source partition");
-                    std::string name = free_name(spi_, target.schema, part.name, part.oid);
+                    std::string name = free_name(spi_, target.schema, part.name, "", part.oid);
+                    take_strong_lock(target.oid, target.qname, AccessExclusiveLock, purpose);
+                    if (layout.default_partition)
+                        take_strong_lock(*layout.default_partition,
+                                         pg::qualified_relation_name(*layout.default_partition), AccessExclusiveLock,
+                                         purpose);
                     query(spi_, "CREATE TABLE " + name + " PARTITION OF " + target.qname + " " + unit.bound_text, {});
                     layout = layout_of(spi_, target, type);
                 }
-                if (commit_) commit_unit(false);
+                commit(false);
             }
-            std::vector<Column> key = primary_key(spi_, leaf.oid);
-            if (key.empty())
-                throw Error(sqlstate::object_not_in_prerequisite_state,
-                            "archive: " + leaf.qname + " has no primary key; the batch path needs one", "",
-                            "Add a primary key (for a partitioned table, one that includes the partition key).");
-            // Keyset order: the primary key, led by the time column when a
-            // btree index starts with it; then each batch's scan stops at the
-            // cutoff instead of reading the newer rows after the last old one.
-            if (time_indexed(spi_, leaf.oid, policy.time_column)) {
-                std::vector<Column> ordered{*find_column(columns, policy.time_column)};
-                for (const Column& k : key)
-                    if (k.name != policy.time_column) ordered.push_back(k);
-                key = ordered;
-            }
-            std::string key_list, key_desc, key_text, key_params;
-            for (size_t i = 0; i < key.size(); ++i) {
-                key_list += (i ? ", " : "") + key[i].quoted;
-                key_desc += (i ? ", " : "") + std::string("batch.") + key[i].quoted + " DESC";
-                key_text += ", last_row." + key[i].quoted + "::pg_catalog.text";
-                // A scalar subquery: cast once per batch, not once per row
-                // (the row comparison is also a filter, and casts from text
-                // to a date/time type are only stable, so never folded).
-                key_params += (i ? ", " : "") + std::string("(SELECT CAST($") + std::to_string(i + 3) + " AS " +
-                              key[i].type + "))";
-            }
-            auto statement = [&](bool first) {
-                return "WITH batch AS MATERIALIZED (SELECT ctid AS zc_ctid, " + key_list + " FROM ONLY " + leaf.qname +
-                       " WHERE " + time_col + " < CAST($1 AS " + type + ")" +
-                       (first ? "" : " AND (" + key_list + ") > (" + key_params + ")") + " ORDER BY " + key_list +
-                       " LIMIT $2 FOR UPDATE SKIP LOCKED), "
-                       "moved AS (DELETE FROM ONLY " +
-                       leaf.qname + " WHERE ctid = ANY (ARRAY(SELECT zc_ctid FROM batch)) RETURNING " + cols +
-                       "), "
-                       "ins AS (INSERT INTO " +
-                       target.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
-                       " FROM moved RETURNING 1) "
-                       "SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM batch)" +
-                       key_text + " FROM (SELECT " + key_list + " FROM batch ORDER BY " + key_desc +
-                       " LIMIT 1) last_row";  // the last key as text: one row converted, not the batch
+            // The keyset and the statements, from the columns as they are now.
+            std::string first_sql, next_sql;
+            auto build = [&] {
+                std::vector<Column> key = primary_key(spi_, leaf.oid);
+                if (key.empty())
+                    throw Error(sqlstate::object_not_in_prerequisite_state,
+                                "archive: " + leaf.qname + " has no primary key; the batch path needs one", "",
+                                "Add a primary key (for a partitioned table, one that includes the partition key).");
+                // Keyset order: the primary key, led by the time column when a
+                // btree index starts with it; then each batch's scan stops at the
+                // cutoff instead of reading the newer rows after the last old one.
+                if (time_indexed(spi_, leaf.oid, policy.time_column)) {
+                    std::vector<Column> ordered{*find_column(columns, policy.time_column)};
+                    for (const Column& k : key)
+                        if (k.name != policy.time_column) ordered.push_back(k);
+                    key = ordered;
+                }
+                std::string key_list, key_desc, key_text, key_params;
+                for (size_t i = 0; i < key.size(); ++i) {
+                    key_list += (i ? ", " : "") + key[i].quoted;
+                    key_desc += (i ? ", " : "") + std::string("batch.") + key[i].quoted + " DESC";
+                    key_text += ", last_row." + key[i].quoted + "::pg_catalog.text";
+                    // A scalar subquery: cast once per batch, not once per row
+                    // (the row comparison is also a filter, and casts from text
+                    // to a date/time type are only stable, so never folded).
+                    key_params += (i ? ", " : "") + std::string("(SELECT CAST($") + std::to_string(i + 3) + " AS " +
+                                  key[i].type + "))";
+                }
+                auto statement = [&](bool first) {
+                    return "WITH batch AS MATERIALIZED (SELECT ctid AS zc_ctid, " + key_list + " FROM ONLY " + leaf.qname +
+                           " WHERE " + time_col + " < CAST($1 AS " + type + ")" +
+                           (first ? "" : " AND (" + key_list + ") > (" + key_params + ")") + " ORDER BY " + key_list +
+                           " LIMIT $2 FOR UPDATE SKIP LOCKED), "
+                           "moved AS (DELETE FROM ONLY " +
+                           leaf.qname + " WHERE ctid = ANY (ARRAY(SELECT zc_ctid FROM batch)) RETURNING " + cols +
+                           "), "
+                           "ins AS (INSERT INTO " +
+                           target.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
+                           " FROM moved RETURNING 1) "
+                           "SELECT (SELECT pg_catalog.count(*) FROM ins), (SELECT pg_catalog.count(*) FROM batch)" +
+                           key_text + " FROM (SELECT " + key_list + " FROM batch ORDER BY " + key_desc +
+                           " LIMIT 1) last_row";  // the last key as text: one row converted, not the batch
+                };
+                first_sql = statement(true);
+                next_sql = statement(false);
             };
-            std::string first_sql = statement(true);
-            std::string next_sql = statement(false);
+            build();
             std::vector<std::string> last_key;
             for (;;) {
                 if (!budget_left()) {
@@ -927,7 +1024,13 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
                                " moved " + std::to_string(moved) + " rows from " + leaf.qname + " (" +
                                std::to_string(result.rows_moved) + " so far), committed");
                 }
-                commit_unit(true);
+                if (commit(true)) {
+                    // The table changed: statements from its new columns.  The
+                    // keyset starts over (the rows moved so far are gone).
+                    build();
+                    last_key.clear();
+                    continue;
+                }
                 // A short batch means the scan ran out of old rows (rows locked by
                 // others were skipped; the next run takes them).
                 if (locked < policy.batch_size) break;
@@ -944,14 +1047,25 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
             stopped = true;
             break;
         }
+        // The locks are taken in a subtransaction of their own: when one
+        // does not come, those already taken (the parent's ACCESS
+        // EXCLUSIVE...) are released at once, not held until the caller
+        // commits.
+        Segment locks;
+        locks.begin();
         try {
             lock_for_move(spi_, source.oid, c.oid, target.oid);
         } catch (const Skipped& skipped) {
+            locks.roll_back();
             result.status = "skipped";
             result.error = skipped.reason;
             stopped = true;
             break;
+        } catch (...) {
+            locks.roll_back();
+            throw;
         }
+        locks.release();
         auto still =
             query(spi_, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1 AND inhparent = $2)",
                   {oid_param(c.oid), oid_param(source.oid)}, true);
@@ -967,7 +1081,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
         if (commit_)
             pg::notice("archive_proc: " + source.qname + ": partition " + part.qname + " (" + std::to_string(rows) +
                        " rows) attached to " + target.qname + ", committed");
-        commit_unit(true);
+        commit(true);
     }
     result.finished = !stopped;
     result.duration_ms = elapsed_ms(start);
@@ -1109,6 +1223,10 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     } catch (const Skipped& skipped) {
         lock_not_available(skipped, "restore_archived");
     }
+    // docs/locking.md step 3: the source before the target (the statement
+    // below deletes from the target first, which would lock it first), and
+    // before its columns are read.
+    lock_for_dml(source.oid);
     std::vector<Column> columns = load_columns(spi, source.oid);
     std::string type = time_type(columns, policy->time_column, source, "restore_archived");
     auto found = relation_named(spi, policy->target_schema, policy->target_table);
@@ -1191,14 +1309,26 @@ void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
     std::vector<Column> columns = load_columns(spi, source.oid);
     time_type(columns, policy.time_column, source, "set_archive_policy");
     // keep: positive and at most 1000 years, so CURRENT_DATE - keep is a
-    // date every time type holds (PostgreSQL's dates start 4713 BC).
+    // date every time type holds (PostgreSQL's dates start 4713 BC).  Each
+    // field (months, days, time) on its own must stay within 1000 years
+    // too: interval comparison adds the fields up, so '-300000 years
+    // 108000001 days' compares as one day, and CURRENT_DATE minus it
+    // overflows on the way (22008 at every run).
     auto keep_ok = query(spi,
-                         "SELECT $1::pg_catalog.interval > pg_catalog.interval '0' AND "
-                         "$1::pg_catalog.interval <= pg_catalog.interval '1000 years'",
+                         "SELECT i > pg_catalog.interval '0' AND i <= pg_catalog.interval '1000 years', "
+                         "pg_catalog.abs(pg_catalog.date_part('year', i) * 12 + pg_catalog.date_part('month', i)) "
+                         "<= 12000 AND pg_catalog.abs(pg_catalog.date_part('day', i)) <= 366000 "
+                         "AND pg_catalog.abs(pg_catalog.date_part('hour', i)) <= 8784000 "
+                         "FROM (SELECT $1::pg_catalog.interval AS i) k",
                          {pg::text_param(policy.keep)}, true);
     if (text_of(keep_ok.at(0), 0) != "t")
         throw Error(sqlstate::invalid_parameter_value,
                     "set_archive_policy: keep must be a positive interval of at most 1000 years, not " + policy.keep);
+    if (text_of(keep_ok.at(0), 1) != "t")
+        throw Error(sqlstate::invalid_parameter_value,
+                    "set_archive_policy: keep must not have a field (months, days or time) beyond 1000 years, not " +
+                        policy.keep,
+                    "", "Interval comparison adds the fields up; CURRENT_DATE - keep computes them one by one.");
     if (policy.batch_size <= 0 || policy.batch_size > 1000000)
         throw Error(
             sqlstate::invalid_parameter_value,

@@ -85,6 +85,7 @@ private:
     bool commit_;
     std::optional<int> budget_;
     RunResult result_;            // of the policy in progress (partial after an error)
+    RunResult committed_;         // its counts as of the last commit (commit mode)
     bool segmented_ = false;      // run_isolated: commit_unit closes and reopens the subtransaction
     struct Segment* segment_ = nullptr;
     std::optional<pg::PinnedSearchPath>* pinned_ = nullptr;
