@@ -68,6 +68,13 @@ SELECT ps.try($$SELECT zerocut.manage_partitions('ps.w', 't', 'month', 1, interv
 SELECT count(*) AS w_registered FROM zerocut.partition_config WHERE parent = 'ps.w'::regclass;
 SELECT ps.try($$SELECT zerocut.manage_partitions('ps.w', 't', 'month', 1, interval '3 months 1 day', 'archive')$$);
 RESET zerocut.partition_timezone;
+-- A time of day in the intervals moves the cutoffs off midnight: equal
+-- retention and keep need a day's margin in UTC too.
+CREATE TABLE ps.h (t timestamptz NOT NULL) PARTITION BY RANGE (t);
+INSERT INTO zerocut.archive_policy (source_schema, source_table, time_column, keep, target_schema, target_table)
+VALUES ('ps', 'h', 't', '3 months 12:00', 'ps_archive', 'h_archive');
+SELECT ps.try($$SELECT zerocut.manage_partitions('ps.h', 't', 'month', 1, interval '3 months 12:00', 'archive')$$);
+SELECT ps.try($$SELECT zerocut.manage_partitions('ps.h', 't', 'month', 1, interval '3 months 1 day 12:00', 'archive')$$);
 -- The stored zone counts, not the session's.
 SELECT ps.try($$SELECT zerocut.manage_partitions('ps.w', 't', 'month', 1, interval '3 months', 'archive')$$);
 SELECT parent, time_zone, retention FROM zerocut.partition_config WHERE parent IN ('ps.u'::regclass, 'ps.w'::regclass)

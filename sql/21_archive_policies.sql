@@ -142,6 +142,12 @@ SELECT arch_i.try(stmt) FROM (VALUES
     ($$SELECT zerocut.set_archive_policy('arch_i.kr', 'ts', '3 months')$$),
     ($$SELECT zerocut.set_archive_policy('arch_i.kr', 'ts', '3 months -1 day')$$)) v(stmt);
 SELECT keep FROM zerocut.archive_policy WHERE source_table = 'kr';
+-- A time of day in the intervals moves the cutoffs off midnight: equal
+-- retention and keep need the day's margin in UTC too.
+UPDATE zerocut.partition_config SET time_zone = 'UTC', retention = '3 months 12:00' WHERE parent = 'arch_i.kr'::regclass;
+SELECT arch_i.try(stmt) FROM (VALUES
+    ($$SELECT zerocut.set_archive_policy('arch_i.kr', 'ts', '3 months 12:00')$$),
+    ($$SELECT zerocut.set_archive_policy('arch_i.kr', 'ts', '3 months -12:00')$$)) v(stmt);
 DELETE FROM zerocut.partition_config WHERE parent = 'arch_i.kr'::regclass;
 DROP TABLE arch_i.kr;
 

@@ -1271,15 +1271,17 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
 void check_keep_against_retention(SpiSession& spi, const Rel& source, const std::string& keep)
 {
     auto rows = query(spi,
-                      "SELECT c.retention::pg_catalog.text, x.margin::pg_catalog.text, "
-                      "       (x.d - c.retention) > (x.d - $1::pg_catalog.interval - x.margin) "
+                      "SELECT c.retention::pg_catalog.text, m.margin::pg_catalog.text, "
+                      "       (x.d - c.retention) > (x.d - $1::pg_catalog.interval - m.margin) "
                       "FROM zerocut.partition_config c, LATERAL "
                       "     (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::pg_catalog.date::pg_catalog.timestamp AS d, "
-                      "             CASE WHEN (pg_catalog.now() AT TIME ZONE c.time_zone) "
-                      "                       = (pg_catalog.now() AT TIME ZONE 'UTC') "
-                      "                   AND ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE c.time_zone) "
-                      "                     = ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE 'UTC') "
-                      "                  THEN pg_catalog.interval '0' ELSE pg_catalog.interval '1 day' END AS margin) x "
+                      "             (pg_catalog.now() AT TIME ZONE c.time_zone) = (pg_catalog.now() AT TIME ZONE 'UTC') "
+                      "             AND ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE c.time_zone) "
+                      "               = ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE 'UTC') AS utc) x, "
+                      // A time of day in either interval: a day's margin too.
+                      "     LATERAL (SELECT CASE WHEN x.utc AND (x.d - c.retention)::pg_catalog.time = '00:00' "
+                      "                           AND (x.d - $1::pg_catalog.interval)::pg_catalog.time = '00:00' "
+                      "                      THEN pg_catalog.interval '0' ELSE pg_catalog.interval '1 day' END AS margin) m "
                       "WHERE c.parent = $2::pg_catalog.regclass AND c.retention IS NOT NULL",
                       {pg::text_param(keep), oid_param(source.oid)}, true);
     if (rows.empty() || text_of(rows[0], 2) != "t") return;
@@ -1289,7 +1291,9 @@ void check_keep_against_retention(SpiSession& spi, const Rel& source, const std:
                     ") is longer than the partition retention (" + text_of(rows[0], 0) + ") of " + source.qname,
                 "Partitions older than the retention would leave " + source.qname +
                     " before zerocut.archive() may move their rows (compared on today's UTC date" +
-                    (utc ? "" : "; the partition time zone is not UTC all year, so one more day is needed") + ").",
+                    (utc ? "" : "; one more day is needed when the partition time zone is not UTC all year or an "
+                                "interval has a time of day") +
+                    ").",
                 "Choose a shorter keep, or a longer retention with zerocut.manage_partitions().");
 }
 

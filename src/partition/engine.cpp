@@ -315,14 +315,23 @@ Plan make_plan(SpiSession& spi, const ParentInfo& parent, const Config& config, 
         if (!can_read)
             plan.default_busy = true;
         else {
-            for (const core::CivilDate& d : default_row_periods(spi, parent, *def, config, plan.conflicts)) {
+            std::vector<core::CivilDate> found;
+            auto survey = [&] { found = default_row_periods(spi, parent, *def, config, plan.conflicts); };
+            // Before the job lock the survey only peeks: in a subtransaction
+            // rolled back at once, which also releases the lock its query's
+            // executor took, so no relation lock is held when the job lock
+            // is taken (docs/locking.md: job lock first, parent before
+            // partition).
+            if (locked) {
+                survey();
+            } else {
+                zc::pg::in_rolled_back_subtransaction(survey);
+                zc::pg::guard([=] { UnlockRelationOid(def_oid, AccessShareLock); });  // the peek's own lock
+            }
+            for (const core::CivilDate& d : found) {
                 starts.insert(d);
                 plan.rescue_starts.insert(d);
             }
-            // The survey only peeks: it gives the lock back at once, so no
-            // relation lock is held when the job lock is taken
-            // (docs/locking.md: job lock first, parent before partition).
-            if (!locked) zc::pg::guard([=] { UnlockRelationOid(def_oid, AccessShareLock); });
         }
     }
     std::vector<PeriodBounds> periods = period_bounds(spi, parent, config.time_zone, config.granularity,
@@ -910,9 +919,9 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     outcome.partition = qualified;
     // A prepared table holds rows moved out of the default partition: it
     // is attached or the transaction fails (the move is rolled back).
-    auto refuse_prepared = [&](const std::string& why) {
+    auto refuse_prepared = [&](const std::string& why, const char* sqlstate = "55000") {
         if (prepared != nullptr)
-            throw Error("55000",
+            throw Error(sqlstate,
                         fmt::format("cannot attach {} to {}: {}; the rows moved into it are rolled back",
                                     prepared->qualified, parent.qualified, why));
     };
@@ -945,7 +954,7 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     const Child* def = find_default(children);
     bool rescue = false;
     if (def != nullptr && !lock_default_partition(parent.oid)) {
-        refuse_prepared("its default partition could not be locked");
+        refuse_prepared("its default partition could not be locked", "55P03");
         outcome.kind = CreateOutcome::conflict;
         outcome.sqlstate = "55P03";
         outcome.detail = fmt::format("could not lock the default partition {} within zerocut.partition_lock_timeout",

@@ -117,14 +117,18 @@ void manage(const Request& request)
         // policy"): on today's UTC date D, D - retention <= D - keep - margin,
         // margin 0 for a zone at UTC's offset all year, else 1 day.
         spi.execute(
-            "SELECT p.keep::pg_catalog.text, x.margin::pg_catalog.text, "
-            "       (x.d - $1::pg_catalog.interval) > (x.d - p.keep - x.margin) "
+            "SELECT p.keep::pg_catalog.text, m.margin::pg_catalog.text, "
+            "       (x.d - $1::pg_catalog.interval) > (x.d - p.keep - m.margin) "
             "FROM zerocut.archive_policy p, "
             "     (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::pg_catalog.date::pg_catalog.timestamp AS d, "
-            "             CASE WHEN (pg_catalog.now() AT TIME ZONE $2) = (pg_catalog.now() AT TIME ZONE 'UTC') "
-            "                   AND ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE $2) "
-            "                     = ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE 'UTC') "
-            "                  THEN pg_catalog.interval '0' ELSE pg_catalog.interval '1 day' END AS margin) x "
+            "             (pg_catalog.now() AT TIME ZONE $2) = (pg_catalog.now() AT TIME ZONE 'UTC') "
+            "             AND ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE $2) "
+            "               = ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE 'UTC') AS utc) x, "
+            // A time of day in either interval moves the cutoffs off
+            // midnight: a day's margin then too.
+            "     LATERAL (SELECT CASE WHEN x.utc AND (x.d - $1::pg_catalog.interval)::pg_catalog.time = '00:00' "
+            "                           AND (x.d - p.keep)::pg_catalog.time = '00:00' "
+            "                      THEN pg_catalog.interval '0' ELSE pg_catalog.interval '1 day' END AS margin) m "
             "WHERE (p.source_schema, p.source_table) = (SELECT n.nspname, c.relname FROM pg_catalog.pg_class c "
             "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $3)",
             {retention, zc::pg::text_param(time_zone), oid});
@@ -138,8 +142,8 @@ void manage(const Request& request)
                         fmt::format("Partitions older than the retention would leave {} before zerocut.archive() may "
                                     "move their rows (compared on today's UTC date{}).",
                                     parent.qualified,
-                                    utc ? "" : "; the partition time zone " + time_zone +
-                                                   " is not UTC all year, so one more day is needed"),
+                                    utc ? "" : "; one more day is needed when the partition time zone (" +
+                                                   time_zone + ") is not UTC all year or an interval has a time of day"),
                         "Choose a longer retention, or shorten the keep with zerocut.set_archive_policy().");
         }
     }

@@ -58,4 +58,19 @@ std::optional<std::string> in_subtransaction(const std::function<void()>& work)
     return failure;
 }
 
+void in_rolled_back_subtransaction(const std::function<void()>& work)
+{
+    MemoryContext caller = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    guard([] { BeginInternalSubTransaction(nullptr); });
+    MemoryContextSwitchTo(caller);
+    try {
+        work();
+    } catch (...) {
+        roll_back(caller, owner);
+        throw;
+    }
+    roll_back(caller, owner);
+}
+
 }  // namespace zc::pg

@@ -16,4 +16,11 @@ namespace zc::pg {
 
 std::optional<std::string> in_subtransaction(const std::function<void()>& work);
 
+// A look that must leave nothing behind: `work` runs in an internal
+// subtransaction that is always rolled back, so every lock its queries took
+// is released (a plain UnlockRelation cannot release the executor's own
+// lock), while the C++ results it stored stay.  Its errors propagate after
+// the rollback.
+void in_rolled_back_subtransaction(const std::function<void()>& work);
+
 }  // namespace zc::pg
