@@ -1310,6 +1310,13 @@ void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
         throw Error(sqlstate::feature_not_supported,
                     "set_archive_policy: source " + source.qname + " is a temporary table", "",
                     "Other sessions, and pg_cron, cannot see it; archive a permanent table.");
+    // The job lock before the checks: manage_partitions checks the other
+    // side of the retention-vs-keep rule under the same lock.
+    if (!pg::lock_table_job_polling(source.oid, partition::lock_timeout_ms()))
+        throw Error("55P03",
+                    "set_archive_policy: could not lock " + source.qname +
+                        " within zerocut.partition_lock_timeout: another zerocut job is working on it",
+                    "", "Retry later or raise zerocut.partition_lock_timeout.");
     std::vector<Column> columns = load_columns(spi, source.oid);
     time_type(columns, policy.time_column, source, "set_archive_policy");
     // keep: positive and at most 1000 years, so CURRENT_DATE - keep is a

@@ -87,6 +87,16 @@ void manage(const Request& request)
                     fmt::format("argument \"control_column\": \"{}\" is not the partition key of {}",
                                 request.control_column, parent.qualified),
                     fmt::format("{} is partitioned on \"{}\"", parent.qualified, parent.column));
+    // docs/locking.md: the table's job lock first, then the parent; both
+    // before the settings are checked against the archive policy (which
+    // set_archive_policy changes under the same job lock) and before the
+    // oldest row is read.
+    if (!zc::pg::lock_table_job_polling(parent.oid, zc::partition::lock_timeout_ms()) ||
+        !zc::partition::lock_relation_polling(parent.oid, AccessExclusiveLock))
+        throw Error("55P03",
+                    fmt::format("could not lock {} within zerocut.partition_lock_timeout ({} ms)", parent.qualified,
+                                zc::partition::lock_timeout_ms()),
+                    "another session is using the table", "Retry later or raise zerocut.partition_lock_timeout.");
     zc::pg::Param retention{INTERVALOID, request.retention, !request.has_retention};
     // What is registered already (a second call updates the settings).
     zc::pg::Param oid{OIDOID, ObjectIdGetDatum(parent.oid), false};
@@ -162,13 +172,6 @@ void manage(const Request& request)
                 throw Error("22008", "the oldest row of " + parent.qualified + " lies outside the years 1 to 9998");
         }
     }
-    // docs/locking.md: the table's job lock first, then the parent.
-    if (!zc::pg::lock_table_job_polling(parent.oid, zc::partition::lock_timeout_ms()) ||
-        !zc::partition::lock_relation_polling(parent.oid, AccessExclusiveLock))
-        throw Error("55P03",
-                    fmt::format("could not lock {} within zerocut.partition_lock_timeout ({} ms)", parent.qualified,
-                                zc::partition::lock_timeout_ms()),
-                    "another session is using the table", "Retry later or raise zerocut.partition_lock_timeout.");
     spi.execute(
         "INSERT INTO zerocut.partition_config AS c (parent, control_column, granularity, premake, retention, "
         "retention_action, time_zone, start_date) "
