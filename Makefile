@@ -64,7 +64,7 @@ test: setup
 	PG="$(PG)" bash test/run_all.sh
 
 bench: setup
-	bash bench/run.sh
+	PG="$(PG)" bash bench/run.sh
 
 unit:
 	cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

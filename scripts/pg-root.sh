@@ -9,10 +9,16 @@
 # Needs root (debootstrap, chroot).  Run commands in it with
 # scripts/pg-root.sh --run 17 CMD...  (mounts /proc and a tmpfs on /dev/shm
 # for the command's life; PostgreSQL needs both).
+# scripts/pg-root.sh --copy-tree 17 TREE  copies a zerocut tree (sources and
+# tests, no build products) to /zerocut-test inside the root, replacing
+# the last copy, with the released sources the upgrade test builds in
+# /zerocut-old (the copy has no .git).
 set -euo pipefail
 
 run=
+copy_tree=
 if [ "${1:-}" = --run ]; then run=1; shift; fi
+if [ "${1:-}" = --copy-tree ]; then copy_tree=1; shift; fi
 VERSION=${1:?usage: pg-root.sh [--run] VERSION [CMD...]}
 shift
 case "$VERSION" in 17) SUITE=trixie ;; *) echo "pg-root: no Debian root known for PostgreSQL $VERSION" >&2; exit 1 ;; esac
@@ -61,6 +67,16 @@ if [ "$(cat "$DIR/.zerocut-stamp" 2>/dev/null)" != "$STAMP" ]; then
     build
 fi
 
+if [ -n "$copy_tree" ]; then
+    TREE=$(cd "${1:?usage: pg-root.sh --copy-tree VERSION TREE}" && pwd)
+    rm -rf "$DIR/zerocut-test" "$DIR/zerocut-old"
+    mkdir -p "$DIR/zerocut-test" "$DIR/zerocut-old"
+    (cd "$TREE" && tar --exclude='*.o' --exclude='*.so' --exclude='*.bc' --exclude=./build --exclude=./.git \
+        --exclude=./test/output --exclude='./zerocut--*.sql' -cf - .) | tar -xf - -C "$DIR/zerocut-test"
+    read -r _ old_commit <"$TREE/upgrade/RELEASES"
+    git -C "$TREE" archive "$old_commit" | tar -x -C "$DIR/zerocut-old"
+    exit 0
+fi
 if [ -z "$run" ]; then
     echo "$DIR"
     exit 0

@@ -82,14 +82,6 @@ collect() {  # version output-file
     done < <(sed -n '/^failed:$/,/^[0-9]* passed/{/^  /s/^  //p}' "$out")
 }
 
-# Copies the tree (sources, tests; no build products) into a root folder.
-copy_tree_into() {  # root-folder
-    rm -rf "$1/zerocut-test"
-    mkdir -p "$1/zerocut-test"
-    (cd "$ROOT" && tar --exclude='*.o' --exclude='*.so' --exclude='*.bc' --exclude=./build --exclude=./.git \
-        --exclude=./test/output --exclude='./zerocut--*.sql' -cf - .) | tar -xf - -C "$1/zerocut-test"
-}
-
 for version in $VERSIONS; do
     echo
     echo "==== PostgreSQL $version"
@@ -101,11 +93,7 @@ for version in $VERSIONS; do
             fail "pg$version: no PostgreSQL $version root (scripts/pg-root.sh $version failed)"
             continue
         fi
-        copy_tree_into "$pg_root"
-        # The released sources for the upgrade e2e (the copy has no .git).
-        read -r _ old_commit <"$ROOT/upgrade/RELEASES"
-        rm -rf "$pg_root/zerocut-old" && mkdir -p "$pg_root/zerocut-old"
-        git -C "$ROOT" archive "$old_commit" | tar -x -C "$pg_root/zerocut-old"
+        bash "$ROOT/scripts/pg-root.sh" --copy-tree "$version" "$ROOT"
         bash "$ROOT/scripts/pg-root.sh" --run "$version" \
             env ZC_OUTPUT=/zerocut-test/test/output ZC_OLD_SOURCE=/zerocut-old \
             bash /zerocut-test/test/run_suites.sh 2>&1 | tee "$out"
