@@ -209,11 +209,12 @@ void check_compatible(const std::vector<Column>& source_columns, const Rel& sour
         if (c.generated) continue;
         const Column* t = find_column(target_columns, c.name);
         if (t == nullptr || t->generated)
-            throw Error(sqlstate::undefined_column,
-                        std::string(who) + ": target " + target.qname + " has no column \"" + c.name + "\" of " +
-                            source.qname,
-                        "", "The archive target needs every column of the source, with the same types: ALTER TABLE " +
-                                target.qname + " ADD COLUMN " + c.quoted + " " + c.type + ";");
+            throw Error(
+                sqlstate::undefined_column,
+                std::string(who) + ": target " + target.qname + " has no column \"" + c.name + "\" of " + source.qname,
+                "",
+                "The archive target needs every column of the source, with the same types: ALTER TABLE " +
+                    target.qname + " ADD COLUMN " + c.quoted + " " + c.type + ";");
         if (t->type != c.type)
             throw Error("42804", std::string(who) + ": column \"" + c.name + "\" is " + c.type + " in " + source.qname +
                                      " but " + t->type + " in target " + target.qname);
@@ -383,7 +384,8 @@ std::vector<Column> adapt_target(SpiSession& spi, const std::vector<Column>& sou
         if (c.generated || find_column(target_columns, c.name) != nullptr) continue;
         // ADD COLUMN takes ACCESS EXCLUSIVE on the target (and its
         // partitions): polled, never queued behind the archive's readers.
-        if (!changed) take_strong_lock(target.oid, target.qname, AccessExclusiveLock, "to add the source's new columns");
+        if (!changed)
+            take_strong_lock(target.oid, target.qname, AccessExclusiveLock, "to add the source's new columns");
         query(spi, "ALTER TABLE " + target.qname + " ADD COLUMN " + c.quoted + " " + c.type, {});
         changed = true;
     }
@@ -754,10 +756,10 @@ RunResult Runner::run_isolated(const Policy& policy, const std::string& log_mess
                   {pg::text_param(result_.source_name), pg::text_param(result_.status), pg::text_param(result_.error),
                    pg::text_param(sqlstate), pg::text_param(detail), pg::int8_param(result_.rows_moved)},
                   true);
-        pg::write_system_log(spi_, result_.status == "error" ? "ERROR" : "WARNING",
-                             (result_.status == "error" ? "Archive policy failed: " : "Archive policy skipped: ") +
-                                 result_.source_name,
-                             text_of(metadata.at(0), 0));
+        pg::write_system_log(
+            spi_, result_.status == "error" ? "ERROR" : "WARNING",
+            (result_.status == "error" ? "Archive policy failed: " : "Archive policy skipped: ") + result_.source_name,
+            text_of(metadata.at(0), 0));
     });
     if (failure)
         pg::warning("archive: could not log the " + result_.status + " of the policy of " + result_.source_name +
@@ -984,8 +986,8 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
                                   key[i].type + "))";
                 }
                 auto statement = [&](bool first) {
-                    return "WITH batch AS MATERIALIZED (SELECT ctid AS zc_ctid, " + key_list + " FROM ONLY " + leaf.qname +
-                           " WHERE " + time_col + " < CAST($1 AS " + type + ")" +
+                    return "WITH batch AS MATERIALIZED (SELECT ctid AS zc_ctid, " + key_list + " FROM ONLY " +
+                           leaf.qname + " WHERE " + time_col + " < CAST($1 AS " + type + ")" +
                            (first ? "" : " AND (" + key_list + ") > (" + key_params + ")") + " ORDER BY " + key_list +
                            " LIMIT $2 FOR UPDATE SKIP LOCKED), "
                            "moved AS (DELETE FROM ONLY " +
@@ -1125,8 +1127,7 @@ std::string archive_partition(SpiSession& spi, Oid partition)
         take_job_lock(parent_oid, pg::qualified_relation_name(parent_oid));
         take_strong_lock(parent_oid, pg::qualified_relation_name(parent_oid));
         take_strong_lock(partition, part.qname);
-        if (auto def = default_partition_of(spi, parent_oid))
-            take_strong_lock(*def, pg::qualified_relation_name(*def));
+        if (auto def = default_partition_of(spi, parent_oid)) take_strong_lock(*def, pg::qualified_relation_name(*def));
     } catch (const Skipped& skipped) {
         lock_not_available(skipped, "archive_partition");
     }
@@ -1191,8 +1192,7 @@ std::string archive_partition(SpiSession& spi, Oid partition)
                     "bounds: " + bound_text, "Use zerocut.archive() to move the rows instead.");
     try {
         take_strong_lock(target.oid, target.qname, ShareUpdateExclusiveLock);
-        if (auto def = default_partition_of(spi, target.oid))
-            take_strong_lock(*def, pg::qualified_relation_name(*def));
+        if (auto def = default_partition_of(spi, target.oid)) take_strong_lock(*def, pg::qualified_relation_name(*def));
     } catch (const Skipped& skipped) {
         lock_not_available(skipped, "archive_partition");
     }
@@ -1231,9 +1231,9 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     std::string type = time_type(columns, policy->time_column, source, "restore_archived");
     auto found = relation_named(spi, policy->target_schema, policy->target_table);
     if (!found)
-        throw Error(sqlstate::undefined_table,
-                    "restore_archived: " + source.qname + " has no archive table yet (" +
-                        pg::quote_ident(policy->target_schema) + "." + pg::quote_ident(policy->target_table) + ")");
+        throw Error(sqlstate::undefined_table, "restore_archived: " + source.qname + " has no archive table yet (" +
+                                                   pg::quote_ident(policy->target_schema) + "." +
+                                                   pg::quote_ident(policy->target_table) + ")");
     Rel target = load_rel(spi, *found, "restore_archived");
     check_not_foreign(target, source, "restore_archived");
     std::vector<Column> target_columns = load_columns(spi, target.oid);
@@ -1241,16 +1241,15 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     std::string cols = insert_list(columns);
     std::string time_col = pg::quote_ident(policy->time_column);
     auto start = std::chrono::steady_clock::now();
-    auto rows =
-        query(spi,
-              "WITH moved AS (DELETE FROM " + target.qname + " WHERE " + time_col +
-                  " >= $1::pg_catalog.timestamptz AND ($2::pg_catalog.timestamptz = 'infinity' OR " + time_col +
-                  " < $2::pg_catalog.timestamptz) RETURNING " + cols +
-                  "), "
-                  "ins AS (INSERT INTO " +
-                  source.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
-                  " FROM moved RETURNING 1) SELECT pg_catalog.count(*) FROM ins",
-              {pg::text_param(from_ts), pg::text_param(to_ts)});
+    auto rows = query(spi,
+                      "WITH moved AS (DELETE FROM " + target.qname + " WHERE " + time_col +
+                          " >= $1::pg_catalog.timestamptz AND ($2::pg_catalog.timestamptz = 'infinity' OR " + time_col +
+                          " < $2::pg_catalog.timestamptz) RETURNING " + cols +
+                          "), "
+                          "ins AS (INSERT INTO " +
+                          source.qname + " (" + cols + ") OVERRIDING SYSTEM VALUE SELECT " + cols +
+                          " FROM moved RETURNING 1) SELECT pg_catalog.count(*) FROM ins",
+                      {pg::text_param(from_ts), pg::text_param(to_ts)});
     int64_t moved = int_of(rows.at(0), 0);
     auto metadata = query(
         spi,
@@ -1270,20 +1269,21 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
 // margin for a partition time zone that is not UTC all year.
 void check_keep_against_retention(SpiSession& spi, const Rel& source, const std::string& keep)
 {
-    auto rows = query(spi,
-                      "SELECT c.retention::pg_catalog.text, m.margin::pg_catalog.text, "
-                      "       (x.d - c.retention) > (x.d - $1::pg_catalog.interval - m.margin) "
-                      "FROM zerocut.partition_config c, LATERAL "
-                      "     (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::pg_catalog.date::pg_catalog.timestamp AS d, "
-                      "             (pg_catalog.now() AT TIME ZONE c.time_zone) = (pg_catalog.now() AT TIME ZONE 'UTC') "
-                      "             AND ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE c.time_zone) "
-                      "               = ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE 'UTC') AS utc) x, "
-                      // A time of day in either interval: a day's margin too.
-                      "     LATERAL (SELECT CASE WHEN x.utc AND (x.d - c.retention)::pg_catalog.time = '00:00' "
-                      "                           AND (x.d - $1::pg_catalog.interval)::pg_catalog.time = '00:00' "
-                      "                      THEN pg_catalog.interval '0' ELSE pg_catalog.interval '1 day' END AS margin) m "
-                      "WHERE c.parent = $2::pg_catalog.regclass AND c.retention IS NOT NULL",
-                      {pg::text_param(keep), oid_param(source.oid)}, true);
+    auto rows =
+        query(spi,
+              "SELECT c.retention::pg_catalog.text, m.margin::pg_catalog.text, "
+              "       (x.d - c.retention) > (x.d - $1::pg_catalog.interval - m.margin) "
+              "FROM zerocut.partition_config c, LATERAL "
+              "     (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::pg_catalog.date::pg_catalog.timestamp AS d, "
+              "             (pg_catalog.now() AT TIME ZONE c.time_zone) = (pg_catalog.now() AT TIME ZONE 'UTC') "
+              "             AND ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE c.time_zone) "
+              "               = ((pg_catalog.now() + pg_catalog.interval '6 months') AT TIME ZONE 'UTC') AS utc) x, "
+              // A time of day in either interval: a day's margin too.
+              "     LATERAL (SELECT CASE WHEN x.utc AND (x.d - c.retention)::pg_catalog.time = '00:00' "
+              "                           AND (x.d - $1::pg_catalog.interval)::pg_catalog.time = '00:00' "
+              "                      THEN pg_catalog.interval '0' ELSE pg_catalog.interval '1 day' END AS margin) m "
+              "WHERE c.parent = $2::pg_catalog.regclass AND c.retention IS NOT NULL",
+              {pg::text_param(keep), oid_param(source.oid)}, true);
     if (rows.empty() || text_of(rows[0], 2) != "t") return;
     bool utc = text_of(rows[0], 1) == "00:00:00";
     throw Error(sqlstate::invalid_parameter_value,
@@ -1291,8 +1291,9 @@ void check_keep_against_retention(SpiSession& spi, const Rel& source, const std:
                     ") is longer than the partition retention (" + text_of(rows[0], 0) + ") of " + source.qname,
                 "Partitions older than the retention would leave " + source.qname +
                     " before zerocut.archive() may move their rows (compared on today's UTC date" +
-                    (utc ? "" : "; one more day is needed when the partition time zone is not UTC all year or an "
-                                "interval has a time of day") +
+                    (utc ? ""
+                         : "; one more day is needed when the partition time zone is not UTC all year or an "
+                           "interval has a time of day") +
                     ").",
                 "Choose a shorter keep, or a longer retention with zerocut.manage_partitions().");
 }

@@ -27,8 +27,8 @@ struct Policy {
     std::string source_schema;  // raw names
     std::string source_table;
     Oid source = InvalidOid;
-    std::string time_column;  // raw column name
-    std::string keep;         // interval text
+    std::string time_column;    // raw column name
+    std::string keep;           // interval text
     std::string target_schema;  // raw names; "" before the policy is stored: the default
     std::string target_table;
     int batch_size = 10000;
@@ -84,9 +84,9 @@ private:
     pg::SpiSession& spi_;
     bool commit_;
     std::optional<int> budget_;
-    RunResult result_;            // of the policy in progress (partial after an error)
-    RunResult committed_;         // its counts as of the last commit (commit mode)
-    bool segmented_ = false;      // run_isolated: commit_unit closes and reopens the subtransaction
+    RunResult result_;        // of the policy in progress (partial after an error)
+    RunResult committed_;     // its counts as of the last commit (commit mode)
+    bool segmented_ = false;  // run_isolated: commit_unit closes and reopens the subtransaction
     struct Segment* segment_ = nullptr;
     std::optional<pg::PinnedSearchPath>* pinned_ = nullptr;
 };

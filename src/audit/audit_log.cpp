@@ -237,8 +237,7 @@ void build_relation(AuditRelation* rel, TriggerData* data, bool changed_only, co
         column->kind = kind_of(column->base_type);
         column->excluded = name_in(column->name, excluded, nexcluded);
         column->hidden = column->excluded || name_in(column->name, redacted, nredacted);
-        if (column->kind == kind_datetime)
-            column->last_datetime_text = static_cast<char*>(palloc(MAXDATELEN + 1));
+        if (column->kind == kind_datetime) column->last_datetime_text = static_cast<char*>(palloc(MAXDATELEN + 1));
         if (column->kind == kind_generic) {
             column->to_jsonb = static_cast<FmgrInfo*>(palloc0(sizeof(FmgrInfo)));
             fmgr_info_cxt(F_TO_JSONB, column->to_jsonb, rel->context);

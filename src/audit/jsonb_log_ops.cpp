@@ -107,8 +107,7 @@ TopKey classify(const JsonbValue* key)
         case 6:
             return memcmp(name, "schema", 6) == 0 ? TopKey::envelope : TopKey::other;
         case 8:
-            return memcmp(name, "old_data", 8) == 0 || memcmp(name, "new_data", 8) == 0 ? TopKey::image
-                                                                                          : TopKey::other;
+            return memcmp(name, "old_data", 8) == 0 || memcmp(name, "new_data", 8) == 0 ? TopKey::image : TopKey::other;
         case 9:
             return memcmp(name, "operation", 9) == 0 ? TopKey::envelope : TopKey::other;
         default:
@@ -164,8 +163,7 @@ void add_metadata_keys(Keys* keys, Jsonb* jb, bool for_query, bool* needs_table_
         }
     }
     if (has_table && table_keys == 0) {
-        if (for_query)
-            *needs_table_scan = true;
+        if (for_query) *needs_table_scan = true;
         add_key(keys, table, 0);
     }
 }

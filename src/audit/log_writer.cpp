@@ -412,8 +412,7 @@ bool insert_log_rows_direct(Oid log_oid, const LogRow* rows, int count)
     // The owner may lack USAGE on the log's schema, which the lookup below
     // would raise; the SQL path, parsed as the writing user, may still work.
     Oid log_schema = get_namespace_oid("audit_log", true);
-    if (!OidIsValid(log_schema) || !zc::pg::has_schema_usage(log_schema, GetUserId()))
-        return false;
+    if (!OidIsValid(log_schema) || !zc::pg::has_schema_usage(log_schema, GetUserId())) return false;
     // The pre-commit flush runs with no snapshot; partition lookup and
     // unique checks want one, as SPI would push.
     bool push_snapshot = !ActiveSnapshotSet();
@@ -431,6 +430,5 @@ bool insert_log_rows_direct(Oid log_oid, const LogRow* rows, int count)
     if (push_snapshot) PopActiveSnapshot();
     return written;
 }
-
 
 }  // namespace zc::audit

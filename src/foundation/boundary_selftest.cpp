@@ -35,9 +35,8 @@ void raise_postgres_division_by_zero()
 void throw_inside_guard()
 {
     Tracked held;
-    zc::pg::guard([] {
-        throw zc::Error(zc::sqlstate::invalid_parameter_value, "selftest: thrown inside guard()", "", "");
-    });
+    zc::pg::guard(
+        [] { throw zc::Error(zc::sqlstate::invalid_parameter_value, "selftest: thrown inside guard()", "", ""); });
 }
 
 void raise_through_spi()

@@ -434,8 +434,8 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
         // skipped like any busy one); other errors propagate.
         bool busy = false;
         std::string sqlstate = "XX000";
-        auto failure = zc::pg::in_subtransaction([&] {
-            try {
+        auto failure = zc::pg::in_subtransaction(
+            [&] {
                 for (const PeriodBounds& period : plan.creates)
                     if (plan.rescue_starts.count(period.start))
                         if (auto rescue = prepare_rescue(spi, parent, period)) {
@@ -446,14 +446,8 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
                     busy = true;
                     throw Error("55P03", "lock not available");
                 }
-            } catch (const zc::pg::PgError& error) {
-                sqlstate = zc::pg::guard([code = error.sqlerrcode()] { return unpack_sql_state(code); });
-                throw;
-            } catch (const Error& error) {
-                sqlstate = error.sqlstate();
-                throw;
-            }
-        });
+            },
+            &sqlstate);
         if (failure && !busy) {
             // zc::Error keeps a pointer to its SQLSTATE: give it storage that
             // outlives this frame (one error is in flight at a time).
@@ -840,8 +834,8 @@ namespace {
 // skip_locked: rows another transaction has locked stay (they move later,
 // under the parent's lock), so this statement never waits for a row lock
 // while holding the table: no deadlock with an application updating them.
-uint64_t move_default_rows(SpiSession& spi, const ParentInfo& parent, const std::string& def,
-                           const std::string& target, const PeriodBounds& period, bool skip_locked = false)
+uint64_t move_default_rows(SpiSession& spi, const ParentInfo& parent, const std::string& def, const std::string& target,
+                           const PeriodBounds& period, bool skip_locked = false)
 {
     auto columns = query_value(
         spi,
@@ -921,9 +915,8 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     // is attached or the transaction fails (the move is rolled back).
     auto refuse_prepared = [&](const std::string& why, const char* sqlstate = "55000") {
         if (prepared != nullptr)
-            throw Error(sqlstate,
-                        fmt::format("cannot attach {} to {}: {}; the rows moved into it are rolled back",
-                                    prepared->qualified, parent.qualified, why));
+            throw Error(sqlstate, fmt::format("cannot attach {} to {}: {}; the rows moved into it are rolled back",
+                                              prepared->qualified, parent.qualified, why));
     };
     for (const Child& child : children)
         if (!child.bound.is_default && child.bound.lower == wanted.lower && child.bound.upper == wanted.upper) {
@@ -963,16 +956,18 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     }
     if (prepared != nullptr) {
         // Phase 2 of prepare_rescue(): what arrived since, then ATTACH.
-        uint64_t late = def != nullptr ? move_default_rows(spi, parent, def->qualified, prepared->qualified, period) : 0;
-        spi.execute(fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, prepared->qualified, bounds));
+        uint64_t late =
+            def != nullptr ? move_default_rows(spi, parent, def->qualified, prepared->qualified, period) : 0;
+        spi.execute(
+            fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, prepared->qualified, bounds));
         spi.execute(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", prepared->qualified,
                                 zc::pg::quote_ident(prepared->check_name)));
         outcome.kind = CreateOutcome::created;
         outcome.partition = prepared->qualified;
         outcome.moved_rows = prepared->moved_rows + late;
-        outcome.detail = fmt::format(
-            "[{}, {}); moved {} rows from the default partition ({} of them under the parent's lock)",
-            period.lower_text, period.upper_text, outcome.moved_rows, late);
+        outcome.detail =
+            fmt::format("[{}, {}); moved {} rows from the default partition ({} of them under the parent's lock)",
+                        period.lower_text, period.upper_text, outcome.moved_rows, late);
         return outcome;
     }
     if (def != nullptr) {
@@ -1021,7 +1016,7 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
 
 void log_action(SpiSession& spi, const Action& action, const std::string& parent_name)
 {
-    std::string level = action.action == "error"                                ? "ERROR"
+    std::string level = action.action == "error"                                 ? "ERROR"
                         : action.action == "conflict" || action.action == "skip" ? "WARNING"
                                                                                  : "INFO";
     std::string message = fmt::format("partition maintenance: {} {}", action.action,
@@ -1077,17 +1072,8 @@ std::vector<Action> maintain(SpiSession& spi, const MaintainOptions& options)
             // DDL and its log rows with it); the error is logged, returned
             // and recorded as its outcome.
             std::string sqlstate = "XX000";
-            auto failure = zc::pg::in_subtransaction([&] {
-                try {
-                    actions = maintain_parent(spi, config, options, children[config.parent], outcome);
-                } catch (const zc::pg::PgError& error) {
-                    sqlstate = zc::pg::guard([code = error.sqlerrcode()] { return unpack_sql_state(code); });
-                    throw;
-                } catch (const Error& error) {
-                    sqlstate = error.sqlstate();
-                    throw;
-                }
-            });
+            auto failure = zc::pg::in_subtransaction(
+                [&] { actions = maintain_parent(spi, config, options, children[config.parent], outcome); }, &sqlstate);
             if (failure) {
                 std::string name = config.parent_info ? config.parent_info->qualified : std::to_string(config.parent);
                 Action error{config.parent, "error", "", sqlstate + ": " + *failure};

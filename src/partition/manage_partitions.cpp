@@ -100,8 +100,7 @@ void manage(const Request& request)
     zc::pg::Param retention{INTERVALOID, request.retention, !request.has_retention};
     // What is registered already (a second call updates the settings).
     zc::pg::Param oid{OIDOID, ObjectIdGetDatum(parent.oid), false};
-    spi.execute("SELECT granularity, time_zone FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1",
-                {oid});
+    spi.execute("SELECT granularity, time_zone FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1", {oid});
     auto registered = spi.rows_text();
     std::optional<std::string> old_granularity;
     std::string time_zone = zc::partition::configured_time_zone();
@@ -113,11 +112,11 @@ void manage(const Request& request)
         // Positive, every part non-negative (IntervalStyle is pinned to
         // postgres: a negative part prints a '-'), at most 1000 years (so
         // now() - retention is a date every run can compute).
-        auto sane = zc::partition::query_value(
-            spi,
-            "SELECT $1 > pg_catalog.interval '0' AND $1 <= pg_catalog.interval '1000 years' "
-            "AND pg_catalog.strpos($1::pg_catalog.text, '-') = 0",
-            {retention});
+        auto sane =
+            zc::partition::query_value(spi,
+                                       "SELECT $1 > pg_catalog.interval '0' AND $1 <= pg_catalog.interval '1000 years' "
+                                       "AND pg_catalog.strpos($1::pg_catalog.text, '-') = 0",
+                                       {retention});
         if (sane != std::optional<std::string>("t"))
             throw Error(zc::sqlstate::invalid_parameter_value,
                         "argument \"retention\" must be a positive interval of at most 1000 years without negative "
@@ -152,8 +151,9 @@ void manage(const Request& request)
                         fmt::format("Partitions older than the retention would leave {} before zerocut.archive() may "
                                     "move their rows (compared on today's UTC date{}).",
                                     parent.qualified,
-                                    utc ? "" : "; one more day is needed when the partition time zone (" +
-                                                   time_zone + ") is not UTC all year or an interval has a time of day"),
+                                    utc ? ""
+                                        : "; one more day is needed when the partition time zone (" + time_zone +
+                                              ") is not UTC all year or an interval has a time of day"),
                         "Choose a longer retention, or shorten the keep with zerocut.set_archive_policy().");
         }
     }
@@ -197,14 +197,14 @@ void manage(const Request& request)
     if (old_granularity && *old_granularity != new_granularity)
         for (const auto& action : actions)
             if (action.action == "conflict" && action.detail.find("overlaps existing partition") != std::string::npos)
-                throw Error(zc::sqlstate::feature_not_supported,
-                            fmt::format("argument \"granularity\": cannot change {} from {} to {}: {} {}",
-                                        parent.qualified, *old_granularity, new_granularity, action.partition,
-                                        action.detail),
-                            "zerocut does not merge or split existing partitions.",
-                            fmt::format("Keep granularity => '{}', or detach or drop the partitions that overlap "
-                                        "the new periods first.",
-                                        *old_granularity));
+                throw Error(
+                    zc::sqlstate::feature_not_supported,
+                    fmt::format("argument \"granularity\": cannot change {} from {} to {}: {} {}", parent.qualified,
+                                *old_granularity, new_granularity, action.partition, action.detail),
+                    "zerocut does not merge or split existing partitions.",
+                    fmt::format("Keep granularity => '{}', or detach or drop the partitions that overlap "
+                                "the new periods first.",
+                                *old_granularity));
 }
 
 }  // namespace

@@ -19,9 +19,7 @@ bool try_lock_table_job(Oid relid)
 
 void lock_installer()
 {
-    guard([] {
-        DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(install_lock_class), Int32GetDatum(0));
-    });
+    guard([] { DirectFunctionCall2(pg_advisory_xact_lock_int4, Int32GetDatum(install_lock_class), Int32GetDatum(0)); });
 }
 
 bool lock_table_job_polling(Oid relid, int timeout_ms)

@@ -23,7 +23,7 @@ void roll_back(MemoryContext caller, ResourceOwner owner)
 
 }  // namespace
 
-std::optional<std::string> in_subtransaction(const std::function<void()>& work)
+std::optional<std::string> in_subtransaction(const std::function<void()>& work, std::string* sqlstate)
 {
     MemoryContext caller = CurrentMemoryContext;
     ResourceOwner owner = CurrentResourceOwner;
@@ -36,8 +36,10 @@ std::optional<std::string> in_subtransaction(const std::function<void()>& work)
     } catch (const PgError& error) {
         failure = error.what();  // copied: its ErrorData goes with the subtransaction
         sqlerrcode = error.sqlerrcode();
+        if (sqlstate != nullptr) *sqlstate = unpack_sql_state(sqlerrcode);
     } catch (const zc::Error& error) {
         failure = error.what();
+        if (sqlstate != nullptr) *sqlstate = error.sqlstate() ? error.sqlstate() : "XX000";
     } catch (...) {
         roll_back(caller, owner);  // else the abort would end only this subtransaction
         throw;

@@ -14,7 +14,9 @@
 
 namespace zc::pg {
 
-std::optional<std::string> in_subtransaction(const std::function<void()>& work);
+// `sqlstate`, when given, receives the failure's SQLSTATE (XX000 for a
+// zc::Error without one).
+std::optional<std::string> in_subtransaction(const std::function<void()>& work, std::string* sqlstate = nullptr);
 
 // A look that must leave nothing behind: `work` runs in an internal
 // subtransaction that is always rolled back, so every lock its queries took
