@@ -68,6 +68,19 @@ void in_rolled_back_subtransaction(const std::function<void()>& work)
     MemoryContextSwitchTo(caller);
     try {
         work();
+    } catch (const PgError& error) {
+        // Its ErrorData may go with the subtransaction: copied, then raised
+        // again after the rollback with its SQLSTATE, detail and hint.
+        int code = error.sqlerrcode();
+        std::string message = error.what();
+        std::string detail = error.data()->detail ? error.data()->detail : "";
+        std::string hint = error.data()->hint ? error.data()->hint : "";
+        roll_back(caller, owner);
+        const char *m = message.c_str(), *d = detail.c_str(), *h = hint.c_str();
+        guard([=] {
+            ereport(ERROR, (errcode(code), errmsg_internal("%s", m), *d ? errdetail_internal("%s", d) : 0,
+                            *h ? errhint("%s", h) : 0));
+        });
     } catch (...) {
         roll_back(caller, owner);
         throw;

@@ -22,7 +22,7 @@ std::optional<std::string> in_subtransaction(const std::function<void()>& work, 
 // subtransaction that is always rolled back, so every lock its queries took
 // is released (a plain UnlockRelation cannot release the executor's own
 // lock), while the C++ results it stored stay.  Its errors propagate after
-// the rollback.
+// the rollback (a PostgreSQL error raised again from a copy).
 void in_rolled_back_subtransaction(const std::function<void()>& work);
 
 }  // namespace zc::pg
