@@ -1,0 +1,76 @@
+// Whose rights a piece of zerocut's work uses (docs/security.md).
+//
+//  - Work on a table (moving rows, creating or dropping its partitions, its
+//    archive table) runs as the table's owner under
+//    SECURITY_RESTRICTED_OPERATION, as core's VACUUM, REINDEX and REFRESH do:
+//    the owner's triggers and defaults then never run with the rights of the
+//    caller (a superuser under pg_cron), and cannot SET ROLE, create TEMP
+//    objects or leave anything behind that outlives the operation.
+//  - Writes to zerocut's own tables (partition_config, archive_policy, the
+//    audit log, …) run as the extension's owner, so a table owner who was
+//    granted EXECUTE needs no grant on them.
+//  - Before either, the caller must own (or be superuser over) the table;
+//    zerocut's own tables are never the subject of a job.
+//
+// One RAII switch, AsRole, does it for every capability.
+#pragma once
+
+#include <string>
+
+#include "pg/postgres.hpp"
+
+namespace zc::pg {
+
+// Switches the current user for the life of the object and restores it
+// after.  `restricted` adds SECURITY_RESTRICTED_OPERATION.  On an error the
+// (sub)transaction abort would restore the user too; the destructor restores
+// it in every case (it cannot fail), so a caught zc::Error leaves no trace.
+class AsRole {
+public:
+    AsRole(Oid role, bool restricted);
+    ~AsRole();
+    AsRole(const AsRole&) = delete;
+    AsRole& operator=(const AsRole&) = delete;
+
+private:
+    Oid saved_user_ = InvalidOid;
+    int saved_context_ = 0;
+};
+
+// The owner of relation `relid`; throws 42P01 when it is gone.
+Oid relation_owner(Oid relid);
+
+// The owner of the zerocut extension (whoever ran CREATE EXTENSION).
+Oid extension_owner();
+
+// Runs as `relid`'s owner, restricted: the table's own triggers may fire.
+class AsTableOwner : public AsRole {
+public:
+    explicit AsTableOwner(Oid relid) : AsRole(relation_owner(relid), true) {}
+};
+
+// Runs as the extension's owner: only for zerocut's own SQL on its own
+// tables (pinned search_path), never for SQL that fires a user's trigger.
+class AsExtensionOwner : public AsRole {
+public:
+    AsExtensionOwner() : AsRole(extension_owner(), false) {}
+};
+
+// 42501 unless the current user owns `relid` (or is a member of its owner,
+// or superuser): `argument "<arg>": must be owner of table <name>`.
+void require_table_owner(Oid relid, const char* arg_name);
+
+// Whether `relid` is one of zerocut's own relations: a member of the
+// extension, in schema zerocut, or in the partition tree of
+// audit_log.system_log.
+bool is_zerocut_relation(Oid relid);
+
+// 42809 when `relid` is one of zerocut's own relations, naming the argument
+// and what the caller tried (`what`, e.g. "archived").
+void refuse_zerocut_relation(Oid relid, const char* arg_name, const char* what);
+
+// Whether `role` is a superuser or the extension's owner: the roles the
+// audit log and zerocut's own tables may belong to.
+bool is_trusted_role(Oid role);
+
+}  // namespace zc::pg
