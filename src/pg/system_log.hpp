@@ -11,7 +11,8 @@ namespace zc::pg {
 // Inserts one row (level, message, metadata) into audit_log.system_log.
 // `metadata_json` is a JSON object's text.  In a database without the domain
 // schema the row is skipped and a NOTICE says so once per backend; returns
-// whether the row was written.
+// whether the row was written.  The row is written as the log's owner, and
+// only when a trusted role (run_as.hpp) owns the log: 42501 otherwise.
 bool write_system_log(SpiSession& spi, const std::string& level, const std::string& message,
                       const std::string& metadata_json);
 
