@@ -14,6 +14,7 @@ CREATE FUNCTION zerocut.boundary_selftest(kind text) RETURNS text
     AS 'MODULE_PATHNAME', 'zc_boundary_selftest';
 COMMENT ON FUNCTION zerocut.boundary_selftest(text) IS
     'Diagnostic: raises one kind of error through the C++/PostgreSQL boundary (ok, live_objects, cpp_error, cpp_std_exception, cpp_bad_alloc, cpp_unknown, pg_error, pg_spi_error)';
+REVOKE ALL ON FUNCTION zerocut.boundary_selftest(text) FROM PUBLIC;
 
 CREATE FUNCTION zerocut.touch_updated_at() RETURNS trigger
     LANGUAGE c

@@ -97,3 +97,6 @@ CREATE EVENT TRIGGER zerocut_archive_policy_forget_dropped ON sql_drop
     EXECUTE FUNCTION zerocut.archive_policy_forget_dropped();
 COMMENT ON EVENT TRIGGER zerocut_archive_policy_forget_dropped IS
     'Deletes the archive policy of a dropped table (DROP TABLE, DROP SCHEMA ... CASCADE, DROP OWNED)';
+
+-- Security (issue 15): PUBLIC may execute only what sql/zz_catalog.sql lists.
+REVOKE ALL ON FUNCTION zerocut.boundary_selftest(text) FROM PUBLIC;
