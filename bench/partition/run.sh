@@ -19,12 +19,22 @@ zc_psql -q -d $DB -c "SET client_min_messages = warning" -c "CREATE EXTENSION ze
         metadata jsonb NOT NULL DEFAULT '{}', user_id integer, created_at timestamptz NOT NULL DEFAULT now())"
 zc_psql -q -d $DB -c "SET client_min_messages = warning" -c "
 DO \$\$
+DECLARE
+    partman_major int := (SELECT split_part(extversion, '.', 1)::int FROM pg_extension WHERE extname = 'pg_partman');
 BEGIN
     FOR i IN 1..$PARENTS LOOP
         EXECUTE format('CREATE TABLE pm.t%s (id bigint NOT NULL, ts timestamptz NOT NULL, v int) PARTITION BY RANGE (ts)', i);
-        PERFORM partman.create_parent(format('pm.t%s', i), 'ts', 'native', 'monthly', p_premake := 4,
-                                      p_start_partition := to_char(date_trunc('month', now() - interval '24 months'), 'YYYY-MM-DD'),
-                                      p_jobmon := false);
+        -- pg_partman 5 (PostgreSQL 17's package) dropped the 'native' type
+        -- argument and takes the interval as an interval.
+        IF partman_major >= 5 THEN
+            PERFORM partman.create_parent(format('pm.t%s', i), 'ts', '1 month', p_premake := 4,
+                                          p_start_partition := to_char(date_trunc('month', now() - interval '24 months'), 'YYYY-MM-DD'),
+                                          p_jobmon := false);
+        ELSE
+            PERFORM partman.create_parent(format('pm.t%s', i), 'ts', 'native', 'monthly', p_premake := 4,
+                                          p_start_partition := to_char(date_trunc('month', now() - interval '24 months'), 'YYYY-MM-DD'),
+                                          p_jobmon := false);
+        END IF;
         EXECUTE format('CREATE TABLE zc.t%s (id bigint NOT NULL, ts timestamptz NOT NULL, v int) PARTITION BY RANGE (ts)', i);
         PERFORM zerocut.manage_partitions(format('zc.t%s', i)::regclass, 'ts', 'month', 4, NULL, 'detach',
                                           (now() - interval '24 months')::date);
@@ -53,6 +63,8 @@ echo "  idle run_maintenance(), median of $RUNS: pg_partman ${pm_idle} ms, zeroc
 # row at now() first (both sides alike); without it pg_partman makes nothing.
 zc_psql -q -d $DB -c "
 DO \$\$
+DECLARE
+    partman_major int := (SELECT split_part(extversion, '.', 1)::int FROM pg_extension WHERE extname = 'pg_partman');
 BEGIN
     FOR i IN 1..$PARENTS LOOP
         EXECUTE format('INSERT INTO pm.t%s VALUES (1, now(), 1)', i);
