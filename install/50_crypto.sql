@@ -179,6 +179,20 @@ CREATE EVENT TRIGGER zerocut_protected_column_forget_dropped ON sql_drop
 COMMENT ON EVENT TRIGGER zerocut_protected_column_forget_dropped IS
     'Deletes the protected_column rows of a dropped table (DROP TABLE, DROP SCHEMA ... CASCADE, DROP OWNED)';
 
+-- DROP EXTENSION zerocut says what it drops (configuration and keys are
+-- extension tables; the protect triggers go with CASCADE).
+CREATE FUNCTION zerocut.warn_drop_extension() RETURNS event_trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'zc_warn_drop_extension';
+COMMENT ON FUNCTION zerocut.warn_drop_extension() IS
+    'ddl_command_start event trigger function: before DROP EXTENSION zerocut, a WARNING with the protected columns, encryption keys, managed partitioned tables, archive policies and audited tables that go with it';
+REVOKE ALL ON FUNCTION zerocut.warn_drop_extension() FROM PUBLIC;
+CREATE EVENT TRIGGER zerocut_warn_drop_extension ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION')
+    EXECUTE FUNCTION zerocut.warn_drop_extension();
+COMMENT ON EVENT TRIGGER zerocut_warn_drop_extension IS
+    'Warns, before DROP EXTENSION zerocut, what configuration and keys it drops';
+
 CREATE FUNCTION zerocut.protect_column_trigger() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'zc_protect_column_trigger';
