@@ -223,7 +223,7 @@ BEGIN
         args := '{}';
         rest := t.tgargs;
         FOR i IN 1..5 LOOP
-            cut := pg_catalog.position('\x00'::bytea IN rest);
+            cut := pg_catalog.position(rest, '\x00'::bytea);
             args := args OPERATOR(pg_catalog.||) pg_catalog.convert_from(pg_catalog.substr(rest, 1, cut - 1),
                                                                         pg_catalog.current_setting('server_encoding'));
             rest := pg_catalog.substr(rest, cut + 1);
