@@ -184,6 +184,7 @@ DROP ROLE zc_crypto_other;
 -- Leave the database as it was.
 DELETE FROM user_management."USER" WHERE email LIKE 'crypto%';
 DROP TRIGGER zc_protect_phone ON user_management."USER";
+DELETE FROM zerocut.protected_column WHERE relation = 'user_management."USER"'::regclass;
 ALTER TABLE user_management."USER" DROP COLUMN phone_bidx;
 DROP TABLE crypto_docs, crypto_parted, crypto_misc;
 DROP VIEW crypto_view;

@@ -100,3 +100,142 @@ COMMENT ON EVENT TRIGGER zerocut_archive_policy_forget_dropped IS
 
 -- Security (issue 15): PUBLIC may execute only what sql/zz_catalog.sql lists.
 REVOKE ALL ON FUNCTION zerocut.boundary_selftest(text) FROM PUBLIC;
+
+-- ------------------------------------------------------------- crypto --
+-- Issue 15: version 1 of a key (its blind indexes) is kept; a registry of
+-- protected columns that the protect trigger checks (it is no longer
+-- PUBLIC's) and the audit trigger redacts.
+
+-- Blind indexes are derived from version 1 of a key: it may not go while
+-- other versions of the key remain (deleting every version drops the key).
+CREATE FUNCTION zerocut.encryption_keys_keep_first_version() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    orphan text;
+BEGIN
+    SELECT o.name INTO orphan
+    FROM old_keys o
+    WHERE o.version = 1
+      AND EXISTS (SELECT FROM zerocut.encryption_keys k WHERE k.name = o.name)
+      AND NOT EXISTS (SELECT FROM zerocut.encryption_keys k WHERE k.name = o.name AND k.version = 1)
+    LIMIT 1;
+    IF orphan IS NOT NULL THEN
+        RAISE EXCEPTION 'version 1 of encryption key "%" cannot be removed while other versions of it remain', orphan
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'The blind indexes of a key (zerocut.blind_index(), protect_column()) are derived from its version 1.',
+                  HINT = 'Delete every version of the key to drop it, or keep version 1.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION zerocut.encryption_keys_keep_first_version() IS
+    'Statement trigger on zerocut.encryption_keys: refuses a DELETE or UPDATE that removes version 1 of a key while other versions remain (its blind indexes are derived from version 1)';
+REVOKE ALL ON FUNCTION zerocut.encryption_keys_keep_first_version() FROM PUBLIC;
+CREATE TRIGGER keep_first_version_on_delete AFTER DELETE ON zerocut.encryption_keys
+    REFERENCING OLD TABLE AS old_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION zerocut.encryption_keys_keep_first_version();
+CREATE TRIGGER keep_first_version_on_update AFTER UPDATE ON zerocut.encryption_keys
+    REFERENCING OLD TABLE AS old_keys
+    FOR EACH STATEMENT EXECUTE FUNCTION zerocut.encryption_keys_keep_first_version();
+
+-- The registry of protected columns, written by protect_column() as the
+-- extension's owner; protect_column_trigger() works only for what it
+-- records, and the audit trigger redacts every column in it.
+CREATE TABLE zerocut.protected_column (
+    relation           regclass NOT NULL,
+    column_name        name NOT NULL,
+    key_name           text NOT NULL,
+    context            text NOT NULL,
+    blind_index_column name,
+    keep_plaintext     boolean NOT NULL,
+    protected_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (relation, column_name)
+);
+COMMENT ON TABLE zerocut.protected_column IS
+    'Columns protected by protect_column(): key, context (bound into every ciphertext), blind-index column, keep_plaintext; the protect trigger refuses any relation or column not recorded here, the audit trigger redacts them. Kept by pg_dump';
+REVOKE ALL ON TABLE zerocut.protected_column FROM PUBLIC;
+GRANT SELECT ON TABLE zerocut.protected_column TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('zerocut.protected_column', '');
+
+CREATE FUNCTION zerocut.protected_column_invalidate() RETURNS trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'zc_protected_column_invalidate';
+COMMENT ON FUNCTION zerocut.protected_column_invalidate() IS
+    'Statement trigger on zerocut.protected_column: any change invalidates every backend''s relcache, so the protect triggers and the audit trigger''s redacted columns see it at once';
+REVOKE ALL ON FUNCTION zerocut.protected_column_invalidate() FROM PUBLIC;
+CREATE TRIGGER protected_column_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON zerocut.protected_column
+    FOR EACH STATEMENT EXECUTE FUNCTION zerocut.protected_column_invalidate();
+
+-- A dropped table leaves the registry (its OID could otherwise be reused).
+CREATE FUNCTION zerocut.protected_column_forget_dropped() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    dropped pg_catalog.oid[];
+BEGIN
+    SELECT pg_catalog.array_agg(p.relation::pg_catalog.oid) INTO dropped
+    FROM zerocut.protected_column p
+    JOIN pg_catalog.pg_event_trigger_dropped_objects() d
+      ON d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0
+     AND d.objid = p.relation::pg_catalog.oid;
+    IF dropped IS NOT NULL THEN  -- (a DELETE of nothing would still flush every relcache)
+        DELETE FROM zerocut.protected_column WHERE relation::pg_catalog.oid = ANY (dropped);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION zerocut.protected_column_forget_dropped() IS
+    'sql_drop event trigger function: deletes the protected_column rows of dropped tables';
+REVOKE ALL ON FUNCTION zerocut.protected_column_forget_dropped() FROM PUBLIC;
+CREATE EVENT TRIGGER zerocut_protected_column_forget_dropped ON sql_drop
+    EXECUTE FUNCTION zerocut.protected_column_forget_dropped();
+COMMENT ON EVENT TRIGGER zerocut_protected_column_forget_dropped IS
+    'Deletes the protected_column rows of a dropped table (DROP TABLE, DROP SCHEMA ... CASCADE, DROP OWNED)';
+
+-- DROP EXTENSION zerocut says what it drops (configuration and keys are
+-- extension tables; the protect triggers go with CASCADE).
+CREATE FUNCTION zerocut.warn_drop_extension() RETURNS event_trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'zc_warn_drop_extension';
+COMMENT ON FUNCTION zerocut.warn_drop_extension() IS
+    'ddl_command_start event trigger function: before DROP EXTENSION zerocut, a WARNING with the protected columns, encryption keys, managed partitioned tables, archive policies and audited tables that go with it';
+REVOKE ALL ON FUNCTION zerocut.warn_drop_extension() FROM PUBLIC;
+CREATE EVENT TRIGGER zerocut_warn_drop_extension ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION')
+    EXECUTE FUNCTION zerocut.warn_drop_extension();
+COMMENT ON EVENT TRIGGER zerocut_warn_drop_extension IS
+    'Warns, before DROP EXTENSION zerocut, what configuration and keys it drops';
+
+COMMENT ON FUNCTION zerocut.protect_column_trigger() IS
+    'BEFORE INSERT OR UPDATE row trigger made by protect_column(): encrypts <col> into <col>_encrypted (never twice), writes <col>_bidx, blanks <col> unless keep_plaintext; refuses (42501) a relation or column not recorded in zerocut.protected_column';
+REVOKE ALL ON FUNCTION zerocut.protect_column_trigger() FROM PUBLIC;
+
+-- The columns a 0.1.0 protect_column() protected: its triggers' arguments
+-- (column, key, blind index, keep_plaintext, context), read byte-exactly.
+DO $$
+DECLARE
+    t record;
+    args text[];
+    rest bytea;
+    cut integer;
+BEGIN
+    FOR t IN SELECT tgrelid, tgargs FROM pg_catalog.pg_trigger
+             WHERE tgfoid = 'zerocut.protect_column_trigger()'::pg_catalog.regprocedure
+               AND tgparentid = 0 AND tgnargs = 5
+    LOOP
+        args := '{}';
+        rest := t.tgargs;
+        FOR i IN 1..5 LOOP
+            cut := pg_catalog.position(rest, '\x00'::bytea);
+            args := args OPERATOR(pg_catalog.||) pg_catalog.convert_from(pg_catalog.substr(rest, 1, cut - 1),
+                                                                        pg_catalog.current_setting('server_encoding'));
+            rest := pg_catalog.substr(rest, cut + 1);
+        END LOOP;
+        INSERT INTO zerocut.protected_column (relation, column_name, key_name, context, blind_index_column,
+                                              keep_plaintext)
+        VALUES (t.tgrelid, args[1], args[2], args[5],
+                CASE WHEN args[3] = 'true' THEN args[1] OPERATOR(pg_catalog.||) '_bidx' END, args[4] = 'true')
+        ON CONFLICT DO NOTHING;
+    END LOOP;
+END
+$$;

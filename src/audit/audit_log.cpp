@@ -9,6 +9,7 @@
 #include "audit/log_writer.hpp"
 #include "core/audit_options.hpp"
 #include "core/errors.hpp"
+#include "crypto/protected_columns.hpp"
 #include "pg/boundary.hpp"
 #include "pg/job_lock.hpp"
 #include "pg/module.hpp"
@@ -795,6 +796,9 @@ AuditRelation* audit_relation(TriggerData* data)
     core::audit::TriggerOptions options = core::audit::parse_trigger_arguments(args);
     auto redacted = core::audit::parse_column_list(redact_columns_setting ? redact_columns_setting : "");
     if (!redacted) redacted = std::vector<std::string>{"password_hash"};  // the check hook keeps this unreachable
+    // Columns protected by zerocut.protect_column() are redacted too (src/crypto/protected_columns.hpp).
+    for (auto& name : zc::crypto::protected_column_names(RelationGetRelid(data->tg_relation)))
+        redacted->push_back(std::move(name));
     std::vector<const char*> excluded_names, redacted_names;
     for (const auto& name : options.excluded) excluded_names.push_back(name.c_str());
     for (const auto& name : *redacted) redacted_names.push_back(name.c_str());

@@ -21,6 +21,7 @@
 #include "core/errors.hpp"
 #include "pg/guard.hpp"
 #include "pg/module.hpp"
+#include "pg/run_as.hpp"
 #include "pg/spi.hpp"
 #include "pg/system_log.hpp"
 
@@ -250,8 +251,9 @@ std::string_view context_flag(const std::optional<std::string_view>& context)
 
 constexpr const char* key_file_hint =
     "As the database server's operating-system user: openssl rand -hex 32 > zerocut.key && chmod 600 zerocut.key "
-    "(in the data directory, or any absolute path); then as a superuser: ALTER SYSTEM SET zerocut.key_file = "
-    "'zerocut.key'; SELECT pg_reload_conf();";
+    "(in the data directory, or any absolute path); then as a superuser: LOAD 'zerocut'; ALTER SYSTEM SET "
+    "zerocut.key_file = 'zerocut.key'; SELECT pg_reload_conf(); (before PostgreSQL 17, ALTER SYSTEM knows the "
+    "setting only in a session that loaded zerocut)";
 
 // Reads and checks the root key file; derives the key-wrapping key into `out`.
 void load_wrapping_key(Key32& out)
@@ -305,45 +307,6 @@ Oid keys_relid()
     return relid;
 }
 
-Oid keys_owner(Oid relid)
-{
-    Oid owner = zc::pg::guard([=] {
-        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-        if (!HeapTupleIsValid(tuple)) return InvalidOid;
-        Oid result = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-        ReleaseSysCache(tuple);
-        return result;
-    });
-    if (owner == InvalidOid) throw Error(sqlstate::undefined_table, "zerocut.encryption_keys does not exist");
-    return owner;
-}
-
-// Runs our SQL on zerocut.encryption_keys as the table's owner (the table is
-// not readable by PUBLIC), the way a SECURITY DEFINER function would, but
-// without a per-call cost on cache hits.  The transaction abort restores the
-// user on error.
-class AsKeyringOwner {
-public:
-    AsKeyringOwner() : entry_exceptions_(std::uncaught_exceptions())
-    {
-        Oid owner = keys_owner(keys_relid());
-        GetUserIdAndSecContext(&saved_user_, &saved_context_);
-        SetUserIdAndSecContext(owner, saved_context_ | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-    }
-    ~AsKeyringOwner()
-    {
-        if (std::uncaught_exceptions() > entry_exceptions_) return;
-        SetUserIdAndSecContext(saved_user_, saved_context_);
-    }
-    AsKeyringOwner(const AsKeyringOwner&) = delete;
-    AsKeyringOwner& operator=(const AsKeyringOwner&) = delete;
-
-private:
-    Oid saved_user_ = InvalidOid;
-    int saved_context_ = 0;
-    int entry_exceptions_;
-};
-
 std::vector<std::uint8_t> from_hex(const std::string& hex)
 {
     std::vector<std::uint8_t> out;
@@ -384,6 +347,24 @@ DataKey unwrap_row(const std::vector<std::optional<std::string>>& row)
     return key;
 }
 
+// Throws F0000 when the root key in zerocut.key_file cannot unwrap `row`
+// (an existing data key): `function` would otherwise add a key under the
+// wrong root key.
+void require_keyring_root_key(const std::vector<std::optional<std::string>>& row, const char* function)
+{
+    try {
+        DataKey check = unwrap_row(row);
+    } catch (const Error& e) {
+        if (std::strcmp(e.sqlstate(), sqlstate::config_file_error) != 0) throw;
+        throw Error(sqlstate::config_file_error,
+                    std::string("zerocut.") + function +
+                        "(): zerocut.key_file holds a different root key than the keyring's; nothing was changed",
+                    e.what(),
+                    "Point zerocut.key_file at the root key the keyring was created with: a data key wrapped by "
+                    "another root key could not be read with the right one.");
+    }
+}
+
 constexpr const char* select_columns =
     "SELECT id, name, version, pg_catalog.encode(wrapped_key, 'hex') "
     "FROM zerocut.encryption_keys ";
@@ -391,10 +372,15 @@ constexpr const char* select_columns =
 // Loads rows matching `where` ($1 = param) into the cache; returns the first id.
 std::optional<std::uint32_t> load_keys(const std::string& where, const zc::pg::Param& param)
 {
+    // Whatever is cached from here on must be dropped when the keyring
+    // changes: the invalidation callback listens to the table's OID, which a
+    // cache reset forgets.
+    cache();
+    keys_relid();
     std::vector<std::vector<std::optional<std::string>>> rows;
     {
         zc::pg::PinnedSearchPath path;
-        AsKeyringOwner owner;
+        zc::pg::AsExtensionOwner owner;  // the keyring is not readable by PUBLIC
         zc::pg::SpiSession spi;
         spi.execute_cached(select_columns + where, {param}, true);
         rows = spi.rows_text();
@@ -407,6 +393,15 @@ std::optional<std::uint32_t> load_keys(const std::string& where, const zc::pg::P
         c.by_id.emplace(first, key);
     }
     return first;
+}
+
+bool key_exists(const std::string& name)
+{
+    zc::pg::PinnedSearchPath path;
+    zc::pg::AsExtensionOwner owner;
+    zc::pg::SpiSession spi;
+    return spi.query_text("SELECT 1 FROM zerocut.encryption_keys WHERE name = $1 LIMIT 1", {zc::pg::text_param(name)})
+        .has_value();
 }
 
 [[noreturn]] void no_such_key(const std::string& name, const char* argument)
@@ -450,8 +445,17 @@ DataKey blind_index_key(const std::string& name, const char* argument)
     Cache& c = cache();
     if (auto found = c.first_by_name.find(name); found != c.first_by_name.end())
         return key_by_id(found->second, argument);
-    auto id = load_keys("WHERE name = $1 ORDER BY version LIMIT 1", zc::pg::text_param(name));
-    if (!id) no_such_key(name, argument);
+    auto id = load_keys("WHERE name = $1 AND version = 1", zc::pg::text_param(name));
+    if (!id) {
+        if (key_exists(name))
+            throw Error(sqlstate::undefined_object,
+                        label(argument) + ": version 1 of encryption key \"" + name +
+                            "\", from which its blind indexes are derived, no longer exists",
+                        "",
+                        "Restore version 1 from a backup of zerocut.encryption_keys: no other version gives the "
+                        "same blind indexes.");
+        no_such_key(name, argument);
+    }
     cache().first_by_name[name] = *id;
     return cache().by_id.at(*id);
 }
@@ -466,9 +470,14 @@ NewKey add_key_version(const std::string& name, bool rotate)
     NewKey created{};
     {
         zc::pg::PinnedSearchPath path;
-        AsKeyringOwner owner;
+        zc::pg::AsExtensionOwner owner;  // the keyring is not readable by PUBLIC
         zc::pg::SpiSession spi;
         spi.execute("LOCK TABLE zerocut.encryption_keys IN SHARE ROW EXCLUSIVE MODE");
+        // The root key must be the keyring's: a key wrapped by another one
+        // would be unreadable once the right file is back.
+        spi.execute(std::string(select_columns) + "ORDER BY id LIMIT 1");
+        auto existing = spi.rows_text();
+        if (!existing.empty()) require_keyring_root_key(existing[0], rotate ? "rotate_key" : "create_key");
         auto latest = spi.query_text("SELECT max(version) FROM zerocut.encryption_keys WHERE name = $1",
                                      {zc::pg::text_param(name)});
         if (!rotate && latest)

@@ -14,6 +14,7 @@
 #include "crypto/keyring.hpp"
 #include "pg/boundary.hpp"
 #include "pg/compat.hpp"
+#include "pg/run_as.hpp"
 #include "pg/spi.hpp"
 #include "pg/system_log.hpp"
 #include "pg/values.hpp"
@@ -78,10 +79,8 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
     if (relkind != "r" && relkind != "p")
         throw zc::Error(zc::sqlstate::wrong_object_type,
                         "argument \"tbl\": \"" + schema + "." + table + "\" is not a table");
-    bool owner = zc::pg::guard([=] { return zc::pg::owns_relation(relid, GetUserId()); });
-    if (!owner)
-        throw zc::Error(zc::sqlstate::insufficient_privilege,
-                        "argument \"tbl\": must be owner of table \"" + schema + "." + table + "\"");
+    zc::pg::require_table_owner(relid, "tbl");
+    zc::pg::refuse_zerocut_relation(relid, "tbl", "protected");
     Column plain = find_column(spi, relid, col);
     if (!plain.exists)
         throw zc::Error(zc::sqlstate::undefined_column, "argument \"col\": column \"" + col + "\" of table \"" +
@@ -137,10 +136,26 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
             spi.execute("CREATE INDEX ON " + qualified + " (" + zc::pg::quote_ident(bidx) + ")");
     }
     spi.execute("DROP TRIGGER IF EXISTS " + zc::pg::quote_ident(trigger) + " ON " + qualified);
-    spi.execute("CREATE TRIGGER " + zc::pg::quote_ident(trigger) + " BEFORE INSERT OR UPDATE ON " + qualified +
-                " FOR EACH ROW EXECUTE FUNCTION zerocut.protect_column_trigger(" + zc::pg::quote_literal(col) + ", " +
-                zc::pg::quote_literal(key_name) + ", " + (blind ? "'true'" : "'false'") + ", " +
-                (keep ? "'true'" : "'false'") + ", " + zc::pg::quote_literal(context) + ")");
+    {
+        // The registry the trigger checks, and the trigger itself, as the
+        // extension's owner: the caller needs no grant on the registry nor
+        // EXECUTE on protect_column_trigger() (revoked from PUBLIC, and
+        // CREATE TRIGGER asks for it).  No user code runs here.
+        zc::pg::AsExtensionOwner owner;
+        spi.execute(
+            "INSERT INTO zerocut.protected_column (relation, column_name, key_name, context, blind_index_column, "
+            "keep_plaintext) VALUES ($1::oid::regclass, $2::text::name, $3, $4, $5::text::name, $6::text::boolean) "
+            "ON CONFLICT (relation, column_name) DO UPDATE SET key_name = EXCLUDED.key_name, "
+            "context = EXCLUDED.context, blind_index_column = EXCLUDED.blind_index_column, "
+            "keep_plaintext = EXCLUDED.keep_plaintext, protected_at = EXCLUDED.protected_at",
+            {zc::pg::Param{OIDOID, ObjectIdGetDatum(relid)}, zc::pg::text_param(col), zc::pg::text_param(key_name),
+             zc::pg::text_param(context), blind ? zc::pg::text_param(bidx) : zc::pg::Param{TEXTOID, (Datum)0, true},
+             zc::pg::text_param(keep ? "true" : "false")});
+        spi.execute("CREATE TRIGGER " + zc::pg::quote_ident(trigger) + " BEFORE INSERT OR UPDATE ON " + qualified +
+                    " FOR EACH ROW EXECUTE FUNCTION zerocut.protect_column_trigger(" + zc::pg::quote_literal(col) +
+                    ", " + zc::pg::quote_literal(key_name) + ", " + (blind ? "'true'" : "'false'") + ", " +
+                    (keep ? "'true'" : "'false'") + ", " + zc::pg::quote_literal(context) + ")");
+    }
     std::string pending =
         spi.query_text("SELECT count(*) FROM " + qualified + " WHERE " + zc::pg::quote_ident(col) + " IS NOT NULL" +
                        (keep ? " AND " + zc::pg::quote_ident(enc) + " IS NULL" : std::string()))

@@ -7,12 +7,21 @@
 // keep_plaintext.  A value that already is a zerocut ciphertext is never
 // encrypted again: in <col>_encrypted it is kept (and authenticated to
 // compute the blind index), in a bytea <col> it is moved over as it is.
+//
+// Its arguments are checked against zerocut.protected_column: the relation
+// it fires on (or a partitioned table above it) must have the column
+// recorded there with the same key, context and options, else 42501.  So
+// the function is no oracle for a role that creates a table of its own with
+// this trigger and another column's context (it is also revoked from
+// PUBLIC: protect_column() creates it as the extension's owner).
 #include <cstring>
 #include <string>
 
 #include "core/envelope.hpp"
 #include "crypto/keyring.hpp"
+#include "crypto/protected_columns.hpp"
 #include "pg/boundary.hpp"
+#include "pg/spi.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -40,6 +49,25 @@ Setup read_setup(TriggerData* data)
                         "Create it with zerocut.protect_column().");
     char** args = data->tg_trigger->tgargs;
     Setup setup{args[0], args[1], args[4], std::strcmp(args[2], "true") == 0, std::strcmp(args[3], "true") == 0};
+    Relation rel = data->tg_relation;
+    auto recorded = zc::crypto::find_protected_column(RelationGetRelid(rel), setup.col);
+    auto where = [&] {
+        return "column \"" + setup.col + "\" of relation " + zc::pg::qualified_relation_name(RelationGetRelid(rel));
+    };
+    if (!recorded)
+        throw zc::Error(zc::sqlstate::insufficient_privilege,
+                        std::string(me) + ": " + where() + " is not protected by zerocut.protect_column()",
+                        std::string("trigger \"") + data->tg_trigger->tgname +
+                            "\": the relation and column are not recorded in zerocut.protected_column",
+                        "Protect columns with zerocut.protect_column(), which records them and creates the trigger.");
+    if (recorded->key_name != setup.key_name || recorded->context != setup.context ||
+        recorded->blind_index != setup.blind || recorded->keep_plaintext != setup.keep)
+        throw zc::Error(zc::sqlstate::insufficient_privilege,
+                        std::string(me) + ": the arguments of trigger \"" + data->tg_trigger->tgname +
+                            "\" do not match how " + where() + " was protected",
+                        "zerocut.protected_column records key \"" + recorded->key_name + "\" and context \"" +
+                            recorded->context + "\"",
+                        "Run zerocut.protect_column() again to re-create the trigger.");
     return setup;
 }
 
