@@ -155,7 +155,6 @@ CREATE TABLE zerocut.protected_column (
 COMMENT ON TABLE zerocut.protected_column IS
     'Columns protected by protect_column(): key, context (bound into every ciphertext), blind-index column, keep_plaintext; the protect trigger refuses any relation or column not recorded here, the audit trigger redacts them. Kept by pg_dump';
 REVOKE ALL ON TABLE zerocut.protected_column FROM PUBLIC;
-GRANT SELECT ON TABLE zerocut.protected_column TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('zerocut.protected_column', '');
 
 CREATE FUNCTION zerocut.protected_column_invalidate() RETURNS trigger
