@@ -168,7 +168,7 @@ GROUP BY parent ORDER BY parent::text;
 SELECT relname, pg_get_userbyid(relowner) AS owner, relispartition FROM pg_class
 WHERE relnamespace = 'appschema'::regnamespace AND relname = 'metrics_1996_01';
 
--- 3. zerocut's own tables are refused (42809), for every caller.
+-- 3. zerocut's own tables are refused (42809), for every caller, superuser too.
 BEGIN;
 SELECT psec.try($$SELECT zerocut.convert_to_partitioned('zerocut.partition_config', 'registered_at')$$);
 SELECT psec.try($$SELECT zerocut.manage_partitions('zerocut.partition_config', 'registered_at')$$);
@@ -176,11 +176,18 @@ SELECT psec.try($$SELECT zerocut.create_monthly_partition('zerocut.partition_con
 SELECT psec.try($$SELECT zerocut.run_maintenance('zerocut.partition_config')$$);
 ROLLBACK;
 -- The audit log is managed by zerocut's installer: only a superuser or the
--- extension's owner may manage it; others are refused even as its owner.
+-- extension's owner may manage it (42501); others are refused, even as its
+-- owner.
 SET ROLE app;
 SELECT psec.try($$SELECT zerocut.manage_partitions('audit_log.system_log', 'created_at')$$);
 SELECT psec.try($$SELECT zerocut.run_maintenance('audit_log.system_log')$$);
 RESET ROLE;
+BEGIN;
+ALTER TABLE audit_log.system_log OWNER TO app;
+SET LOCAL ROLE app;
+SELECT psec.try($$SELECT zerocut.manage_partitions('audit_log.system_log', 'created_at')$$);
+SELECT parent, action, detail FROM zerocut.run_maintenance() WHERE parent = 'audit_log.system_log'::regclass;
+ROLLBACK;
 SELECT psec.try($$SELECT zerocut.run_maintenance('audit_log.system_log')$$);
 
 -- 4. New partitions take the parent's owner, grants (table and column),

@@ -566,16 +566,31 @@ Refusal refusal_for(Oid relid)
     // a superuser or the extension's owner: its partitions and retention are
     // zerocut's business, not its owner's (an ordinary role that made the
     // log first owns it, and zerocut does not even write to such a log).
-    if (zc::pg::is_zerocut_relation(relid) && !(in_audit_log_schema(relid) && zc::pg::is_trusted_role(GetUserId())))
-        return Refusal::zerocut_own;
     Oid user = GetUserId();
+    if (zc::pg::is_zerocut_relation(relid)) {
+        if (!in_audit_log_schema(relid)) return Refusal::zerocut_own;
+        if (!zc::pg::is_trusted_role(user)) return Refusal::audit_log;
+    }
     if (!zc::pg::guard([=] { return zc::pg::owns_relation(relid, user); })) return Refusal::not_owner;
     return Refusal::none;
 }
 
 void require_may_manage(Oid relid, const char* argument, const char* what)
 {
-    if (refusal_for(relid) == Refusal::zerocut_own) zc::pg::refuse_zerocut_relation(relid, argument, what);
+    switch (refusal_for(relid)) {
+        case Refusal::zerocut_own:
+            zc::pg::refuse_zerocut_relation(relid, argument, what);
+            break;
+        case Refusal::audit_log:
+            throw Error(zc::sqlstate::insufficient_privilege,
+                        fmt::format("argument \"{}\": {} is zerocut's audit log; only a superuser or the owner of "
+                                    "extension zerocut may have its partitions managed",
+                                    argument, zc::pg::qualified_relation_name(relid)),
+                        "zerocut's installer registers the audit log's monthly partitions itself");
+        case Refusal::not_owner:
+        case Refusal::none:
+            break;
+    }
     zc::pg::require_table_owner(relid, argument);
 }
 
@@ -1183,11 +1198,12 @@ std::vector<Action> maintain(SpiSession& spi, const MaintainOptions& options)
         // kept.
         if (config.parent_exists && !may_manage(config.parent)) {
             std::string name = zc::pg::qualified_relation_name(config.parent);
-            all.push_back(
-                Action{config.parent, "skip", "",
-                       refusal_for(config.parent) == Refusal::zerocut_own
-                           ? name + " is zerocut's own; only a superuser or the extension's owner maintains it"
-                           : "the current user does not own " + name + "; left to its owner or a superuser"});
+            Refusal refusal = refusal_for(config.parent);
+            all.push_back(Action{config.parent, "skip", "",
+                                 refusal == Refusal::zerocut_own ? name + " is one of zerocut's own tables"
+                                 : refusal == Refusal::audit_log
+                                     ? name + " is zerocut's audit log; left to a superuser or the extension's owner"
+                                     : "the current user does not own " + name + "; left to its owner or a superuser"});
             continue;
         }
         std::string outcome;

@@ -54,13 +54,13 @@ struct Action {
 // Who may have the engine work on a table (docs/partitions.md, "Privileges"):
 // its owner or a superuser; never one of zerocut's own tables (42809), except
 // the audit log's partition tree, which zerocut's installer manages: that one
-// only for a superuser or the extension's owner.  `what` completes "cannot be
-// ..." in the refusal.  Throws 42809 / 42501 naming `argument`.
+// only for a superuser or the extension's owner (42501 for anyone else).
+// `what` completes "cannot be ..." in the refusal.  Errors name `argument`.
 void require_may_manage(Oid relid, const char* argument, const char* what);
 // The same as a yes / no, for run_maintenance() over every managed parent,
 // and why not.
 bool may_manage(Oid relid);
-enum class Refusal { none, zerocut_own, not_owner };
+enum class Refusal { none, zerocut_own, audit_log, not_owner };
 Refusal refusal_for(Oid relid);
 
 // Checks `relid` is a partitioned table the engine can manage; errors name
