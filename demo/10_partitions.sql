@@ -64,6 +64,33 @@ DELETE FROM zerocut.partition_config WHERE parent = 'public.old_usage'::regclass
 DROP TABLE public.old_usage;
 
 \echo
+\echo '== privileges: a table owner granted EXECUTE manages its own table; the work runs as the owner'
+CREATE ROLE demo_app;
+CREATE SCHEMA demo_app AUTHORIZATION demo_app;
+GRANT USAGE ON SCHEMA zerocut TO demo_app;
+GRANT EXECUTE ON FUNCTION zerocut.manage_partitions(regclass, name, text, integer, interval, text, date) TO demo_app;
+SET ROLE demo_app;
+CREATE TABLE demo_app.events (at timestamptz NOT NULL, what text) PARTITION BY RANGE (at);
+GRANT SELECT ON demo_app.events TO PUBLIC;
+SELECT zerocut.manage_partitions('demo_app.events', 'at', 'month', 1);
+RESET ROLE;
+SELECT c.relname AS partition, pg_get_userbyid(c.relowner) AS owner, c.relacl AS grants
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'demo_app.events'::regclass ORDER BY c.relname LIMIT 2;
+\echo 'zerocut''s own tables are refused, for a superuser too (42809):'
+DO $$ BEGIN
+    PERFORM zerocut.manage_partitions('zerocut.partition_config', 'registered_at');
+EXCEPTION WHEN wrong_object_type THEN
+    RAISE NOTICE 'refused: %', SQLERRM;
+END $$;
+DELETE FROM zerocut.partition_config WHERE parent = 'demo_app.events'::regclass;
+DELETE FROM audit_log.system_log WHERE metadata->>'parent' = 'demo_app.events';
+DROP SCHEMA demo_app CASCADE;
+REVOKE ALL ON SCHEMA zerocut FROM demo_app;
+REVOKE ALL ON FUNCTION zerocut.manage_partitions(regclass, name, text, integer, interval, text, date) FROM demo_app;
+DROP ROLE demo_app;
+
+\echo
 \echo '== every action is in audit_log.system_log'
 SELECT level, message, metadata->>'detail' AS detail
 FROM audit_log.system_log WHERE metadata->>'capability' = 'partitions' ORDER BY id DESC LIMIT 5;

@@ -40,24 +40,45 @@ CREATE FUNCTION zerocut.run_maintenance(parent regclass DEFAULT NULL)
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'zc_run_maintenance';
 COMMENT ON FUNCTION zerocut.run_maintenance(regclass) IS
-    'For every managed parent (or the one given): creates partitions through now + premake, moves default-partition rows into their partitions, applies retention; logs every action; skips a parent it cannot lock within zerocut.partition_lock_timeout; each parent runs in its own subtransaction: a failing one is rolled back, returned as an error row, logged at ERROR level and kept as its last_outcome, and the others proceed';
+    'For every managed parent (or the one given): creates partitions through now + premake, moves default-partition rows into their partitions, applies retention; logs every action; skips a parent it cannot lock within zerocut.partition_lock_timeout; each parent runs in its own subtransaction: a failing one is rolled back, returned as an error row, logged at ERROR level and kept as its last_outcome, and the others proceed; the work runs as each table''s owner; a parent the caller does not own is refused (given) or returned as a skip row and left alone (all)';
 REVOKE ALL ON FUNCTION zerocut.run_maintenance(regclass) FROM PUBLIC;
+
+CREATE FUNCTION zerocut.managed_parents()
+    RETURNS TABLE(parent regclass, may_maintain boolean)
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_managed_parents';
+COMMENT ON FUNCTION zerocut.managed_parents() IS
+    'Every parent zerocut manages, and whether the current user may have it maintained (its owner or a superuser; the audit log only a superuser or the extension owner); what run_maintenance_proc() loops over, without a grant on zerocut.partition_config';
+REVOKE ALL ON FUNCTION zerocut.managed_parents() FROM PUBLIC;
 
 CREATE PROCEDURE zerocut.run_maintenance_proc()
     LANGUAGE plpgsql
 AS $$
 DECLARE
     managed regclass;
+    allowed boolean;
+    skipped text[] := '{}';
 BEGIN
-    -- One transaction per parent, so a long run holds no lock for long.
-    FOR managed IN SELECT c.parent FROM zerocut.partition_config c ORDER BY c.parent::pg_catalog.oid LOOP
-        PERFORM zerocut.run_maintenance(managed);
-        COMMIT;
+    -- One transaction per parent, so a long run holds no lock for long.  The
+    -- parents the current user may not have maintained are left alone.
+    FOR managed, allowed IN SELECT m.parent, m.may_maintain FROM zerocut.managed_parents() m
+                            ORDER BY m.parent::pg_catalog.oid LOOP
+        IF allowed THEN
+            PERFORM zerocut.run_maintenance(managed);
+            COMMIT;
+        ELSE
+            skipped := skipped OPERATOR(pg_catalog.||) managed::pg_catalog.text;
+        END IF;
     END LOOP;
+    IF pg_catalog.cardinality(skipped) > 0 THEN
+        RAISE NOTICE 'zerocut: run_maintenance_proc() skipped % managed tables the current user may not maintain: %',
+            pg_catalog.cardinality(skipped), pg_catalog.array_to_string(skipped, ', ')
+            USING HINT = 'Run it as their owner or as a superuser.';
+    END IF;
 END
 $$;
 COMMENT ON PROCEDURE zerocut.run_maintenance_proc() IS
-    'CALL zerocut.run_maintenance_proc(): run_maintenance() for each managed parent, committing after each (for pg_cron)';
+    'CALL zerocut.run_maintenance_proc(): run_maintenance() for each managed parent the current user may have maintained (zerocut.managed_parents()), committing after each (for pg_cron); the others are named in a NOTICE';
 REVOKE ALL ON PROCEDURE zerocut.run_maintenance_proc() FROM PUBLIC;
 
 CREATE FUNCTION zerocut.convert_to_partitioned(tbl regclass, control_column name, granularity text DEFAULT 'month')

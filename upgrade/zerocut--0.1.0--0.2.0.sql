@@ -8,9 +8,49 @@
 COMMENT ON FUNCTION zerocut.manage_partitions(regclass, name, text, integer, interval, text, date) IS
     'Registers a RANGE-partitioned parent for maintenance and creates its default partition and every partition from the start (given, oldest row, or now) through now + premake; refuses a retention that is not a positive interval of at most 1000 years or is shorter than the table''s archive policy keep (docs/partitions.md), and a granularity change overlapping existing partitions';
 COMMENT ON FUNCTION zerocut.run_maintenance(regclass) IS
-    'For every managed parent (or the one given): creates partitions through now + premake, moves default-partition rows into their partitions, applies retention; logs every action; skips a parent it cannot lock within zerocut.partition_lock_timeout; each parent runs in its own subtransaction: a failing one is rolled back, returned as an error row, logged at ERROR level and kept as its last_outcome, and the others proceed';
+    'For every managed parent (or the one given): creates partitions through now + premake, moves default-partition rows into their partitions, applies retention; logs every action; skips a parent it cannot lock within zerocut.partition_lock_timeout; each parent runs in its own subtransaction: a failing one is rolled back, returned as an error row, logged at ERROR level and kept as its last_outcome, and the others proceed; the work runs as each table''s owner; a parent the caller does not own is refused (given) or returned as a skip row and left alone (all)';
 COMMENT ON FUNCTION zerocut.convert_to_partitioned(regclass, name, text) IS
     'Turns a plain table into a managed RANGE-partitioned table of the same name, keeping rows (attached as a legacy partition without copying, its bound proved on a fresh snapshot under ACCESS EXCLUSIVE), defaults, indexes, constraints, foreign keys, grants, triggers and sequence ownership';
+
+-- Partition manager privileges (issue 15): run_maintenance_proc() loops over
+-- the parents the current user may have maintained, read without a grant on
+-- zerocut.partition_config.
+CREATE FUNCTION zerocut.managed_parents()
+    RETURNS TABLE(parent regclass, may_maintain boolean)
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_managed_parents';
+COMMENT ON FUNCTION zerocut.managed_parents() IS
+    'Every parent zerocut manages, and whether the current user may have it maintained (its owner or a superuser; the audit log only a superuser or the extension owner); what run_maintenance_proc() loops over, without a grant on zerocut.partition_config';
+REVOKE ALL ON FUNCTION zerocut.managed_parents() FROM PUBLIC;
+
+CREATE OR REPLACE PROCEDURE zerocut.run_maintenance_proc()
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    managed regclass;
+    allowed boolean;
+    skipped text[] := '{}';
+BEGIN
+    -- One transaction per parent, so a long run holds no lock for long.  The
+    -- parents the current user may not have maintained are left alone.
+    FOR managed, allowed IN SELECT m.parent, m.may_maintain FROM zerocut.managed_parents() m
+                            ORDER BY m.parent::pg_catalog.oid LOOP
+        IF allowed THEN
+            PERFORM zerocut.run_maintenance(managed);
+            COMMIT;
+        ELSE
+            skipped := skipped OPERATOR(pg_catalog.||) managed::pg_catalog.text;
+        END IF;
+    END LOOP;
+    IF pg_catalog.cardinality(skipped) > 0 THEN
+        RAISE NOTICE 'zerocut: run_maintenance_proc() skipped % managed tables the current user may not maintain: %',
+            pg_catalog.cardinality(skipped), pg_catalog.array_to_string(skipped, ', ')
+            USING HINT = 'Run it as their owner or as a superuser.';
+    END IF;
+END
+$$;
+COMMENT ON PROCEDURE zerocut.run_maintenance_proc() IS
+    'CALL zerocut.run_maintenance_proc(): run_maintenance() for each managed parent the current user may have maintained (zerocut.managed_parents()), committing after each (for pg_cron); the others are named in a NOTICE';
 
 -- Archive policies by name instead of OID (pg_dump writes names), with the
 -- target always stored.  A 0.1.0 policy without a target archived into

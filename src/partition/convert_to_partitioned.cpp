@@ -14,6 +14,7 @@
 // constraints, foreign keys in both directions, grants, owner, comment,
 // triggers and sequence ownership move to the new parent.
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "pg/boundary.hpp"
 #include "pg/guard.hpp"
 #include "pg/job_lock.hpp"
+#include "pg/run_as.hpp"
 #include "pg/system_log.hpp"
 #include "pg/values.hpp"
 
@@ -63,7 +65,7 @@ Table describe_plain_table(SpiSession& spi, Oid relid, const std::string& column
 {
     spi.execute(
         "SELECT n.nspname, c.relname, c.relkind::text, c.relispartition, pg_catalog.pg_get_userbyid(c.relowner), "
-        "pg_catalog.pg_has_role(c.relowner, 'USAGE'), c.relrowsecurity, c.relpersistence::text, "
+        "NULL, c.relrowsecurity, c.relpersistence::text, "
         "EXISTS (SELECT FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid OR i.inhparent = c.oid), "
         "pg_catalog.obj_description(c.oid, 'pg_class') "
         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
@@ -86,9 +88,6 @@ Table describe_plain_table(SpiSession& spi, Oid relid, const std::string& column
     if (kind != "r" || row[3] == std::optional<std::string>("t"))
         throw Error(zc::sqlstate::wrong_object_type,
                     fmt::format("argument \"tbl\": {} is not a plain table", table.qualified));
-    if (row[5] != std::optional<std::string>("t"))
-        throw Error(zc::sqlstate::insufficient_privilege,
-                    fmt::format("argument \"tbl\": must be owner of table {}", table.qualified));
     if (row[6] == std::optional<std::string>("t"))
         throw Error(zc::sqlstate::feature_not_supported,
                     fmt::format("argument \"tbl\": {} has row-level security enabled", table.qualified),
@@ -212,6 +211,9 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
 {
     SpiSession spi;
     zc::partition::EngineSettings settings;
+    // docs/partitions.md, "Privileges": the owner (or a superuser), never
+    // zerocut's own tables; the catalog work below runs as the owner.
+    zc::partition::require_may_manage(relid, "tbl", "converted");
     Table table = describe_plain_table(spi, relid, column);
     check_convertible(spi, table);
     std::string time_zone = zc::partition::configured_time_zone();
@@ -266,8 +268,12 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
                                                          : "pg_catalog.timestamptz";
     double scan_ms = ms_since(scan_start);
 
-    // 2. Catalog work under ACCESS EXCLUSIVE from here to commit.
+    // 2. Catalog work under ACCESS EXCLUSIVE from here to commit, as the
+    // table's owner under SECURITY_RESTRICTED_OPERATION: the new parent and
+    // its partitions are the owner's, and nothing of the owner's (a CHECK's
+    // or an index's function, a trigger) runs with the caller's rights.
     auto catalog_start = std::chrono::steady_clock::now();
+    std::optional<zc::pg::AsTableOwner> as_owner(std::in_place, table.oid);
     std::string legacy_name = core::partition_name(table.name, "legacy");
     std::string legacy = zc::pg::quote_ident(table.schema) + "." + zc::pg::quote_ident(legacy_name);
     auto taken =
@@ -293,7 +299,7 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     Rows triggers = spi.rows_text();
     spi.execute(
         "SELECT conrelid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(conname), "
-        "pg_catalog.pg_get_constraintdef(oid) FROM pg_catalog.pg_constraint "
+        "pg_catalog.pg_get_constraintdef(oid), conrelid::pg_catalog.oid FROM pg_catalog.pg_constraint "
         "WHERE confrelid = $1 AND contype = 'f' AND conparentid = 0 AND conrelid <> $1 ORDER BY oid",
         {oid_param(table.oid)});
     Rows incoming = spi.rows_text();
@@ -331,8 +337,12 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     // index and table names (the new parent takes them).
     for (const auto& trigger : triggers)
         spi.execute(fmt::format("DROP TRIGGER {} ON {}", trigger[1].value_or(""), table.qualified));
-    for (const auto& key : incoming)
+    // A referencing table's constraint is its owner's to drop and re-add.
+    auto referencing_table = [](const std::optional<std::string>& oid) { return Oid(std::stoul(oid.value_or("0"))); };
+    for (const auto& key : incoming) {
+        zc::pg::AsTableOwner as_referencing(referencing_table(key[3]));
         spi.execute(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", key[0].value_or(""), key[1].value_or("")));
+    }
     for (const auto& index : indexes) {
         // The raw name (as pg_class stores it) plus the suffix, quoted once.
         std::string raw = index[1].value_or("");
@@ -384,25 +394,35 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     }
     spi.execute(fmt::format("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})", table.qualified, legacy,
                             zc::pg::quote_literal(lower), zc::pg::quote_literal(upper)));
-    for (const auto& key : incoming)
-        spi.execute(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", key[0].value_or(""), key[1].value_or(""),
-                                key[2].value_or("")));
+    // The grants before the incoming keys: a referencing table of another
+    // owner needs its REFERENCES grant on the new parent.  The new parent
+    // is the owner's already (created as the owner).
     for (const auto& grant : grants)
         spi.execute(fmt::format("GRANT {} ON {} TO {}{}", grant[1].value_or(""), table.qualified, grant[0].value_or(""),
                                 grant[2] == std::optional<std::string>("t") ? " WITH GRANT OPTION" : ""));
-    spi.execute(fmt::format("ALTER TABLE {} OWNER TO {}", table.qualified, zc::pg::quote_ident(table.owner)));
+    for (const auto& key : incoming) {
+        zc::pg::AsTableOwner as_referencing(referencing_table(key[3]));
+        spi.execute(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", key[0].value_or(""), key[1].value_or(""),
+                                key[2].value_or("")));
+    }
     if (table.has_comment)
         spi.execute(fmt::format("COMMENT ON TABLE {} IS {}", table.qualified, zc::pg::quote_literal(table.comment)));
+    as_owner.reset();
 
     // 3. Managed from now on: default partition and partitions ahead.
     auto new_oid = zc::partition::query_value(spi, "SELECT $1::pg_catalog.regclass::pg_catalog.oid",
                                               {zc::pg::text_param(table.qualified)});
     Oid parent = static_cast<Oid>(std::stoul(new_oid.value_or("0")));
-    spi.execute(
-        "INSERT INTO zerocut.partition_config (parent, control_column, granularity, time_zone) "
-        "VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3, $4)",
-        {oid_param(parent), zc::pg::text_param(column), zc::pg::text_param(core::granularity_name(granularity)),
-         zc::pg::text_param(time_zone)});
+    {
+        zc::pg::AsExtensionOwner as_extension_owner;  // zerocut's own table: the caller needs no grant
+        spi.execute(
+            "INSERT INTO zerocut.partition_config (parent, control_column, granularity, time_zone) "
+            "VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3, $4)",
+            {oid_param(parent), zc::pg::text_param(column), zc::pg::text_param(core::granularity_name(granularity)),
+             zc::pg::text_param(time_zone)});
+    }
+    // Default partition and partitions ahead: maintain() makes them as the
+    // owner, with the new parent's grants.
     zc::partition::maintain(spi, zc::partition::MaintainOptions{parent, false, std::nullopt});
     double catalog_ms = ms_since(catalog_start);
 

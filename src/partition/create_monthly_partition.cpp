@@ -11,6 +11,7 @@
 #include "partition/engine.hpp"
 #include "pg/boundary.hpp"
 #include "pg/job_lock.hpp"
+#include "pg/run_as.hpp"
 #include "pg/values.hpp"
 
 extern "C" {
@@ -26,11 +27,19 @@ std::string create_monthly(Oid relid, const core::CivilDate& day)
 {
     zc::pg::SpiSession spi;
     zc::partition::EngineSettings settings;
+    // docs/partitions.md, "Privileges": the owner (or a superuser), never
+    // zerocut's own tables; the partition is made as the owner (engine).
+    zc::partition::require_may_manage(relid, "table_name", "given partitions");
     zc::partition::ParentInfo parent = zc::partition::describe_parent(spi, relid, "table_name");
     // A managed parent keeps its stored time zone; others use the GUC's.
-    auto stored = zc::partition::query_value(
-        spi, "SELECT time_zone FROM zerocut.partition_config WHERE parent = $1::pg_catalog.oid::pg_catalog.regclass",
-        {zc::pg::Param{OIDOID, ObjectIdGetDatum(relid), false}});
+    std::optional<std::string> stored;
+    {
+        zc::pg::AsExtensionOwner as_extension_owner;  // zerocut's own table: the caller needs no grant
+        stored = zc::partition::query_value(
+            spi,
+            "SELECT time_zone FROM zerocut.partition_config WHERE parent = $1::pg_catalog.oid::pg_catalog.regclass",
+            {zc::pg::Param{OIDOID, ObjectIdGetDatum(relid), false}});
+    }
     std::string time_zone = stored.value_or(zc::partition::configured_time_zone());
     auto periods = zc::partition::period_bounds(spi, parent, time_zone, core::Granularity::month,
                                                 {core::period_start(day, core::Granularity::month)});

@@ -12,14 +12,17 @@
 #include "core/json.hpp"
 #include "core/errors.hpp"
 #include "pg/compat.hpp"
+#include "pg/copy_access.hpp"
 #include "pg/guard.hpp"
 #include "pg/job_lock.hpp"
 #include "pg/module.hpp"
+#include "pg/run_as.hpp"
 #include "pg/subtransaction.hpp"
 #include "pg/system_log.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "pgtime.h"
 #include "storage/bufmgr.h"
@@ -144,7 +147,7 @@ struct Config {
 // The columns describe_parent() reads, for one parent `p` (pg_class c, pg_namespace n).
 constexpr const char* parent_columns =
     "n.nspname, c.relname, c.relkind::pg_catalog.text, p.partstrat::pg_catalog.text, p.partnatts, "
-    "a.attname, a.atttypid::pg_catalog.oid, pg_catalog.pg_has_role(c.relowner, 'USAGE')";
+    "a.attname, a.atttypid::pg_catalog.oid, c.relowner::pg_catalog.oid";
 constexpr const char* parent_joins =
     "LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "LEFT JOIN pg_catalog.pg_partitioned_table p ON p.partrelid = c.oid "
@@ -163,6 +166,7 @@ int64_t to_int64(const std::optional<std::string>& text)
 // and the retention cutoffs, in one query.
 std::vector<Config> read_configs(SpiSession& spi, std::optional<Oid> parent)
 {
+    zc::pg::AsExtensionOwner as_extension_owner;  // zerocut's own table, our SQL only
     spi.execute_cached(
         std::string("SELECT ") + parent_columns +
             ", x.parent::pg_catalog.oid, x.granularity, x.premake, x.retention IS NOT NULL, x.retention_action, "
@@ -369,12 +373,18 @@ Plan make_plan(SpiSession& spi, const ParentInfo& parent, const Config& config, 
 std::string retire_partition(SpiSession& spi, const ParentInfo& parent, const Config& config, const Child& child)
 {
     switch (config.retention_action) {
-        case core::RetentionAction::detach:
+        case core::RetentionAction::detach: {
+            zc::pg::AsTableOwner as_owner(parent.oid);
             spi.execute(fmt::format("ALTER TABLE {} DETACH PARTITION {}", parent.qualified, child.qualified));
             return "detached; kept as a standalone table";
-        case core::RetentionAction::drop:
+        }
+        case core::RetentionAction::drop: {
+            // As the partition's own owner: one made by an older zerocut may
+            // belong to the role that ran it rather than to the parent's owner.
+            zc::pg::AsTableOwner as_owner(child.oid);
             spi.execute(fmt::format("DROP TABLE {}", child.qualified));
             return "dropped";
+        }
         case core::RetentionAction::archive: {
             auto present = query_value(
                 spi, "SELECT pg_catalog.to_regprocedure('zerocut.archive_partition(regclass)') IS NOT NULL");
@@ -385,6 +395,7 @@ std::string retire_partition(SpiSession& spi, const ParentInfo& parent, const Co
                             "parent " + parent.qualified + " has retention_action 'archive'",
                             "Install a zerocut version with the archive capability, or change the retention with "
                             "zerocut.manage_partitions(..., retention_action => 'detach').");
+            // archive_partition() checks the caller and switches roles itself.
             spi.execute("SELECT zerocut.archive_partition($1::pg_catalog.oid::pg_catalog.regclass)",
                         {oid_param(child.oid)});
             return "archived: " + spi.first_text().value_or("");
@@ -399,6 +410,7 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
     std::vector<Action> actions;
     if (!config.parent_exists) {
         // The parent was dropped: forget its configuration.
+        zc::pg::AsExtensionOwner as_extension_owner;
         spi.execute("DELETE FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1",
                     {oid_param(config.parent)});
         Action forget{config.parent, "forget", "", "the parent table no longer exists; its configuration was removed"};
@@ -520,6 +532,7 @@ std::vector<Action> maintain_parent(SpiSession& spi, const Config& config, const
 void record_outcomes(SpiSession& spi, const std::vector<std::string>& parents, const std::vector<std::string>& outcomes)
 {
     if (parents.empty()) return;
+    zc::pg::AsExtensionOwner as_extension_owner;
     spi.execute_cached(
         "UPDATE zerocut.partition_config c SET last_maintenance_at = pg_catalog.now(), last_outcome = u.outcome "
         "FROM (SELECT p.parent, o.outcome FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.oid[]), "
@@ -530,6 +543,61 @@ void record_outcomes(SpiSession& spi, const std::vector<std::string>& parents, c
 }
 
 }  // namespace
+
+namespace {
+
+// Whether `relid` is in schema audit_log: among zerocut's own relations
+// (zc::pg::is_zerocut_relation) that is the audit log's partition tree only.
+bool in_audit_log_schema(Oid relid)
+{
+    return zc::pg::guard([=] {
+        char* schema = get_namespace_name(get_rel_namespace(relid));
+        return schema != nullptr && std::strcmp(schema, "audit_log") == 0;
+    });
+}
+
+}  // namespace
+
+Refusal refusal_for(Oid relid)
+{
+    // zerocut's own tables are never managed; the audit log, which the
+    // domain installer (domain/25_partitions.sql) and the audit log's
+    // creation (src/audit/audit_log.cpp) register with this engine, only by
+    // a superuser or the extension's owner: its partitions and retention are
+    // zerocut's business, not its owner's (an ordinary role that made the
+    // log first owns it, and zerocut does not even write to such a log).
+    Oid user = GetUserId();
+    if (zc::pg::is_zerocut_relation(relid)) {
+        if (!in_audit_log_schema(relid)) return Refusal::zerocut_own;
+        if (!zc::pg::is_trusted_role(user)) return Refusal::audit_log;
+    }
+    if (!zc::pg::guard([=] { return zc::pg::owns_relation(relid, user); })) return Refusal::not_owner;
+    return Refusal::none;
+}
+
+void require_may_manage(Oid relid, const char* argument, const char* what)
+{
+    switch (refusal_for(relid)) {
+        case Refusal::zerocut_own:
+            zc::pg::refuse_zerocut_relation(relid, argument, what);
+            break;
+        case Refusal::audit_log:
+            throw Error(zc::sqlstate::insufficient_privilege,
+                        fmt::format("argument \"{}\": {} is zerocut's audit log; only a superuser or the owner of "
+                                    "extension zerocut may have its partitions managed",
+                                    argument, zc::pg::qualified_relation_name(relid)),
+                        "zerocut's installer registers the audit log's monthly partitions itself");
+        case Refusal::not_owner:
+        case Refusal::none:
+            break;
+    }
+    zc::pg::require_table_owner(relid, argument);
+}
+
+bool may_manage(Oid relid)
+{
+    return refusal_for(relid) == Refusal::none;
+}
 
 EngineSettings::EngineSettings()
 {
@@ -630,9 +698,6 @@ ParentInfo parent_from_row(const TextRow& all, size_t at, Oid relid, const char*
                     fmt::format("argument \"{}\": partition key column \"{}\" of {} is not a date, timestamp or "
                                 "timestamptz column",
                                 argument, info.column, info.qualified));
-    if (row(7) != std::optional<std::string>("t"))
-        throw Error(zc::sqlstate::insufficient_privilege,
-                    fmt::format("argument \"{}\": must be owner of table {}", argument, info.qualified));
     return info;
 }
 
@@ -720,6 +785,7 @@ std::map<Oid, std::vector<Child>> read_all_children(SpiSession& spi, std::option
     }
     if (!any_retention) return children;
     // Parents with retention need every child's bounds.
+    zc::pg::AsExtensionOwner as_extension_owner;  // joins zerocut's own table
     spi.execute_cached(std::string(child_select) +
                            "JOIN zerocut.partition_config x ON x.parent::pg_catalog.oid = i.inhparent "
                            "WHERE x.retention IS NOT NULL AND ($1 IS NULL OR i.inhparent = $1) "
@@ -812,6 +878,40 @@ std::vector<PeriodBounds> period_bounds(SpiSession& spi, const ParentInfo& paren
     return periods;
 }
 
+namespace {
+
+// Whether `relid` has FORCE ROW LEVEL SECURITY: its owner's own policies
+// then apply to the owner, and the rows they hide could not be moved.
+bool forces_row_security(Oid relid)
+{
+    return zc::pg::guard([=] {
+        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+        if (!HeapTupleIsValid(tuple)) return false;
+        bool forced = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relforcerowsecurity;
+        ReleaseSysCache(tuple);
+        return forced;
+    });
+}
+
+// The OID of a relation this transaction just created, by qualified name.
+Oid created_relation(SpiSession& spi, const std::string& qualified)
+{
+    return parse_oid(
+        query_value(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", {zc::pg::text_param(qualified)}));
+}
+
+// A partition zerocut made is no easier to read or write than its parent:
+// its grants, row-level security and policies (run as the parent's owner).
+void give_parent_access(SpiSession& spi, const ParentInfo& parent, const std::string& partition)
+{
+    Oid made = created_relation(spi, partition);
+    if (!OidIsValid(made))
+        throw Error(zc::sqlstate::internal_error, "partition " + partition + " vanished after it was created");
+    zc::pg::copy_access(spi, parent.oid, made);
+}
+
+}  // namespace
+
 std::optional<std::string> ensure_default_partition(SpiSession& spi, const ParentInfo& parent)
 {
     if (find_default(list_children(spi, parent.oid))) return std::nullopt;
@@ -823,7 +923,10 @@ std::optional<std::string> ensure_default_partition(SpiSession& spi, const Paren
                     fmt::format("cannot create the default partition of {}: relation {} already exists",
                                 parent.qualified, qualified),
                     "", "Attach a DEFAULT partition yourself, or rename the other relation.");
-    spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} DEFAULT", qualified, parent.qualified));
+    zc::pg::AsTableOwner as_owner(parent.oid);
+    spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} DEFAULT{}", qualified, parent.qualified,
+                            zc::pg::tablespace_clause(parent.oid)));
+    give_parent_access(spi, parent, qualified);
     return qualified;
 }
 
@@ -858,6 +961,74 @@ uint64_t move_default_rows(SpiSession& spi, const ParentInfo& parent, const std:
         {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
 }
 
+// The part of create_partition() done as the parent's owner, under the
+// parent's and the default partition's locks; fills `outcome`.
+void create_as_owner(SpiSession& spi, const ParentInfo& parent, const PeriodBounds& period,
+                     const PreparedRescue* prepared, const Child* def, const std::string& qualified,
+                     const std::string& bounds, CreateOutcome& outcome)
+{
+    std::string column = zc::pg::quote_ident(parent.column);
+    bool rescue = false;
+    if (prepared != nullptr) {
+        // Phase 2 of prepare_rescue(): what arrived since, then ATTACH.
+        uint64_t late =
+            def != nullptr ? move_default_rows(spi, parent, def->qualified, prepared->qualified, period) : 0;
+        spi.execute(
+            fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, prepared->qualified, bounds));
+        spi.execute(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", prepared->qualified,
+                                zc::pg::quote_ident(prepared->check_name)));
+        outcome.kind = CreateOutcome::created;
+        outcome.partition = prepared->qualified;
+        outcome.moved_rows = prepared->moved_rows + late;
+        outcome.detail =
+            fmt::format("[{}, {}); moved {} rows from the default partition ({} of them under the parent's lock)",
+                        period.lower_text, period.upper_text, outcome.moved_rows, late);
+        return;
+    }
+    if (def != nullptr) {
+        spi.execute(fmt::format("SELECT EXISTS (SELECT FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{})",
+                                def->qualified, column, parent.type_name, column, parent.type_name),
+                    {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
+        rescue = spi.first_text() == std::optional<std::string>("t");
+    }
+    if (rescue) {
+        // Moving rows is a DELETE and an INSERT: with foreign keys pointing at
+        // the parent it would fail (NO ACTION) or cascade (CASCADE, SET NULL).
+        auto referenced = query_value(spi,
+                                      "SELECT EXISTS (SELECT FROM pg_catalog.pg_constraint "
+                                      "WHERE contype = 'f' AND confrelid = $1)",
+                                      {oid_param(parent.oid)});
+        if (referenced == std::optional<std::string>("t")) {
+            outcome.kind = CreateOutcome::conflict;
+            outcome.sqlstate = "55000";
+            outcome.detail = fmt::format(
+                "rows for [{}, {}) wait in {}, but foreign keys reference {}; moving them "
+                "could cascade: move them yourself",
+                period.lower_text, period.upper_text, def->qualified, parent.qualified);
+            return;
+        }
+    }
+    if (!rescue) {
+        spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} {}{}", qualified, parent.qualified, bounds,
+                                zc::pg::tablespace_clause(parent.oid)));
+        outcome.kind = CreateOutcome::created;
+        outcome.detail = fmt::format("[{}, {})", period.lower_text, period.upper_text);
+        return;
+    }
+    // Rows of this period wait in the default partition: build the partition
+    // beside the parent, move them in one statement, then attach it (the
+    // default then holds none of its range, so ATTACH cannot fail on them).
+    spi.execute(
+        fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
+                    "INCLUDING STORAGE INCLUDING COMPRESSION){}",
+                    qualified, parent.qualified, zc::pg::tablespace_clause(parent.oid)));
+    outcome.moved_rows = move_default_rows(spi, parent, def->qualified, qualified, period);
+    spi.execute(fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, qualified, bounds));
+    outcome.kind = CreateOutcome::created;
+    outcome.detail = fmt::format("[{}, {}); moved {} rows from the default partition", period.lower_text,
+                                 period.upper_text, outcome.moved_rows);
+}
+
 }  // namespace
 
 std::optional<PreparedRescue> prepare_rescue(SpiSession& spi, const ParentInfo& parent, const PeriodBounds& period)
@@ -867,7 +1038,9 @@ std::optional<PreparedRescue> prepare_rescue(SpiSession& spi, const ParentInfo& 
     if (!lock_relation_polling(parent.oid, RowExclusiveLock)) return std::nullopt;
     std::vector<Child> children = list_children(spi, parent.oid);
     const Child* def = find_default(children);
-    if (def == nullptr) return std::nullopt;
+    // A forced default partition is moved from under the lock only
+    // (create_partition): lifting FORCE needs ACCESS EXCLUSIVE.
+    if (def == nullptr || forces_row_security(def->oid)) return std::nullopt;
     core::RangeBound wanted{false, period.lower, period.upper};
     for (const Child& child : children)
         if (!child.bound.is_default && core::ranges_overlap(child.bound, wanted)) return std::nullopt;
@@ -887,12 +1060,15 @@ std::optional<PreparedRescue> prepare_rescue(SpiSession& spi, const ParentInfo& 
     PreparedRescue rescue;
     rescue.qualified = qualified;
     rescue.check_name = core::partition_name(period.name, "rescue_bound");
+    // The table, the CHECK and the move: the owner's work (its triggers fire
+    // on the DELETE), so as the owner, restricted.
+    zc::pg::AsTableOwner as_owner(parent.oid);
     // The parent's indexes too, so that ATTACH attaches them instead of
     // building them under its lock.
     spi.execute(
         fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
-                    "INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING INDEXES)",
-                    qualified, parent.qualified));
+                    "INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING INDEXES){}",
+                    qualified, parent.qualified, zc::pg::tablespace_clause(parent.oid)));
     // The partition constraint ATTACH would check, as a CHECK: proved on the
     // empty table now and by every insert, so ATTACH skips scanning it.
     spi.execute(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} IS NOT NULL AND {} >= {}::{} AND {} < {}::{})",
@@ -943,9 +1119,7 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     }
     std::string bounds = fmt::format("FOR VALUES FROM ({}) TO ({})", zc::pg::quote_literal(period.lower_text),
                                      zc::pg::quote_literal(period.upper_text));
-    std::string column = zc::pg::quote_ident(parent.column);
     const Child* def = find_default(children);
-    bool rescue = false;
     if (def != nullptr && !lock_default_partition(parent.oid)) {
         refuse_prepared("its default partition could not be locked", "55P03");
         outcome.kind = CreateOutcome::conflict;
@@ -954,63 +1128,20 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
                                      def->qualified);
         return outcome;
     }
-    if (prepared != nullptr) {
-        // Phase 2 of prepare_rescue(): what arrived since, then ATTACH.
-        uint64_t late =
-            def != nullptr ? move_default_rows(spi, parent, def->qualified, prepared->qualified, period) : 0;
-        spi.execute(
-            fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, prepared->qualified, bounds));
-        spi.execute(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", prepared->qualified,
-                                zc::pg::quote_ident(prepared->check_name)));
-        outcome.kind = CreateOutcome::created;
-        outcome.partition = prepared->qualified;
-        outcome.moved_rows = prepared->moved_rows + late;
-        outcome.detail =
-            fmt::format("[{}, {}); moved {} rows from the default partition ({} of them under the parent's lock)",
-                        period.lower_text, period.upper_text, outcome.moved_rows, late);
-        return outcome;
-    }
-    if (def != nullptr) {
-        spi.execute(fmt::format("SELECT EXISTS (SELECT FROM ONLY {} WHERE {} >= $1::{} AND {} < $2::{})",
-                                def->qualified, column, parent.type_name, column, parent.type_name),
-                    {zc::pg::text_param(period.lower_text), zc::pg::text_param(period.upper_text)});
-        rescue = spi.first_text() == std::optional<std::string>("t");
-    }
-    if (rescue) {
-        // Moving rows is a DELETE and an INSERT: with foreign keys pointing at
-        // the parent it would fail (NO ACTION) or cascade (CASCADE, SET NULL).
-        auto referenced = query_value(spi,
-                                      "SELECT EXISTS (SELECT FROM pg_catalog.pg_constraint "
-                                      "WHERE contype = 'f' AND confrelid = $1)",
-                                      {oid_param(parent.oid)});
-        if (referenced == std::optional<std::string>("t")) {
-            outcome.kind = CreateOutcome::conflict;
-            outcome.sqlstate = "55000";
-            outcome.detail = fmt::format(
-                "rows for [{}, {}) wait in {}, but foreign keys reference {}; moving them "
-                "could cascade: move them yourself",
-                period.lower_text, period.upper_text, def->qualified, parent.qualified);
-            return outcome;
-        }
-    }
-    if (!rescue) {
-        spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} {}", qualified, parent.qualified, bounds));
-        outcome.kind = CreateOutcome::created;
-        outcome.detail = fmt::format("[{}, {})", period.lower_text, period.upper_text);
-        return outcome;
-    }
-    // Rows of this period wait in the default partition: build the partition
-    // beside the parent, move them in one statement, then attach it (the
-    // default then holds none of its range, so ATTACH cannot fail on them).
-    spi.execute(
-        fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
-                    "INCLUDING STORAGE INCLUDING COMPRESSION)",
-                    qualified, parent.qualified));
-    outcome.moved_rows = move_default_rows(spi, parent, def->qualified, qualified, period);
-    spi.execute(fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, qualified, bounds));
-    outcome.kind = CreateOutcome::created;
-    outcome.detail = fmt::format("[{}, {}); moved {} rows from the default partition", period.lower_text,
-                                 period.upper_text, outcome.moved_rows);
+    // From here on the owner's work: creating and attaching the partition and
+    // moving rows (its triggers fire on the DELETE from the default
+    // partition), as the owner, restricted.  A default partition with FORCE
+    // ROW LEVEL SECURITY (zerocut copies it from the parent) would hide the
+    // rows the owner's own policies do not show it, and they would stay
+    // behind (ATTACH then fails on them): FORCE is lifted for the work and put
+    // back before the end; both locks are held to commit and an error rolls
+    // both back, so nobody sees it lifted.
+    zc::pg::AsTableOwner as_owner(parent.oid);
+    bool forced = def != nullptr && forces_row_security(def->oid);
+    if (forced) spi.execute(fmt::format("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY", def->qualified));
+    create_as_owner(spi, parent, period, prepared, def, qualified, bounds, outcome);
+    if (forced) spi.execute(fmt::format("ALTER TABLE {} FORCE ROW LEVEL SECURITY", def->qualified));
+    if (outcome.kind == CreateOutcome::created) give_parent_access(spi, parent, outcome.partition);
     return outcome;
 }
 
@@ -1062,6 +1193,19 @@ std::vector<Action> maintain(SpiSession& spi, const MaintainOptions& options)
         ~ActiveEdges() { active_edges = nullptr; }
     } active(&edges);
     for (const Config& config : configs) {
+        // A parent the caller may not have maintained (docs/partitions.md,
+        // "Privileges"): reported, not touched, not logged, its last outcome
+        // kept.
+        if (config.parent_exists && !may_manage(config.parent)) {
+            std::string name = zc::pg::qualified_relation_name(config.parent);
+            Refusal refusal = refusal_for(config.parent);
+            all.push_back(Action{config.parent, "skip", "",
+                                 refusal == Refusal::zerocut_own ? name + " is one of zerocut's own tables"
+                                 : refusal == Refusal::audit_log
+                                     ? name + " is zerocut's audit log; left to a superuser or the extension's owner"
+                                     : "the current user does not own " + name + "; left to its owner or a superuser"});
+            continue;
+        }
         std::string outcome;
         std::vector<Action> actions;
         if (!options.isolate) {

@@ -51,8 +51,21 @@ struct Action {
     std::string detail;
 };
 
+// Who may have the engine work on a table (docs/partitions.md, "Privileges"):
+// its owner or a superuser; never one of zerocut's own tables (42809), except
+// the audit log's partition tree, which zerocut's installer manages: that one
+// only for a superuser or the extension's owner (42501 for anyone else).
+// `what` completes "cannot be ..." in the refusal.  Errors name `argument`.
+void require_may_manage(Oid relid, const char* argument, const char* what);
+// The same as a yes / no, for run_maintenance() over every managed parent,
+// and why not.
+bool may_manage(Oid relid);
+enum class Refusal { none, zerocut_own, audit_log, not_owner };
+Refusal refusal_for(Oid relid);
+
 // Checks `relid` is a partitioned table the engine can manage; errors name
-// `argument`.  Needs no lock: the catalog rows are read as they are.
+// `argument`.  Does not check ownership (require_may_manage does).  Needs no
+// lock: the catalog rows are read as they are.
 ParentInfo describe_parent(zc::pg::SpiSession& spi, Oid relid, const char* argument);
 
 // The relation a text argument names (`schema.table` or search_path), or a
@@ -77,7 +90,13 @@ std::vector<PeriodBounds> period_bounds(zc::pg::SpiSession& spi, const ParentInf
 
 // Creates the partition for `period` (moving rows of the default partition
 // that belong to it into it, in this transaction) unless an identical one
-// exists.  The caller holds the parent's lock.
+// exists.  The caller holds the parent's lock.  Like every function here
+// that creates, attaches, detaches or drops a partition or moves rows, it
+// does that work as the parent's owner under SECURITY_RESTRICTED_OPERATION
+// (zc::pg::AsTableOwner), in the parent's tablespace, and gives each new
+// partition the parent's grants, row-level security and policies
+// (zc::pg::copy_access); reads of zerocut's own tables run as the
+// extension's owner.  Call them as the caller, outside any such switch.
 struct CreateOutcome {
     enum Kind { created, existing, conflict } kind = conflict;
     std::string partition;  // qualified name

@@ -8,6 +8,7 @@
 // start (given, the oldest row's, or today's) through now + premake, moving
 // rows out of the default partition.  Registering again updates the
 // settings but keeps the stored time zone; it changes nothing else.
+#include <optional>
 #include <string>
 
 #include <fmt/format.h>
@@ -15,6 +16,7 @@
 #include "partition/engine.hpp"
 #include "pg/boundary.hpp"
 #include "pg/job_lock.hpp"
+#include "pg/run_as.hpp"
 #include "pg/values.hpp"
 
 extern "C" {
@@ -81,6 +83,9 @@ void manage(const Request& request)
 {
     zc::pg::SpiSession spi;
     zc::partition::EngineSettings settings;
+    // docs/partitions.md, "Privileges": the owner (or a superuser), never
+    // zerocut's own tables.
+    zc::partition::require_may_manage(request.parent, "parent", "managed");
     zc::partition::ParentInfo parent = zc::partition::describe_parent(spi, request.parent, "parent");
     if (request.control_column != parent.column)
         throw Error(zc::sqlstate::invalid_parameter_value,
@@ -100,8 +105,13 @@ void manage(const Request& request)
     zc::pg::Param retention{INTERVALOID, request.retention, !request.has_retention};
     // What is registered already (a second call updates the settings).
     zc::pg::Param oid{OIDOID, ObjectIdGetDatum(parent.oid), false};
-    spi.execute("SELECT granularity, time_zone FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1", {oid});
-    auto registered = spi.rows_text();
+    std::vector<std::vector<std::optional<std::string>>> registered;
+    {
+        zc::pg::AsExtensionOwner as_extension_owner;  // zerocut's own table: the caller needs no grant
+        spi.execute("SELECT granularity, time_zone FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1",
+                    {oid});
+        registered = spi.rows_text();
+    }
     std::optional<std::string> old_granularity;
     std::string time_zone = zc::partition::configured_time_zone();
     if (!registered.empty()) {
@@ -125,6 +135,7 @@ void manage(const Request& request)
         // move their rows (docs/partitions.md, "Retention and the archive
         // policy"): on today's UTC date D, D - retention <= D - keep - margin,
         // margin 0 for a zone at UTC's offset all year, else 1 day.
+        std::optional<zc::pg::AsExtensionOwner> as_extension_owner(std::in_place);  // reads zerocut.archive_policy
         spi.execute(
             "SELECT p.keep::pg_catalog.text, m.margin::pg_catalog.text, "
             "       (x.d - $1::pg_catalog.interval) > (x.d - p.keep - m.margin) "
@@ -142,6 +153,7 @@ void manage(const Request& request)
             "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $3)",
             {retention, zc::pg::text_param(time_zone), oid});
         auto keep = spi.rows_text();
+        as_extension_owner.reset();
         if (!keep.empty() && keep[0][2] == std::optional<std::string>("t")) {
             std::string keep_text = keep[0][0].value_or("?");
             bool utc = keep[0][1] == std::optional<std::string>("00:00:00");
@@ -172,6 +184,7 @@ void manage(const Request& request)
                 throw Error("22008", "the oldest row of " + parent.qualified + " lies outside the years 1 to 9998");
         }
     }
+    std::optional<zc::pg::AsExtensionOwner> as_extension_owner(std::in_place);
     spi.execute(
         "INSERT INTO zerocut.partition_config AS c (parent, control_column, granularity, premake, retention, "
         "retention_action, time_zone, start_date) "
@@ -188,6 +201,7 @@ void manage(const Request& request)
          zc::pg::text_param(time_zone),
          request.start_date ? zc::pg::text_param(core::format_iso_date(*request.start_date))
                             : zc::pg::Param{TEXTOID, 0, true}});
+    as_extension_owner.reset();
     auto actions = zc::partition::maintain(spi, zc::partition::MaintainOptions{parent.oid, false, from});
     for (const auto& action : actions)
         if (action.action == "skip") throw Error("55P03", "could not register " + parent.qualified, action.detail);

@@ -13,6 +13,7 @@
 
 #include "partition/engine.hpp"
 #include "pg/boundary.hpp"
+#include "pg/run_as.hpp"
 #include "pg/system_log.hpp"
 #include "pg/values.hpp"
 
@@ -28,12 +29,20 @@ std::vector<zc::partition::Action> run(std::optional<Oid> parent)
     zc::partition::EngineSettings settings;
     if (parent) {
         zc::pg::Param oid{OIDOID, ObjectIdGetDatum(*parent), false};
-        auto managed = zc::partition::query_value(
-            spi, "SELECT EXISTS (SELECT FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1)", {oid});
-        // A managed parent that was dropped is forgotten by maintain().
+        auto exists =
+            zc::partition::query_value(spi, "SELECT EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = $1)", {oid});
+        // docs/partitions.md, "Privileges".  A managed parent that was
+        // dropped is forgotten by maintain(), whoever asks: nothing of anyone
+        // is touched.
+        if (exists == std::optional<std::string>("t"))
+            zc::partition::require_may_manage(*parent, "parent", "maintained");
+        std::optional<std::string> managed;
+        {
+            zc::pg::AsExtensionOwner as_extension_owner;  // zerocut's own table: the caller needs no grant
+            managed = zc::partition::query_value(
+                spi, "SELECT EXISTS (SELECT FROM zerocut.partition_config WHERE parent::pg_catalog.oid = $1)", {oid});
+        }
         if (managed != std::optional<std::string>("t")) {
-            auto exists = zc::partition::query_value(
-                spi, "SELECT EXISTS (SELECT FROM pg_catalog.pg_class WHERE oid = $1)", {oid});
             if (exists != std::optional<std::string>("t"))
                 throw zc::Error(zc::sqlstate::undefined_table,
                                 fmt::format("argument \"parent\": relation with OID {} does not exist", *parent));

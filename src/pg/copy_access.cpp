@@ -13,6 +13,11 @@ namespace {
 
 Param oid_param(Oid value) { return Param{OIDOID, ObjectIdGetDatum(value)}; }
 
+// The catalog queries below run read-write (SpiSession::execute's default):
+// a read-only one reads the calling statement's snapshot and misses what
+// this transaction made since, e.g. the partition just created (its columns:
+// no column grant was copied) or a parent made earlier in the same call.
+
 // "PUBLIC" or the quoted role name (grantee 0 means PUBLIC).
 const char* grantee_sql =
     "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END";
@@ -22,7 +27,7 @@ void copy_table_grants(SpiSession& spi, Oid from, const std::string& target)
     spi.execute(std::string("SELECT a.privilege_type, ") + grantee_sql +
                     ", a.is_grantable::text FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a "
                     "WHERE c.oid = $1 AND a.grantee <> c.relowner ORDER BY 1, 2",
-                {oid_param(from)}, true);
+                {oid_param(from)});
     for (const auto& row : spi.rows_text()) {
         std::string sql = "GRANT " + *row[0] + " ON TABLE " + target + " TO " + *row[1];
         if (*row[2] == "true") sql += " WITH GRANT OPTION";
@@ -40,7 +45,7 @@ void copy_column_grants(SpiSession& spi, Oid from, Oid to, const std::string& ta
                     "WHERE att.attrelid = $1 AND att.attnum > 0 AND NOT att.attisdropped AND a.grantee <> c.relowner "
                     "AND EXISTS (SELECT FROM pg_catalog.pg_attribute t WHERE t.attrelid = $2 "
                     "AND t.attname = att.attname AND NOT t.attisdropped) ORDER BY 1, 2, 3",
-                {oid_param(from), oid_param(to)}, true);
+                {oid_param(from), oid_param(to)});
     for (const auto& row : spi.rows_text()) {
         std::string sql = "GRANT " + *row[0] + " (" + *row[1] + ") ON TABLE " + target + " TO " + *row[2];
         if (*row[3] == "true") sql += " WITH GRANT OPTION";
@@ -51,7 +56,7 @@ void copy_column_grants(SpiSession& spi, Oid from, Oid to, const std::string& ta
 void copy_row_security(SpiSession& spi, Oid from, const std::string& target)
 {
     spi.execute("SELECT relrowsecurity::text, relforcerowsecurity::text FROM pg_catalog.pg_class WHERE oid = $1",
-                {oid_param(from)}, true);
+                {oid_param(from)});
     auto rows = spi.rows_text();
     if (rows.empty()) return;
     if (*rows[0][0] == "true") spi.execute("ALTER TABLE " + target + " ENABLE ROW LEVEL SECURITY");
@@ -73,7 +78,7 @@ void copy_policies(SpiSession& spi, Oid from, Oid to, const std::string& target)
         "FROM pg_catalog.pg_policy p WHERE p.polrelid = $1 "
         "AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy q WHERE q.polrelid = $2 AND q.polname = p.polname) "
         "ORDER BY p.polname",
-        {oid_param(from), oid_param(to)}, true);
+        {oid_param(from), oid_param(to)});
     for (const auto& row : spi.rows_text()) {
         std::string sql = "CREATE POLICY " + *row[0] + " ON " + target + " AS " + *row[1] + " FOR " + *row[2] +
                           " TO " + *row[3];
