@@ -38,6 +38,8 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/syscache.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
 }
 
 namespace zc::audit {
@@ -639,9 +641,12 @@ void check_log_table(Oid log, Oid owner)
         refuse_log(std::string("is owned by role \"") + (owner_name ? owner_name : "?") +
                    "\", not by a superuser or the owner of extension zerocut");
     }
+    // As the extension's owner: the writing role may lack USAGE on zerocut.
+    // Not read-only: a fresh snapshot sees a log replaced while we waited.
     zc::pg::SpiSession spi;
     zc::pg::PinnedSearchPath pinned;
-    spi.execute_cached(log_shape_sql, {zc::pg::Param{OIDOID, ObjectIdGetDatum(log)}}, true);
+    zc::pg::AsExtensionOwner as_extension_owner;
+    spi.execute_cached(log_shape_sql, {zc::pg::Param{OIDOID, ObjectIdGetDatum(log)}});
     auto rows = spi.rows_text();
     if (rows.size() != 1 || rows[0].size() != 3) refuse_log("could not be inspected");
     if (rows[0][0] != std::optional<std::string>("t")) refuse_log("is not RANGE-partitioned by created_at");
@@ -661,9 +666,31 @@ struct LogTable {
     Oid owner;
 };
 
+// audit_log.system_log, locked as an INSERT locks it (ROW EXCLUSIVE), so
+// the log checked is the log written: a rename or replacement committed
+// while we waited for the lock is seen (name looked up again), and none
+// can happen after.  InvalidOid when missing.  Looked up without a USAGE
+// check on the schema: the writing role needs no rights on the log.
+Oid locked_log_table()
+{
+    for (;;) {
+        Oid log = find_log_table();
+        if (!OidIsValid(log)) return InvalidOid;
+        bool held = zc::pg::guard([=] {
+            LOCKTAG tag;
+            SET_LOCKTAG_RELATION(tag, MyDatabaseId, log);
+            return LockHeldByMe(&tag, RowExclusiveLock);
+        });
+        if (held) return log;  // locked earlier in this transaction: the name still holds
+        zc::pg::guard([=] { LockRelationOid(log, RowExclusiveLock); });  // processes invalidations
+        if (find_log_table() == log) return log;
+        zc::pg::guard([=] { UnlockRelationOid(log, RowExclusiveLock); });
+    }
+}
+
 LogTable log_table()
 {
-    Oid log = find_log_table();
+    Oid log = locked_log_table();
     if (log == InvalidOid)
         throw zc::Error(zc::sqlstate::undefined_table, "audit_log.system_log does not exist",
                         "zerocut never creates the log on the fly: only zerocut.install_domain_schema() does",
@@ -694,12 +721,14 @@ SPIPlanPtr kept_plan(SPIPlanPtr* slot, const char* sql, const Oid* types)
 
 // Log rows are written as the log table's owner (as ri_triggers.c runs its
 // checks as the referenced table's owner): writers need no grant on the
-// log.  Restricted, as write_system_log() writes: a trigger or default on
-// the log cannot act with more than its owner's rights for the session;
+// log, whose owner is a superuser or the extension's owner (log_table()).
 // SECURITY_NOFORCE_RLS: the owner's own forced row security does not apply.
+// Not SECURITY_RESTRICTED_OPERATION (unlike write_system_log()): a
+// deferrable unique constraint on the log queues its check as a deferred
+// trigger, which PostgreSQL refuses to queue inside a restricted operation.
 class AsLogOwner : public zc::pg::AsRole {
 public:
-    explicit AsLogOwner(Oid owner) : AsRole(owner, true, SECURITY_NOFORCE_RLS) {}
+    explicit AsLogOwner(Oid owner) : AsRole(owner, false, SECURITY_NOFORCE_RLS) {}
 };
 
 // The fast path when the log allows it (audit/log_writer.hpp); true when
@@ -918,6 +947,7 @@ AuditRelation* audit_relation(TriggerData* data)
     core::audit::TriggerOptions options = core::audit::parse_trigger_arguments(args);
     auto redacted = core::audit::parse_column_list(redact_columns_setting ? redact_columns_setting : "");
     if (!redacted) redacted = std::vector<std::string>{"password_hash"};  // the check hook keeps this unreachable
+    require_recorded(zc::pg::guard([=] { return audited_root(data); }));
     std::vector<const char*> excluded_names, redacted_names;
     for (const auto& name : options.excluded) excluded_names.push_back(name.c_str());
     for (const auto& name : *redacted) redacted_names.push_back(name.c_str());
@@ -927,8 +957,6 @@ AuditRelation* audit_relation(TriggerData* data)
         });
         relations->emplace(trigger_oid, rel);
     }
-
-    require_recorded(zc::pg::guard([=] { return audited_root(data); }));
 
     // Rebuild in a fresh context; the old one goes once the new is complete.
     MemoryContext previous = rel->context;

@@ -25,7 +25,10 @@ extern "C" {
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/dependency.h"
 #include "catalog/indexing.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_proc.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
@@ -76,8 +79,11 @@ bool has_truncate_guard(Oid relid, Oid function)
 
 // CREATE TRIGGER zerocut_append_only_truncate BEFORE TRUNCATE ON <relid>
 // EXECUTE FUNCTION zerocut.audit_log_guard(), as an internal trigger (no
-// permission checks: zerocut adds its own guard to its own log).
-void add_truncate_guard(Oid relid)
+// permission checks: zerocut adds its own guard to its own log).  Besides
+// the usual dependency on the function, an automatic one: DROP EXTENSION
+// zerocut CASCADE removes these guards silently, as it does the row guard's
+// clones on the partitions, and lists only the log's own two triggers.
+void add_truncate_guard(Oid relid, Oid function)
 {
     CreateTrigStmt* stmt = makeNode(CreateTrigStmt);
     stmt->replace = false;
@@ -95,8 +101,11 @@ void add_truncate_guard(Oid relid)
     stmt->deferrable = false;
     stmt->initdeferred = false;
     stmt->constrrel = nullptr;
-    CreateTrigger(stmt, nullptr, relid, InvalidOid, InvalidOid, InvalidOid, InvalidOid, InvalidOid, nullptr, true,
-                  false);
+    ObjectAddress trigger = CreateTrigger(stmt, nullptr, relid, InvalidOid, InvalidOid, InvalidOid, InvalidOid,
+                                          InvalidOid, nullptr, true, false);
+    ObjectAddress guard;
+    ObjectAddressSet(guard, ProcedureRelationId, function);
+    recordDependencyOn(&trigger, &guard, DEPENDENCY_AUTO);
 }
 
 // Guards every partition of the log that lacks it; returns how many it
@@ -111,7 +120,7 @@ int guard_partitions()
     foreach (cell, find_all_inheritors(log, AccessShareLock, nullptr)) {
         Oid relid = lfirst_oid(cell);
         if (relid == log || has_truncate_guard(relid, function)) continue;
-        add_truncate_guard(relid);
+        add_truncate_guard(relid, function);
         added++;
     }
     if (added > 0) CommandCounterIncrement();
