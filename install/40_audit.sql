@@ -19,6 +19,7 @@ COMMENT ON TABLE zerocut.audit_config IS
 SELECT pg_catalog.pg_extension_config_dump('zerocut.audit_config', '');
 -- Not readable by PUBLIC: it lists which tables are audited and which
 -- columns are left out (docs/audit.md, "Privileges").
+REVOKE ALL ON zerocut.audit_config FROM PUBLIC;
 
 CREATE FUNCTION zerocut.audit_trigger_function() RETURNS trigger
     LANGUAGE c

@@ -101,7 +101,7 @@ COMMENT ON EVENT TRIGGER zerocut_archive_policy_forget_dropped IS
 -- Audit (issue 15): PUBLIC no longer reads the audited tables' list nor runs
 -- the trigger functions; every partition of the log is guarded against
 -- TRUNCATE (existing ones here, later ones by the event trigger).
-REVOKE SELECT ON zerocut.audit_config FROM PUBLIC;
+REVOKE ALL ON zerocut.audit_config FROM PUBLIC;
 COMMENT ON FUNCTION zerocut.audit_trigger_function() IS
     'AFTER trigger (row mode, statement mode with transition tables, or TRUNCATE) created by enable_audit(): writes each change of a table recorded in zerocut.audit_config to audit_log.system_log as {operation, schema, table, relid, pk, old_data, new_data, xid, session_user, current_user, application_name}, with redaction and changed-column deltas; user_id from app.current_user_id; refuses (42501) a table enable_audit() did not record';
 REVOKE ALL ON FUNCTION zerocut.audit_trigger_function() FROM PUBLIC;
