@@ -266,19 +266,18 @@ void require_recorded(Oid audited)
         zc::pg::SpiSession spi;
         zc::pg::PinnedSearchPath pinned;
         zc::pg::AsExtensionOwner as_extension_owner;
-        found = spi.query_text(
-            "SELECT 1 FROM zerocut.audit_config WHERE schema_name = $1 AND table_name = $2",
-            {zc::pg::text_param(schema), zc::pg::text_param(table)});
+        found = spi.query_text("SELECT 1 FROM zerocut.audit_config WHERE schema_name = $1 AND table_name = $2",
+                               {zc::pg::text_param(schema), zc::pg::text_param(table)});
     }
     if (found) return;
     std::string qualified = zc::pg::qualified_relation_name(audited);
     throw zc::Error(zc::sqlstate::insufficient_privilege,
-                    "zerocut.audit_trigger_function() logs only tables zerocut.enable_audit() recorded; " +
-                        qualified + " is not one",
+                    "zerocut.audit_trigger_function() logs only tables zerocut.enable_audit() recorded; " + qualified +
+                        " is not one",
                     "zerocut.audit_config has no row for schema " + zc::pg::quote_literal(schema) + ", table " +
                         zc::pg::quote_literal(table) + " (a trigger created by hand, or the table was renamed)",
-                    "Have the table's owner run SELECT zerocut.enable_audit(" +
-                        zc::pg::quote_literal(qualified) + "); and drop hand-made audit triggers.");
+                    "Have the table's owner run SELECT zerocut.enable_audit(" + zc::pg::quote_literal(qualified) +
+                        "); and drop hand-made audit triggers.");
 }
 
 // Fills `rel` (already zeroed, context set).  C-style: runs inside guard().

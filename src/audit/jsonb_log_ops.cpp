@@ -119,7 +119,7 @@ TopKey classify(const JsonbValue* key, bool audit_row)
             return memcmp(name, "operation", 9) == 0 ? TopKey::envelope : TopKey::other;
         case 12:
             return memcmp(name, "current_user", 12) == 0 || memcmp(name, "session_user", 12) == 0 ? context
-                                                                                                   : TopKey::other;
+                                                                                                  : TopKey::other;
         case 16:
             return memcmp(name, "application_name", 16) == 0 ? context : TopKey::other;
         default:
