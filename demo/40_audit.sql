@@ -29,9 +29,9 @@ SELECT count(*) AS hashes_in_clear FROM audit_log.system_log WHERE metadata::tex
 \echo '== plain metadata @> searches use the GIN index (operator class zerocut.jsonb_log_ops):'
 \echo '== one key per primary-key column of an audit row (table and key value); a table alone is a range of keys'
 EXPLAIN (COSTS OFF) SELECT id, message FROM audit_log.system_log
-WHERE metadata @> '{"table": "USER", "operation": "UPDATE"}';
+WHERE metadata @> '{"schema": "user_management", "table": "USER", "operation": "UPDATE"}';
 EXPLAIN (COSTS OFF) SELECT id, message FROM audit_log.system_log
-WHERE metadata @> '{"table": "USER", "pk": {"id": 1}}';
+WHERE metadata @> '{"schema": "user_management", "table": "USER", "pk": {"id": 1}}';
 
 \echo
 \echo '== statement mode on the partitioned usage_stats (40,000 rows): the log writer appends the rows in batches,'

@@ -17,20 +17,24 @@ CREATE TABLE zerocut.audit_config (
 COMMENT ON TABLE zerocut.audit_config IS
     'Audited tables and their settings, written by enable_audit()/disable_audit(); the triggers carry the same settings as arguments. Kept by pg_dump';
 SELECT pg_catalog.pg_extension_config_dump('zerocut.audit_config', '');
-GRANT SELECT ON zerocut.audit_config TO PUBLIC;
+-- Not readable by PUBLIC: it lists which tables are audited and which
+-- columns are left out (docs/audit.md, "Privileges").
+REVOKE ALL ON zerocut.audit_config FROM PUBLIC;
 
 CREATE FUNCTION zerocut.audit_trigger_function() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'zc_audit_trigger_function';
 COMMENT ON FUNCTION zerocut.audit_trigger_function() IS
-    'AFTER trigger (row mode, statement mode with transition tables, or TRUNCATE): writes each change to audit_log.system_log as {operation, schema, table, pk, old_data, new_data}, with redaction and changed-column deltas; user_id from app.current_user_id';
+    'AFTER trigger (row mode, statement mode with transition tables, or TRUNCATE) created by enable_audit(): writes each change of a table recorded in zerocut.audit_config to audit_log.system_log as {operation, schema, table, relid, pk, old_data, new_data, xid, session_user, current_user, application_name}, with redaction and changed-column deltas; user_id from app.current_user_id; refuses (42501) a table enable_audit() did not record';
+-- Whoever may put it on a table of theirs could write audit rows.
+REVOKE ALL ON FUNCTION zerocut.audit_trigger_function() FROM PUBLIC;
 
 CREATE FUNCTION zerocut.enable_audit(tbl regclass, exclude_columns text[] DEFAULT NULL, mode text DEFAULT 'row',
                                      changed_only boolean DEFAULT true) RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'zc_enable_audit';
 COMMENT ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean) IS
-    'Audits a table (one trigger set on a partitioned parent): mode row or statement, excluded columns never logged in clear, changed_only stores the primary key and changed columns; idempotent; settings in zerocut.audit_config; creates audit_log.system_log when missing';
+    'Audits a table its caller owns (one trigger set on a partitioned parent; never zerocut''s own tables): mode row or statement, excluded columns never logged in clear, changed_only stores the primary key and changed columns; idempotent; settings in zerocut.audit_config; needs the log install_domain_schema() made (refuses a missing, foreign-owned or reshaped one)';
 REVOKE ALL ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean) FROM PUBLIC;
 
 CREATE FUNCTION zerocut.disable_audit(tbl regclass) RETURNS void
@@ -51,7 +55,32 @@ CREATE FUNCTION zerocut.audit_log_guard() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'zc_audit_log_guard';
 COMMENT ON FUNCTION zerocut.audit_log_guard() IS
-    'BEFORE UPDATE/DELETE/TRUNCATE trigger keeping audit_log.system_log append-only for everyone but its owner';
+    'BEFORE UPDATE/DELETE/TRUNCATE trigger keeping audit_log.system_log and its partitions append-only for everyone but their owner';
+REVOKE ALL ON FUNCTION zerocut.audit_log_guard() FROM PUBLIC;
+
+-- TRUNCATE guards are statement triggers, which PostgreSQL does not clone
+-- to partitions: every partition of the log gets its own, from the
+-- installer for those that exist and from an event trigger for every later
+-- one (CREATE TABLE ... PARTITION OF, ATTACH PARTITION).  Internal
+-- triggers, which pg_dump leaves out: a restore's ATTACH makes them again.
+CREATE FUNCTION zerocut.guard_audit_log_partitions() RETURNS integer
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_guard_audit_log_partitions';
+COMMENT ON FUNCTION zerocut.guard_audit_log_partitions() IS
+    'Gives every partition of audit_log.system_log that lacks it a BEFORE TRUNCATE trigger running audit_log_guard() (internal, not dumped); returns how many it added; install_domain_schema() runs it';
+REVOKE ALL ON FUNCTION zerocut.guard_audit_log_partitions() FROM PUBLIC;
+
+CREATE FUNCTION zerocut.audit_log_partition_guard() RETURNS event_trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'zc_audit_log_partition_guard';
+COMMENT ON FUNCTION zerocut.audit_log_partition_guard() IS
+    'ddl_command_end event trigger function: after CREATE TABLE ... PARTITION OF or ALTER TABLE ... ATTACH PARTITION within audit_log.system_log, guards the new partitions against TRUNCATE';
+REVOKE ALL ON FUNCTION zerocut.audit_log_partition_guard() FROM PUBLIC;
+CREATE EVENT TRIGGER zerocut_audit_log_partitions ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION zerocut.audit_log_partition_guard();
+COMMENT ON EVENT TRIGGER zerocut_audit_log_partitions IS
+    'Guards every new partition of audit_log.system_log against TRUNCATE (statement triggers are not cloned to partitions)';
 
 -- The log's GIN operator class: metadata @> '...' with one index key per
 -- primary-key column of an audit row (its table and key value); row images and low-cardinality

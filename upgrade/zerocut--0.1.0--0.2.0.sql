@@ -278,3 +278,34 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Audit (issue 15): PUBLIC no longer reads the audited tables' list nor runs
+-- the trigger functions; every partition of the log is guarded against
+-- TRUNCATE (existing ones here, later ones by the event trigger).
+REVOKE ALL ON zerocut.audit_config FROM PUBLIC;
+COMMENT ON FUNCTION zerocut.audit_trigger_function() IS
+    'AFTER trigger (row mode, statement mode with transition tables, or TRUNCATE) created by enable_audit(): writes each change of a table recorded in zerocut.audit_config to audit_log.system_log as {operation, schema, table, relid, pk, old_data, new_data, xid, session_user, current_user, application_name}, with redaction and changed-column deltas; user_id from app.current_user_id; refuses (42501) a table enable_audit() did not record';
+REVOKE ALL ON FUNCTION zerocut.audit_trigger_function() FROM PUBLIC;
+COMMENT ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean) IS
+    'Audits a table its caller owns (one trigger set on a partitioned parent; never zerocut''s own tables): mode row or statement, excluded columns never logged in clear, changed_only stores the primary key and changed columns; idempotent; settings in zerocut.audit_config; needs the log install_domain_schema() made (refuses a missing, foreign-owned or reshaped one)';
+COMMENT ON FUNCTION zerocut.audit_log_guard() IS
+    'BEFORE UPDATE/DELETE/TRUNCATE trigger keeping audit_log.system_log and its partitions append-only for everyone but their owner';
+REVOKE ALL ON FUNCTION zerocut.audit_log_guard() FROM PUBLIC;
+CREATE FUNCTION zerocut.guard_audit_log_partitions() RETURNS integer
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_guard_audit_log_partitions';
+COMMENT ON FUNCTION zerocut.guard_audit_log_partitions() IS
+    'Gives every partition of audit_log.system_log that lacks it a BEFORE TRUNCATE trigger running audit_log_guard() (internal, not dumped); returns how many it added; install_domain_schema() runs it';
+REVOKE ALL ON FUNCTION zerocut.guard_audit_log_partitions() FROM PUBLIC;
+CREATE FUNCTION zerocut.audit_log_partition_guard() RETURNS event_trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'zc_audit_log_partition_guard';
+COMMENT ON FUNCTION zerocut.audit_log_partition_guard() IS
+    'ddl_command_end event trigger function: after CREATE TABLE ... PARTITION OF or ALTER TABLE ... ATTACH PARTITION within audit_log.system_log, guards the new partitions against TRUNCATE';
+REVOKE ALL ON FUNCTION zerocut.audit_log_partition_guard() FROM PUBLIC;
+CREATE EVENT TRIGGER zerocut_audit_log_partitions ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION zerocut.audit_log_partition_guard();
+COMMENT ON EVENT TRIGGER zerocut_audit_log_partitions IS
+    'Guards every new partition of audit_log.system_log against TRUNCATE (statement triggers are not cloned to partitions)';
+SELECT zerocut.guard_audit_log_partitions();

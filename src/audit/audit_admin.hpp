@@ -16,11 +16,14 @@ struct AuditedTable {
     std::string qualified;  // quoted "schema"."name"
 };
 
-// The table named by argument `arg_name`: it must exist, be a table or a
-// partitioned table, not be the audit log itself, and be owned by the caller.
-AuditedTable audited_table(Oid relid, const char* arg_name);
+// The table named by argument `arg_name`: it must exist (42P01), be a table
+// or a partitioned table (42809), not be one of zerocut's own tables (its
+// config, keys, the log or a partition of it: 42809), and be owned by the
+// caller (42501).  `for_disable` lets zerocut's own tables through, so
+// auditing an older version allowed on them can be switched off.
+AuditedTable audited_table(Oid relid, const char* arg_name, bool for_disable = false);
 
-// Runs `sql` with the privileges of zerocut.audit_config's owner, so a
+// Runs `sql` as the extension's owner (who owns zerocut.audit_config), so a
 // table owner allowed to run enable_audit() needs no grant on the config.
 uint64 write_config(zc::pg::SpiSession& spi, const std::string& sql, std::initializer_list<zc::pg::Param> params);
 

@@ -11,17 +11,19 @@
 #include "core/errors.hpp"
 #include "crypto/protected_columns.hpp"
 #include "pg/boundary.hpp"
-#include "pg/job_lock.hpp"
 #include "pg/module.hpp"
 #include "pg/spi.hpp"
+#include "pg/run_as.hpp"
 #include "pg/subtransaction.hpp"
 #include "pg/system_log.hpp"
+#include "pg/values.hpp"
 
 extern "C" {
 #include "access/detoast.h"
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_trigger.h"
 #include "nodes/makefuncs.h"
@@ -30,12 +32,15 @@ extern "C" {
 #include "utils/datetime.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/syscache.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
 }
 
 namespace zc::audit {
@@ -107,11 +112,34 @@ void assign_redact_columns(const char*, void*)
 // marked stale, so a pointer held by a running trigger never dangles.
 std::unordered_map<Oid, AuditRelation*>* relations = nullptr;
 
+// The log last found acceptable (log_table()), until its relcache entry
+// (columns, owner, triggers) or any role changes: no catalog query per write.
+Oid checked_log = InvalidOid;
+Oid checked_owner = InvalidOid;
+
+// Role names recorded in every row (session_user, current_user), by OID.
+struct RoleName {
+    Oid role = InvalidOid;
+    char* name = nullptr;  // in TopMemoryContext
+    int length = 0;
+};
+RoleName session_role_name, current_role_name;
+
 void relcache_callback(Datum, Oid relid)
 {
+    if (relid == InvalidOid || relid == checked_log) checked_log = InvalidOid;
     if (relations == nullptr) return;
     for (auto& [trigger, rel] : *relations)
-        if (relid == InvalidOid || rel->relid == relid) rel->valid = false;
+        if (relid == InvalidOid || rel->relid == relid || rel->audited_relid == relid) rel->valid = false;
+}
+
+// A role renamed, dropped or no longer superuser: names and the log's
+// owner are checked again.
+void authid_callback(Datum, int, uint32)
+{
+    checked_log = InvalidOid;
+    session_role_name.role = InvalidOid;
+    current_role_name.role = InvalidOid;
 }
 
 zc::pg::OnLoad audit_on_load([] {
@@ -124,6 +152,7 @@ zc::pg::OnLoad audit_on_load([] {
                              "Off: every log row is written with an INSERT statement (for comparison and tests).",
                              &direct_insert_enabled, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     CacheRegisterRelcacheCallback(relcache_callback, (Datum)0);
+    CacheRegisterSyscacheCallback(AUTHOID, authid_callback, (Datum)0);
 });
 
 // pg_trigger's tgrelid and tgparentid of trigger `tgoid`.
@@ -195,16 +224,11 @@ void sort_in_key_order(AuditRelation* rel, int* indexes, int count)
     std::sort(indexes, indexes + count, [columns](int a, int b) { return jsonb_key_less(columns[a], columns[b]); });
 }
 
-// Fills `rel` (already zeroed, context set).  C-style: runs inside guard().
-void build_relation(AuditRelation* rel, TriggerData* data, bool changed_only, const char* const* excluded,
-                    int nexcluded, const char* const* redacted, int nredacted)
+// The audited table: a trigger cloned to a partition names its root.
+// C-style: runs inside guard().
+Oid audited_root(TriggerData* data)
 {
-    MemoryContext old_context = MemoryContextSwitchTo(rel->context);
     Relation relation = data->tg_relation;
-    TupleDesc desc = RelationGetDescr(relation);
-    rel->changed_only = changed_only;
-
-    // The audited table: a trigger cloned to a partition names its root.
     Oid audited = RelationGetRelid(relation);
     if (relation->rd_rel->relispartition) {
         Oid tgrelid = InvalidOid, parent = InvalidOid;
@@ -217,6 +241,58 @@ void build_relation(AuditRelation* rel, TriggerData* data, bool changed_only, co
             }
         }
     }
+    return audited;
+}
+
+// The trigger logs only for a table enable_audit() recorded in
+// zerocut.audit_config under its current schema and name (the relation
+// itself, not another of the same name elsewhere): a trigger someone else
+// put on a table of theirs (say a TEMP table named "USER") writes nothing.
+// Read as the extension's owner (PUBLIC may not read the config); runs when
+// the trigger's cache is built, not per row.
+void require_recorded(Oid audited)
+{
+    std::string schema, table;
+    {
+        char* schema_name = zc::pg::guard([=] { return get_namespace_name(get_rel_namespace(audited)); });
+        char* table_name = zc::pg::guard([=] { return get_rel_name(audited); });
+        if (schema_name == nullptr || table_name == nullptr)
+            throw zc::Error(zc::sqlstate::undefined_table,
+                            "relation with OID " + std::to_string(audited) + " does not exist");
+        schema = schema_name;
+        table = table_name;
+    }
+    std::optional<std::string> found;
+    {
+        zc::pg::SpiSession spi;
+        zc::pg::PinnedSearchPath pinned;
+        zc::pg::AsExtensionOwner as_extension_owner;
+        found = spi.query_text("SELECT 1 FROM zerocut.audit_config WHERE schema_name = $1 AND table_name = $2",
+                               {zc::pg::text_param(schema), zc::pg::text_param(table)});
+    }
+    if (found) return;
+    std::string qualified = zc::pg::qualified_relation_name(audited);
+    throw zc::Error(zc::sqlstate::insufficient_privilege,
+                    "zerocut.audit_trigger_function() logs only tables zerocut.enable_audit() recorded; " + qualified +
+                        " is not one",
+                    "zerocut.audit_config has no row for schema " + zc::pg::quote_literal(schema) + ", table " +
+                        zc::pg::quote_literal(table) + " (a trigger created by hand, or the table was renamed)",
+                    "Have the table's owner run SELECT zerocut.enable_audit(" + zc::pg::quote_literal(qualified) +
+                        "); and drop hand-made audit triggers.");
+}
+
+// Fills `rel` (already zeroed, context set).  C-style: runs inside guard().
+void build_relation(AuditRelation* rel, TriggerData* data, bool changed_only, const char* const* excluded,
+                    int nexcluded, const char* const* redacted, int nredacted)
+{
+    MemoryContext old_context = MemoryContextSwitchTo(rel->context);
+    Relation relation = data->tg_relation;
+    TupleDesc desc = RelationGetDescr(relation);
+    rel->changed_only = changed_only;
+
+    Oid audited = audited_root(data);
+    rel->audited_relid = audited;
+    rel->relid_number = int64_to_numeric(audited);
     rel->table_name = get_rel_name(audited);
     rel->schema_name = get_namespace_name(get_rel_namespace(audited));
     if (rel->table_name == nullptr || rel->schema_name == nullptr)
@@ -410,14 +486,72 @@ void push_row(JsonbParseState** state, const char* key, AuditRelation* rel, Datu
     pushJsonbValue(state, WJB_END_OBJECT, nullptr);
 }
 
-// The metadata's own keys go in jsonb's key order too: pk, table, schema,
-// new_data, old_data, operation.
+// The metadata's own keys go in jsonb's key order too (shorter first, then
+// bytewise): pk, xid, relid, table, schema, new_data, old_data, operation,
+// current_user, session_user, application_name.
 void push_table(JsonbParseState** state, AuditRelation* rel)
 {
+    push_key(state, "relid", 5);
+    JsonbValue relid;
+    relid.type = jbvNumeric;
+    relid.val.numeric = rel->relid_number;
+    pushJsonbValue(state, WJB_VALUE, &relid);
     push_key(state, "table", 5);
     push_cstring_value(state, rel->table_name);
     push_key(state, "schema", 6);
     push_cstring_value(state, rel->schema_name);
+}
+
+// The top-level transaction's id (what pg_current_xact_id() returns) as a
+// jsonb number, converted once per transaction.  Assigns the id if the
+// change has none yet (it has: it wrote a row).
+Numeric xid_number = nullptr;
+uint64 xid_number_of = 0;
+
+void push_xid(JsonbParseState** state)
+{
+    uint64 xid = U64FromFullTransactionId(GetTopFullTransactionId());
+    if (xid_number == nullptr || xid_number_of != xid) {
+        MemoryContext old_context = MemoryContextSwitchTo(TopMemoryContext);
+        Numeric number = int64_to_numeric(static_cast<int64>(xid));
+        MemoryContextSwitchTo(old_context);
+        if (xid_number != nullptr) pfree(xid_number);
+        xid_number = number;
+        xid_number_of = xid;
+    }
+    push_key(state, "xid", 3);
+    JsonbValue value;
+    value.type = jbvNumeric;
+    value.val.numeric = xid_number;
+    pushJsonbValue(state, WJB_VALUE, &value);
+}
+
+const RoleName& role_name(RoleName* cache, Oid role)
+{
+    if (cache->role != role || cache->name == nullptr) {
+        char* name = GetUserNameFromId(role, true);
+        char* copy = MemoryContextStrdup(TopMemoryContext, name != nullptr ? name : "");
+        if (cache->name != nullptr) pfree(cache->name);
+        cache->name = copy;
+        cache->length = static_cast<int>(strlen(copy));
+        cache->role = role;
+    }
+    return *cache;
+}
+
+// Who made the change, beyond app.current_user_id (which any session
+// sets): the session's login role, the role the change ran as (before the
+// writer switches to the log's owner) and the client's application_name.
+void push_actor(JsonbParseState** state)
+{
+    const RoleName& current = role_name(&current_role_name, GetUserId());
+    push_key(state, "current_user", 12);
+    push_cstring_value(state, current.name);
+    const RoleName& session = role_name(&session_role_name, GetSessionUserId());
+    push_key(state, "session_user", 12);
+    push_cstring_value(state, session.name);
+    push_key(state, "application_name", 16);
+    push_cstring_value(state, application_name != nullptr ? application_name : "");
 }
 
 void push_operation(JsonbParseState** state, const char* operation)
@@ -452,42 +586,6 @@ constexpr const char* insert_buffered_sql =
     "SELECT 'INFO', m, d, u FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
     "pg_catalog.unnest($2::pg_catalog.jsonb[]), pg_catalog.unnest($3::pg_catalog.int4[])) AS x(m, d, u)";
 
-// The log table as audit_log.system_log has it in the domain schema
-// (domain/10_tables.sql, domain/40_audit.sql): created, when a database has
-// none, so the audit trigger always has somewhere to write.
-constexpr const char* create_log_sql = R"SQL(
-CREATE SCHEMA IF NOT EXISTS audit_log;
-CREATE TABLE IF NOT EXISTS audit_log.system_log (
-    id         bigserial,
-    level      varchar(10) NOT NULL DEFAULT 'INFO'
-               CHECK (level IN ('DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR', 'CRITICAL')),
-    message    text NOT NULL,
-    metadata   jsonb NOT NULL DEFAULT '{}',
-    user_id    integer,
-    created_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    PRIMARY KEY (created_at, id)
-) PARTITION BY RANGE (created_at);
-CREATE TABLE IF NOT EXISTS audit_log.system_log_default PARTITION OF audit_log.system_log DEFAULT;
-CREATE INDEX IF NOT EXISTS idx_system_log_metadata_gin
-    ON audit_log.system_log USING gin (metadata zerocut.jsonb_log_ops);
-REVOKE UPDATE, DELETE, TRUNCATE ON audit_log.system_log FROM PUBLIC;
-CREATE TRIGGER zerocut_append_only BEFORE UPDATE OR DELETE ON audit_log.system_log
-    FOR EACH ROW EXECUTE FUNCTION zerocut.audit_log_guard();
-CREATE TRIGGER zerocut_append_only_truncate BEFORE TRUNCATE ON audit_log.system_log
-    FOR EACH STATEMENT EXECUTE FUNCTION zerocut.audit_log_guard();
-)SQL";
-
-// Its monthly partitions, as domain/25_partitions.sql registers the log,
-// when the creating role may run manage_partitions() (revoked from PUBLIC;
-// asked first, since a refusal would otherwise be a WARNING on an ordinary
-// role's first write).  Without them every row lands in the DEFAULT
-// partition, through the SQL path, until a privileged role registers it.
-constexpr const char* may_manage_partitions_sql =
-    "SELECT pg_catalog.has_function_privilege('zerocut.manage_partitions(pg_catalog.regclass, pg_catalog.name, "
-    "pg_catalog.text, pg_catalog.int4, pg_catalog.interval, pg_catalog.text, pg_catalog.date)', 'EXECUTE')";
-constexpr const char* manage_log_partitions_sql =
-    "SELECT zerocut.manage_partitions('audit_log.system_log', 'created_at', 'month', 3)";
-
 // audit_log.system_log's OID, InvalidOid when missing.
 Oid find_log_table()
 {
@@ -497,57 +595,111 @@ Oid find_log_table()
     });
 }
 
-void register_log_partitions(zc::pg::SpiSession& spi);
+// What makes a log zerocut's own, beyond its owner: the shape
+// domain/10_tables.sql and domain/40_audit.sql give it.  Extra columns,
+// indexes, constraints and triggers are allowed (the writer's SQL path
+// honours them); the six columns zerocut writes or reads, the RANGE
+// partitioning by created_at and both guard triggers, enabled, are required.
+// One row: (partitioned by created_at, the columns with their types, the
+// two guards).  tgtype 27: BEFORE ROW UPDATE OR DELETE; 34: BEFORE
+// STATEMENT TRUNCATE.
+constexpr const char* log_shape_sql = R"SQL(
+SELECT
+    (SELECT p.partstrat = 'r' AND p.partnatts = 1 AND a.attname = 'created_at'
+     FROM pg_catalog.pg_partitioned_table p
+     JOIN pg_catalog.pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
+     WHERE p.partrelid = $1) IS TRUE,
+    (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute a
+     JOIN (VALUES ('id', 'pg_catalog.int8'::pg_catalog.regtype), ('level', 'pg_catalog.varchar'),
+                  ('message', 'pg_catalog.text'), ('metadata', 'pg_catalog.jsonb'), ('user_id', 'pg_catalog.int4'),
+                  ('created_at', 'pg_catalog.timestamptz')) AS v(name, type)
+       ON a.attname = v.name AND a.atttypid = v.type
+     WHERE a.attrelid = $1 AND NOT a.attisdropped) = 6,
+    (SELECT pg_catalog.count(DISTINCT t.tgname) FROM pg_catalog.pg_trigger t
+     WHERE t.tgrelid = $1 AND t.tgenabled <> 'D'
+       AND t.tgfoid = 'zerocut.audit_log_guard()'::pg_catalog.regprocedure
+       AND ((t.tgname = 'zerocut_append_only' AND t.tgtype = 27)
+            OR (t.tgname = 'zerocut_append_only_truncate' AND t.tgtype = 34))) = 2
+)SQL";
 
-void create_log_table()
+[[noreturn]] void refuse_log(const std::string& problem)
 {
+    throw zc::Error(zc::sqlstate::insufficient_privilege,
+                    "audit_log.system_log " + problem + "; zerocut does not write audit rows to it",
+                    "zerocut writes only to the log zerocut.install_domain_schema() made: owned by a superuser or "
+                    "the owner of extension zerocut, RANGE-partitioned by created_at, with its append-only guard "
+                    "triggers",
+                    "Drop or rename that table (and its schema, if another role made it), then run SELECT "
+                    "zerocut.install_domain_schema() as a superuser to create the log.");
+}
+
+// Throws (42501) unless `log`, owned by `owner`, is a log zerocut made.
+void check_log_table(Oid log, Oid owner)
+{
+    if (!zc::pg::is_trusted_role(owner)) {
+        char* owner_name = zc::pg::guard([=] { return GetUserNameFromId(owner, true); });
+        refuse_log(std::string("is owned by role \"") + (owner_name ? owner_name : "?") +
+                   "\", not by a superuser or the owner of extension zerocut");
+    }
+    // As the extension's owner: the writing role may lack USAGE on zerocut.
+    // Not read-only: a fresh snapshot sees a log replaced while we waited.
     zc::pg::SpiSession spi;
     zc::pg::PinnedSearchPath pinned;
-    pinned.set("client_min_messages", "warning");
-    zc::pg::lock_installer();
-    // An advisory lock does not process invalidations as a relation lock
-    // does: without this, a table another session created while we waited
-    // would still be missing from our caches.
-    zc::pg::guard([] { AcceptInvalidationMessages(); });
-    if (find_log_table() != InvalidOid) return;  // created meanwhile by another session
-    spi.execute(create_log_sql);
-    zc::pg::notice("zerocut: created audit_log.system_log for the audit trigger");
-    if (spi.query_text(may_manage_partitions_sql) == "t") register_log_partitions(spi);
+    zc::pg::AsExtensionOwner as_extension_owner;
+    spi.execute_cached(log_shape_sql, {zc::pg::Param{OIDOID, ObjectIdGetDatum(log)}});
+    auto rows = spi.rows_text();
+    if (rows.size() != 1 || rows[0].size() != 3) refuse_log("could not be inspected");
+    if (rows[0][0] != std::optional<std::string>("t")) refuse_log("is not RANGE-partitioned by created_at");
+    if (rows[0][1] != std::optional<std::string>("t"))
+        refuse_log(
+            "lacks the columns zerocut makes (id bigint, level varchar, message text, metadata jsonb, user_id "
+            "integer, created_at timestamptz)");
+    if (rows[0][2] != std::optional<std::string>("t"))
+        refuse_log(
+            "lacks its enabled guard triggers zerocut_append_only and zerocut_append_only_truncate "
+            "(zerocut.audit_log_guard())");
 }
 
-// Optional: a failure (no INSERT on zerocut.partition_config, a lock
-// timeout) leaves the log with its DEFAULT partition and fails nothing.
-void register_log_partitions(zc::pg::SpiSession& spi)
-{
-    auto failure = zc::pg::in_subtransaction([&] { spi.execute(manage_log_partitions_sql); });
-    if (failure)
-        zc::pg::warning("zerocut: audit_log.system_log has no monthly partitions: " + *failure,
-                        "A role that may run zerocut.manage_partitions() can register it: SELECT "
-                        "zerocut.manage_partitions('audit_log.system_log', 'created_at');");
-}
-
-// The log table and its owner, creating the table when missing.
+// The log table and its owner.
 struct LogTable {
     Oid relid;
     Oid owner;
 };
 
+// audit_log.system_log, locked as an INSERT locks it (ROW EXCLUSIVE), so
+// the log checked is the log written: a rename or replacement committed
+// while we waited for the lock is seen (name looked up again), and none
+// can happen after.  InvalidOid when missing.  Looked up without a USAGE
+// check on the schema: the writing role needs no rights on the log.
+Oid locked_log_table()
+{
+    for (;;) {
+        Oid log = find_log_table();
+        if (!OidIsValid(log)) return InvalidOid;
+        bool held = zc::pg::guard([=] {
+            LOCKTAG tag;
+            SET_LOCKTAG_RELATION(tag, MyDatabaseId, log);
+            return LockHeldByMe(&tag, RowExclusiveLock);
+        });
+        if (held) return log;  // locked earlier in this transaction: the name still holds
+        zc::pg::guard([=] { LockRelationOid(log, RowExclusiveLock); });  // processes invalidations
+        if (find_log_table() == log) return log;
+        zc::pg::guard([=] { UnlockRelationOid(log, RowExclusiveLock); });
+    }
+}
+
 LogTable log_table()
 {
-    Oid log = find_log_table();
-    if (log == InvalidOid) {
-        create_log_table();
-        log = find_log_table();
-        if (log == InvalidOid)
-            throw zc::Error(zc::sqlstate::undefined_table, "audit_log.system_log could not be created");
-    }
-    Oid owner = zc::pg::guard([=] {
-        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(log));
-        if (!HeapTupleIsValid(tuple)) elog(ERROR, "cache lookup failed for relation %u", log);
-        Oid relowner = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relowner;
-        ReleaseSysCache(tuple);
-        return relowner;
-    });
+    Oid log = locked_log_table();
+    if (log == InvalidOid)
+        throw zc::Error(zc::sqlstate::undefined_table, "audit_log.system_log does not exist",
+                        "zerocut never creates the log on the fly: only zerocut.install_domain_schema() does",
+                        "Run SELECT zerocut.install_domain_schema(); as a superuser.");
+    if (log == checked_log) return {log, checked_owner};
+    Oid owner = zc::pg::relation_owner(log);
+    check_log_table(log, owner);
+    checked_log = log;
+    checked_owner = owner;
     return {log, owner};
 }
 
@@ -568,19 +720,16 @@ SPIPlanPtr kept_plan(SPIPlanPtr* slot, const char* sql, const Oid* types)
 }
 
 // Log rows are written as the log table's owner (as ri_triggers.c runs its
-// checks as the referenced table's owner): writers need no grant on the log.
-// C-style: runs inside guard(); an error's abort restores the user.
-template <typename Fn>
-auto as_owner(Oid owner, Fn write)
-{
-    Oid saved_user;
-    int saved_context;
-    GetUserIdAndSecContext(&saved_user, &saved_context);
-    SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
-    auto result = write();
-    SetUserIdAndSecContext(saved_user, saved_context);
-    return result;
-}
+// checks as the referenced table's owner): writers need no grant on the
+// log, whose owner is a superuser or the extension's owner (log_table()).
+// SECURITY_NOFORCE_RLS: the owner's own forced row security does not apply.
+// Not SECURITY_RESTRICTED_OPERATION (unlike write_system_log()): a
+// deferrable unique constraint on the log queues its check as a deferred
+// trigger, which PostgreSQL refuses to queue inside a restricted operation.
+class AsLogOwner : public zc::pg::AsRole {
+public:
+    explicit AsLogOwner(Oid owner) : AsRole(owner, false, SECURITY_NOFORCE_RLS) {}
+};
 
 // The fast path when the log allows it (audit/log_writer.hpp); true when
 // the rows are written.
@@ -588,8 +737,8 @@ bool try_direct(const LogTable& log, const LogRow* rows, int count)
 {
     if (!direct_insert_enabled) return false;
     Oid relid = log.relid;
-    return zc::pg::guard(
-        [=] { return as_owner(log.owner, [=] { return insert_log_rows_direct(relid, rows, count); }); });
+    AsLogOwner as_owner(log.owner);
+    return zc::pg::guard([=] { return insert_log_rows_direct(relid, rows, count); });
 }
 
 // One LogRow per metadata item.  C-style: runs inside guard().
@@ -615,9 +764,11 @@ void run_insert(const LogTable& log, SPIPlanPtr* slot, const char* sql, const Oi
 {
     zc::pg::SpiSession spi;
     SPIPlanPtr plan = kept_plan(slot, sql, types);
-    Oid owner = log.owner;
-    int rc =
-        zc::pg::guard([=] { return as_owner(owner, [=] { return SPI_execute_plan(plan, values, nulls, false, 0); }); });
+    int rc = 0;
+    {
+        AsLogOwner as_owner(log.owner);
+        rc = zc::pg::guard([=] { return SPI_execute_plan(plan, values, nulls, false, 0); });
+    }
     if (rc != SPI_OK_INSERT)
         throw zc::Error(zc::sqlstate::internal_error,
                         std::string("writing the audit log failed: ") + SPI_result_code_string(rc));
@@ -799,6 +950,7 @@ AuditRelation* audit_relation(TriggerData* data)
     // Columns protected by zerocut.protect_column() are redacted too (src/crypto/protected_columns.hpp).
     for (auto& name : zc::crypto::protected_column_names(RelationGetRelid(data->tg_relation)))
         redacted->push_back(std::move(name));
+    require_recorded(zc::pg::guard([=] { return audited_root(data); }));
     std::vector<const char*> excluded_names, redacted_names;
     for (const auto& name : options.excluded) excluded_names.push_back(name.c_str());
     for (const auto& name : *redacted) redacted_names.push_back(name.c_str());
@@ -881,11 +1033,13 @@ Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values
         push_pk(&state, rel, new_values, new_nulls);
     else
         push_pk(&state, rel, old_values, old_nulls);
+    push_xid(&state);
     push_table(&state, rel);
     if (new_values != nullptr) push_row(&state, "new_data", rel, new_values, new_nulls, changed);
     if (old_values != nullptr)  // without a primary key the whole old row identifies it
         push_row(&state, "old_data", rel, old_values, old_nulls, rel->npk > 0 ? changed : nullptr);
     push_operation(&state, operation);
+    push_actor(&state);
     JsonbValue* result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
     return JsonbValueToJsonb(result);
 }
@@ -894,21 +1048,17 @@ Jsonb* build_truncate(AuditRelation* rel)
 {
     JsonbParseState* state = nullptr;
     pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
+    push_xid(&state);
     push_table(&state, rel);
     push_operation(&state, "TRUNCATE");
+    push_actor(&state);
     JsonbValue* result = pushJsonbValue(&state, WJB_END_OBJECT, nullptr);
     return JsonbValueToJsonb(result);
 }
 
-void ensure_log_table()
+void require_usable_log()
 {
-    if (find_log_table() != InvalidOid) return;
-    auto failure = zc::pg::in_subtransaction([] { create_log_table(); });
-    if (failure)
-        zc::pg::warning("zerocut: audit_log.system_log could not be created: " + *failure,
-                        "The first audited write will try again as its own role; to create the log now, run "
-                        "zerocut.enable_audit() or zerocut.install_domain_schema() as a role with CREATE on "
-                        "the database.");
+    log_table();
 }
 
 std::optional<int32> current_app_user()

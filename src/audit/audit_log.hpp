@@ -5,13 +5,17 @@
 //    changes of zerocut.audit_redact_columns;
 //  - building the metadata jsonb of one change directly as JsonbValues;
 //  - writing log rows to audit_log.system_log through kept SPI plans, as the
-//    log table's owner (the ri_triggers.c pattern), creating the table when
-//    a database has none.
+//    log table's owner (the ri_triggers.c pattern), only to a log zerocut's
+//    installer made (never creating one).
 #pragma once
 
 #include <optional>
 
 #include "pg/postgres.hpp"
+
+extern "C" {
+#include "utils/numeric.h"
+}
 
 extern "C" {
 #include "utils/jsonb.h"
@@ -26,13 +30,15 @@ struct AuditColumn;
 // relcache callback only marks it stale, the next lookup rebuilds it.
 struct AuditRelation {
     Oid trigger_oid;
-    Oid relid;
+    Oid relid;          // the trigger's relation
+    Oid audited_relid;  // the audited table: the partitioned root for a cloned trigger
     bool valid;
     unsigned long redact_generation;
     MemoryContext context;
     bool changed_only;
     char* schema_name;  // the audited table: the partitioned root for a cloned trigger
     char* table_name;
+    Numeric relid_number;  // audited_relid as a jsonb number
     int ncolumns;
     AuditColumn* columns;  // live (not dropped) attributes in attnum order
     int* key_order;        // indexes into columns, in jsonb's key order (see jsonb_key_less)
@@ -59,18 +65,19 @@ Jsonb* build_change(AuditRelation* rel, const char* operation, Datum* old_values
                     bool* new_nulls);
 Jsonb* build_truncate(AuditRelation* rel);
 
-// Creates audit_log.system_log when the database has none, as the first
-// audited write would.  enable_audit() calls it, so the log is made by the
-// role that enables auditing (which may register its partitions), not by
-// whichever role writes first.
-void ensure_log_table();
+// Throws unless audit_log.system_log exists (42P01) and is the log zerocut's
+// installer made (42501): owned by a superuser or the extension's owner,
+// RANGE-partitioned by created_at, with zerocut's columns and its enabled
+// guard triggers.  The writer checks the same before its first write and
+// again after the log or any role changes.
+void require_usable_log();
 
 // app.current_user_id as an integer, nullopt when unset, empty or invalid.
 std::optional<int32> current_app_user();
 
 // Appends one row, or one row per element of `metadata` (one set-based
-// INSERT on the SQL path), to audit_log.system_log as its owner.  Creates
-// the log table first when the database has none.
+// INSERT on the SQL path), to audit_log.system_log as its owner, after
+// require_usable_log()'s checks (cached).
 void write_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id);
 void write_log_rows(const char* message, Jsonb* const* metadata, int count, std::optional<int32> user_id);
 

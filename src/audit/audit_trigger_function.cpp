@@ -4,8 +4,10 @@
 // AFTER INSERT/UPDATE/DELETE ... FOR EACH STATEMENT with transition tables,
 // or AFTER TRUNCATE ... FOR EACH STATEMENT: writes one audit_log.system_log
 // row per changed row (level INFO, message "<table> record created|updated|
-// deleted", metadata {operation, schema, table, pk, old_data, new_data},
-// user_id from app.current_user_id).  Statement mode writes the same rows
+// deleted", metadata {operation, schema, table, relid, pk, old_data,
+// new_data, xid, session_user, current_user, application_name}, user_id
+// from app.current_user_id), for a table zerocut.enable_audit() recorded in
+// zerocut.audit_config (any other: 42501).  Statement mode writes the same rows
 // with one set-based INSERT per statement.  Arguments (written by
 // zerocut.enable_audit()): changed_only=true|false, exclude=<column>...
 #include <optional>
@@ -167,6 +169,23 @@ Jsonb** next_batch(AuditRelation* rel, const char* operation, TransitionReader* 
     return items;
 }
 
+// Statement mode needs the transition tables of its event (checked before
+// anything else is looked up).
+void require_transition_tables(TriggerData* data)
+{
+    TriggerEvent event = data->tg_event;
+    bool wants_old = !TRIGGER_FIRED_BY_INSERT(event);
+    bool wants_new = !TRIGGER_FIRED_BY_DELETE(event);
+    if ((wants_old && data->tg_oldtable == nullptr) || (wants_new && data->tg_newtable == nullptr))
+        throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
+                        std::string("audit_trigger_function() FOR EACH STATEMENT needs transition tables"),
+                        std::string("trigger \"") + data->tg_trigger->tgname + "\" has no REFERENCING " +
+                            (wants_old && wants_new ? "OLD TABLE and NEW TABLE"
+                             : wants_old            ? "OLD TABLE"
+                                                    : "NEW TABLE"),
+                        "Use zerocut.enable_audit(table, mode => 'statement') to create the audit triggers.");
+}
+
 void statement_changes(AuditRelation* rel, TriggerData* data, std::optional<int32> user_id)
 {
     TriggerEvent event = data->tg_event;
@@ -183,14 +202,6 @@ void statement_changes(AuditRelation* rel, TriggerData* data, std::optional<int3
         message = rel->message_update;
         wants_new = true;
     }
-    if ((wants_old && data->tg_oldtable == nullptr) || (wants_new && data->tg_newtable == nullptr))
-        throw zc::Error(zc::sqlstate::object_not_in_prerequisite_state,
-                        std::string("audit_trigger_function() FOR EACH STATEMENT needs transition tables"),
-                        std::string("trigger \"") + data->tg_trigger->tgname + "\" has no REFERENCING " +
-                            (wants_old && wants_new ? "OLD TABLE and NEW TABLE"
-                             : wants_old            ? "OLD TABLE"
-                                                    : "NEW TABLE"),
-                        "Use zerocut.enable_audit(table, mode => 'statement') to create the audit triggers.");
     TupleDesc desc = RelationGetDescr(data->tg_relation);
     TransitionReader old_rows, new_rows;
     if (wants_old) open_reader(&old_rows, data->tg_oldtable, desc);
@@ -249,6 +260,8 @@ ZC_FUNCTION(zc_audit_trigger_function)
         zc::audit::flush_pending_rows();
         return PointerGetDatum(nullptr);
     }
+    if (TRIGGER_FIRED_FOR_STATEMENT(data->tg_event) && !TRIGGER_FIRED_BY_TRUNCATE(data->tg_event))
+        require_transition_tables(data);
     AuditRelation* rel = zc::audit::audit_relation(data);
     std::optional<int32> user_id = zc::audit::current_app_user();
     if (TRIGGER_FIRED_BY_TRUNCATE(data->tg_event)) {

@@ -8,6 +8,7 @@
 #include "audit/audit_admin.hpp"
 #include "pg/boundary.hpp"
 #include "pg/spi.hpp"
+#include "pg/run_as.hpp"
 #include "pg/system_log.hpp"
 #include "pg/values.hpp"
 
@@ -17,6 +18,7 @@ bool disable(const zc::audit::AuditedTable& table)
 {
     zc::pg::SpiSession spi;
     zc::pg::PinnedSearchPath pinned;
+    // The caller owns the table (checked): it drops the triggers itself.
     int dropped = zc::audit::drop_audit_triggers(spi, table);
     uint64 removed =
         zc::audit::write_config(spi, "DELETE FROM zerocut.audit_config WHERE schema_name = $1 AND table_name = $2",
@@ -29,7 +31,7 @@ bool disable(const zc::audit::AuditedTable& table)
 ZC_FUNCTION(zc_disable_audit)
 {
     zc::pg::require_arg(fcinfo, 0, "tbl");
-    zc::audit::AuditedTable table = zc::audit::audited_table(PG_GETARG_OID(0), "tbl");
+    zc::audit::AuditedTable table = zc::audit::audited_table(PG_GETARG_OID(0), "tbl", true);
     if (!disable(table)) zc::pg::notice("table " + table.qualified + " is not audited; nothing to do");
     PG_RETURN_VOID();
 }

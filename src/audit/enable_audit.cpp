@@ -2,8 +2,12 @@
 //                      mode text DEFAULT 'row', changed_only boolean DEFAULT true)
 //
 // Creates the audit triggers on `tbl` (on a partitioned table, one set on
-// the parent), records the settings in zerocut.audit_config, and creates
-// audit_log.system_log when the database has none.
+// the parent) and records the settings in zerocut.audit_config.  The caller
+// must own `tbl`; zerocut's own tables are refused; audit_log.system_log
+// must exist and be the log zerocut's installer made (never created here).
+// The config and the triggers are written as the extension's owner: the
+// trigger function is not PUBLIC (it would let anyone write log rows), and
+// a table owner granted EXECUTE on enable_audit() needs no other grant.
 // Idempotent: the same settings again change nothing; other settings
 // replace the triggers in the same transaction.
 #include <algorithm>
@@ -14,6 +18,7 @@
 #include "audit/audit_log.hpp"
 #include "core/audit_options.hpp"
 #include "pg/boundary.hpp"
+#include "pg/run_as.hpp"
 #include "pg/spi.hpp"
 #include "pg/values.hpp"
 
@@ -80,6 +85,7 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
     std::string caller(caller_name);
     zc::pg::SpiSession spi;
     zc::pg::PinnedSearchPath pinned;
+    zc::pg::AsExtensionOwner as_extension_owner;
     // The settings as text[] for audit_config, built from the checked names.
     std::string array_literal = "{";
     for (std::size_t i = 0; i < excluded.size(); ++i) {
@@ -162,7 +168,7 @@ ZC_FUNCTION(zc_enable_audit)
                         "argument \"mode\" must be 'row' or 'statement', not " + zc::pg::quote_literal(mode_text));
     bool changed_only = PG_GETARG_BOOL(3);
     zc::audit::AuditedTable table = zc::audit::audited_table(relid, "tbl");
+    zc::audit::require_usable_log();  // before anything changes
     enable(table, std::move(excluded), *mode, changed_only);
-    zc::audit::ensure_log_table();
     PG_RETURN_VOID();
 }

@@ -15,7 +15,9 @@
 //   leaves get that table's hash as prefix (one key per primary key
 //   column: the row's identity), or, with no pk leaf, one key (table, 0).
 // - "old_data", "new_data" (row images) and "operation", "schema", "table"
-//   (low-cardinality envelope) give no key of their own.
+//   (low-cardinality envelope) give no key of their own; nor, in an audit
+//   row (one with a string "table"), do "relid", "xid", "current_user",
+//   "session_user" and "application_name" (who and where, rechecked).
 // - Every other leaf (a system event's own keys, or everything of a
 //   metadata that is not an object) gets a key with prefix 0.
 // A query yields only keys that every row containing it must have: exact
@@ -95,21 +97,31 @@ void add_leaf_keys(Keys* keys, const JsonbValue* value, uint32 path_hash, uint32
 
 enum class TopKey { image, envelope, pk, other };
 
-// Runs once per logged row: compares lengths before bytes.
-TopKey classify(const JsonbValue* key)
+// Runs once per logged row: compares lengths before bytes.  `audit_row`:
+// the metadata has a string "table"; its context members are envelope.
+TopKey classify(const JsonbValue* key, bool audit_row)
 {
     const char* name = key->val.string.val;
+    TopKey context = audit_row ? TopKey::envelope : TopKey::other;
     switch (key->val.string.len) {
         case 2:
             return memcmp(name, "pk", 2) == 0 ? TopKey::pk : TopKey::other;
+        case 3:
+            return memcmp(name, "xid", 3) == 0 ? context : TopKey::other;
         case 5:
-            return memcmp(name, "table", 5) == 0 ? TopKey::envelope : TopKey::other;
+            if (memcmp(name, "table", 5) == 0) return TopKey::envelope;
+            return memcmp(name, "relid", 5) == 0 ? context : TopKey::other;
         case 6:
             return memcmp(name, "schema", 6) == 0 ? TopKey::envelope : TopKey::other;
         case 8:
             return memcmp(name, "old_data", 8) == 0 || memcmp(name, "new_data", 8) == 0 ? TopKey::image : TopKey::other;
         case 9:
             return memcmp(name, "operation", 9) == 0 ? TopKey::envelope : TopKey::other;
+        case 12:
+            return memcmp(name, "current_user", 12) == 0 || memcmp(name, "session_user", 12) == 0 ? context
+                                                                                                  : TopKey::other;
+        case 16:
+            return memcmp(name, "application_name", 16) == 0 ? context : TopKey::other;
         default:
             return TopKey::other;
     }
@@ -148,7 +160,7 @@ void add_metadata_keys(Keys* keys, Jsonb* jb, bool for_query, bool* needs_table_
     JsonbIteratorToken token;
     while ((token = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
         if (token == WJB_KEY) {
-            kind = classify(&v);
+            kind = classify(&v, has_table);
             if (kind == TopKey::other || kind == TopKey::pk) key_hash = mix(&v, 0);
         } else if (token == WJB_VALUE) {
             if (kind == TopKey::other || (kind == TopKey::pk && !has_table && !for_query)) {

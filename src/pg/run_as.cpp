@@ -18,10 +18,10 @@ extern "C" {
 
 namespace zc::pg {
 
-AsRole::AsRole(Oid role, bool restricted)
+AsRole::AsRole(Oid role, bool restricted, int extra_flags)
 {
     GetUserIdAndSecContext(&saved_user_, &saved_context_);
-    int context = saved_context_ | SECURITY_LOCAL_USERID_CHANGE;
+    int context = saved_context_ | SECURITY_LOCAL_USERID_CHANGE | extra_flags;
     if (restricted) context |= SECURITY_RESTRICTED_OPERATION;
     SetUserIdAndSecContext(role, context);
 }

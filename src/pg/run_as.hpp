@@ -22,12 +22,14 @@
 namespace zc::pg {
 
 // Switches the current user for the life of the object and restores it
-// after.  `restricted` adds SECURITY_RESTRICTED_OPERATION.  On an error the
+// after.  `restricted` adds SECURITY_RESTRICTED_OPERATION; `extra_flags`
+// adds further security-context bits (e.g. SECURITY_NOFORCE_RLS for a write
+// that must not meet the target's forced row security).  On an error the
 // (sub)transaction abort would restore the user too; the destructor restores
 // it in every case (it cannot fail), so a caught zc::Error leaves no trace.
 class AsRole {
 public:
-    AsRole(Oid role, bool restricted);
+    AsRole(Oid role, bool restricted, int extra_flags = 0);
     ~AsRole();
     AsRole(const AsRole&) = delete;
     AsRole& operator=(const AsRole&) = delete;

@@ -23,9 +23,15 @@ zc_as_owner "$ZC_BINDIR/pg_restore" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -d d
 config=$(zc_psql -At -d dst -c "SELECT string_agg(c, ' ' ORDER BY c) FROM (SELECT schema_name || '.' || table_name || ':' || mode || ':' || exclude_columns::text AS c FROM zerocut.audit_config) s")
 echo "restored config: $config"
 [ "$config" = 'financial_management.account:row:{} public.secrets:statement:{token} user_management.USER:row:{} workspace_domain.workspace:row:{}' ]
-triggers=$(zc_psql -At -d dst -c "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'zerocut_%' AND tgparentid = 0")
+triggers=$(zc_psql -At -d dst -c "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'zerocut_%' AND tgparentid = 0 AND NOT tgisinternal")
 echo "restored triggers: $triggers"
 [ "$triggers" = 15 ]  # 3 domain tables x 3, secrets x 4, the log's 2 guards
+# Every partition of the log has its TRUNCATE guard again: internal
+# triggers, not dumped, made by the event trigger when pg_restore attached
+# the partitions (a dumped one would have collided with it).
+unguarded=$(zc_psql -At -d dst -c "SELECT count(*) FROM pg_partition_tree('audit_log.system_log') t WHERE t.level > 0 AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t.relid AND g.tgfoid = 'zerocut.audit_log_guard()'::regprocedure AND g.tgtype = 34)")
+echo "restored log partitions without a TRUNCATE guard: $unguarded"
+[ "$unguarded" = 0 ]
 logged=$(zc_psql -At -d dst -c "SELECT count(*) FROM audit_log.system_log WHERE metadata ->> 'table' = 'secrets'")
 [ "$logged" = 1 ]
 # Auditing goes on in the restored database, still without the token.
@@ -34,9 +40,13 @@ row=$(zc_psql -At -d dst -c "SELECT metadata -> 'new_data' FROM audit_log.system
 echo "restored database logs: $row"
 [ "$row" = '{"name": "b", "token": "[redacted]"}' ]
 # The append-only guard came back too.
-zc_psql -q -d dst -c "CREATE ROLE e2e_reader; GRANT USAGE ON SCHEMA audit_log TO e2e_reader; GRANT DELETE, SELECT ON audit_log.system_log TO e2e_reader"
+zc_psql -q -d dst -c "CREATE ROLE e2e_reader; GRANT USAGE ON SCHEMA audit_log TO e2e_reader; GRANT DELETE, SELECT, TRUNCATE ON ALL TABLES IN SCHEMA audit_log TO e2e_reader"
 if zc_psql -q -d dst -c "SET ROLE e2e_reader" -c "DELETE FROM audit_log.system_log" 2>"$ZC_DIR/guard.err"; then
     echo "the guard let a non-owner delete log rows"; exit 1
+fi
+grep -q "append-only" "$ZC_DIR/guard.err"
+if zc_psql -q -d dst -c "SET ROLE e2e_reader" -c "TRUNCATE audit_log.system_log_default" 2>"$ZC_DIR/guard.err"; then
+    echo "the guard let a non-owner truncate a log partition"; exit 1
 fi
 grep -q "append-only" "$ZC_DIR/guard.err"
 zc_check_server_log
