@@ -28,7 +28,6 @@ INSERT INTO public_may_execute VALUES
     ('zerocut.get_workspace_dashboard_stats(integer,integer)', 'runs as its caller, under the caller''s grants and RLS'),
     ('zerocut.refresh_analytics_views()', 'refreshes only views the caller owns'),
     ('zerocut.audit_history(regclass,jsonb)', 'reads the log as its caller (needs SELECT on the log)'),
-    ('zerocut.audit_log_guard()', 'trigger that only refuses changes'),
     ('zerocut.keyring_invalidate()', 'trigger that only drops the key cache'),
     ('zerocut.jsonb_log_ops_extract_value(jsonb,internal,internal)', 'GIN operator class support'),
     ('zerocut.jsonb_log_ops_extract_query(jsonb,internal,smallint,internal,internal,internal,internal)', 'GIN operator class support'),
