@@ -719,17 +719,7 @@ SPIPlanPtr kept_plan(SPIPlanPtr* slot, const char* sql, const Oid* types)
     return *slot;
 }
 
-// Log rows are written as the log table's owner (as ri_triggers.c runs its
-// checks as the referenced table's owner): writers need no grant on the
-// log, whose owner is a superuser or the extension's owner (log_table()).
-// SECURITY_NOFORCE_RLS: the owner's own forced row security does not apply.
-// Not SECURITY_RESTRICTED_OPERATION (unlike write_system_log()): a
-// deferrable unique constraint on the log queues its check as a deferred
-// trigger, which PostgreSQL refuses to queue inside a restricted operation.
-class AsLogOwner : public zc::pg::AsRole {
-public:
-    explicit AsLogOwner(Oid owner) : AsRole(owner, false, SECURITY_NOFORCE_RLS) {}
-};
+using zc::pg::AsLogOwner;
 
 // The fast path when the log allows it (audit/log_writer.hpp); true when
 // the rows are written.

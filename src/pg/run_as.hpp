@@ -45,6 +45,19 @@ Oid relation_owner(Oid relid);
 // The owner of the zerocut extension (whoever ran CREATE EXTENSION).
 Oid extension_owner();
 
+// Rows of audit_log.system_log are written as the log's owner (as
+// ri_triggers.c runs its checks as the referenced table's owner): writers
+// need no grant on the log, whose owner must be a trusted role (checked by
+// the writers before).  SECURITY_NOFORCE_RLS: the owner's own forced row
+// security does not apply.  Not SECURITY_RESTRICTED_OPERATION: a deferrable
+// unique constraint on the log queues its check as a deferred trigger, which
+// PostgreSQL refuses to queue inside a restricted operation; the owner is
+// trusted, so nothing is gained by restricting it.
+class AsLogOwner : public AsRole {
+public:
+    explicit AsLogOwner(Oid owner) : AsRole(owner, false, SECURITY_NOFORCE_RLS) {}
+};
+
 // Runs as `relid`'s owner, restricted: the table's own triggers may fire.
 class AsTableOwner : public AsRole {
 public:

@@ -34,7 +34,7 @@ bool write_system_log(SpiSession& spi, const std::string& level, const std::stri
     }
     // A log someone else made could run its owner's triggers on our rows and
     // show them to its owner: write only to a log a trusted role owns, and
-    // as that owner, restricted (as the audit trigger does).
+    // as that owner (as the audit trigger does).
     Oid owner = relation_owner(log);
     if (!is_trusted_role(owner)) {
         char* owner_name = guard([=] { return GetUserNameFromId(owner, false); });
@@ -43,7 +43,7 @@ bool write_system_log(SpiSession& spi, const std::string& level, const std::stri
                         "\", not by a superuser or the owner of extension zerocut; zerocut does not write to it",
                     "", "drop or rename that table and run SELECT zerocut.install_domain_schema() to create the log");
     }
-    AsRole as_log_owner(owner, true);
+    AsLogOwner as_log_owner(owner);
     spi.execute_cached(
         "INSERT INTO audit_log.system_log (level, message, metadata) VALUES ($1, $2, $3::pg_catalog.jsonb)",
         {text_param(level), text_param(message), text_param(metadata_json)});
