@@ -216,6 +216,15 @@ SELECT count(*) AS rows_in_default FROM ONLY appschema.secure_default;
 SET ROLE regress_part_reader;
 SELECT id, note FROM appschema.secure_1992;
 RESET ROLE;
+-- The owner's own run (not a superuser) moves rows its forced policies
+-- hide from it: the survey and the move are no-force-RLS operations.
+INSERT INTO appschema.secure VALUES (3, '1993-05-01', 'hidden');
+SET ROLE app;
+SELECT count(*) AS rows_app_sees FROM appschema.secure;
+SELECT action, partition FROM zerocut.run_maintenance('appschema.secure');
+RESET ROLE;
+SELECT count(*) AS rows_in_default FROM ONLY appschema.secure_default;
+SELECT id, note FROM appschema.secure_1993;
 
 -- The parent's tablespace, for partitions made beside the parent and
 -- attached (the rescue) as for those made as PARTITION OF.

@@ -320,7 +320,12 @@ Plan make_plan(SpiSession& spi, const ParentInfo& parent, const Config& config, 
             plan.default_busy = true;
         else {
             std::vector<core::CivilDate> found;
-            auto survey = [&] { found = default_row_periods(spi, parent, *def, config, plan.conflicts); };
+            // Read as the owner (no-force RLS): its own forced policies must
+            // not hide waiting rows from a non-superuser owner's run.
+            auto survey = [&] {
+                zc::pg::AsTableOwner as_owner(parent.oid);
+                found = default_row_periods(spi, parent, *def, config, plan.conflicts);
+            };
             // Before the job lock the survey only peeks: in a subtransaction
             // rolled back at once, which also releases the lock its query's
             // executor took, so no relation lock is held when the job lock
@@ -880,19 +885,6 @@ std::vector<PeriodBounds> period_bounds(SpiSession& spi, const ParentInfo& paren
 
 namespace {
 
-// Whether `relid` has FORCE ROW LEVEL SECURITY: its owner's own policies
-// then apply to the owner, and the rows they hide could not be moved.
-bool forces_row_security(Oid relid)
-{
-    return zc::pg::guard([=] {
-        HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-        if (!HeapTupleIsValid(tuple)) return false;
-        bool forced = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relforcerowsecurity;
-        ReleaseSysCache(tuple);
-        return forced;
-    });
-}
-
 // The OID of a relation this transaction just created, by qualified name.
 Oid created_relation(SpiSession& spi, const std::string& qualified)
 {
@@ -1038,9 +1030,7 @@ std::optional<PreparedRescue> prepare_rescue(SpiSession& spi, const ParentInfo& 
     if (!lock_relation_polling(parent.oid, RowExclusiveLock)) return std::nullopt;
     std::vector<Child> children = list_children(spi, parent.oid);
     const Child* def = find_default(children);
-    // A forced default partition is moved from under the lock only
-    // (create_partition): lifting FORCE needs ACCESS EXCLUSIVE.
-    if (def == nullptr || forces_row_security(def->oid)) return std::nullopt;
+    if (def == nullptr) return std::nullopt;
     core::RangeBound wanted{false, period.lower, period.upper};
     for (const Child& child : children)
         if (!child.bound.is_default && core::ranges_overlap(child.bound, wanted)) return std::nullopt;
@@ -1131,16 +1121,10 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     // From here on the owner's work: creating and attaching the partition and
     // moving rows (its triggers fire on the DELETE from the default
     // partition), as the owner, restricted.  A default partition with FORCE
-    // ROW LEVEL SECURITY (zerocut copies it from the parent) would hide the
-    // rows the owner's own policies do not show it, and they would stay
-    // behind (ATTACH then fails on them): FORCE is lifted for the work and put
-    // back before the end; both locks are held to commit and an error rolls
-    // both back, so nobody sees it lifted.
+    // ROW LEVEL SECURITY (zerocut copies it from the parent) does not hide
+    // rows from this move: AsTableOwner is a no-force-RLS operation.
     zc::pg::AsTableOwner as_owner(parent.oid);
-    bool forced = def != nullptr && forces_row_security(def->oid);
-    if (forced) spi.execute(fmt::format("ALTER TABLE {} NO FORCE ROW LEVEL SECURITY", def->qualified));
     create_as_owner(spi, parent, period, prepared, def, qualified, bounds, outcome);
-    if (forced) spi.execute(fmt::format("ALTER TABLE {} FORCE ROW LEVEL SECURITY", def->qualified));
     if (outcome.kind == CreateOutcome::created) give_parent_access(spi, parent, outcome.partition);
     return outcome;
 }

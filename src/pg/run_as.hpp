@@ -59,9 +59,12 @@ public:
 };
 
 // Runs as `relid`'s owner, restricted: the table's own triggers may fire.
+// SECURITY_NOFORCE_RLS: a job moves every row (rescue, archive, convert),
+// so the owner's FORCE ROW LEVEL SECURITY must not hide some from it (they
+// would be left behind); RI checks run the same way.
 class AsTableOwner : public AsRole {
 public:
-    explicit AsTableOwner(Oid relid) : AsRole(relation_owner(relid), true) {}
+    explicit AsTableOwner(Oid relid) : AsRole(relation_owner(relid), true, SECURITY_NOFORCE_RLS) {}
 };
 
 // Runs as the extension's owner: only for zerocut's own SQL on its own
