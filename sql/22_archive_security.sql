@@ -37,6 +37,7 @@ CREATE SCHEMA appschema AUTHORIZATION zc22_app;
 -- 1. A table whose triggers try to make their owner a superuser whenever
 -- they run as one, on the source and on the archive target.
 SET ROLE zc22_app;
+GRANT USAGE ON SCHEMA appschema TO zc22_reader, zc22_clerk, zc22_thief;
 CREATE TABLE appschema.trigger_log (who name, op text, tbl name);
 CREATE FUNCTION appschema.escalate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -104,6 +105,7 @@ ALTER ROLE zc22_app NOSUPERUSER;
 -- 2. Someone else's table.  zc22_thief has EXECUTE, and the rights on
 -- zerocut's tables a DBA had to grant before, and owns thief.stolen.
 CREATE SCHEMA zc22_victim;
+GRANT USAGE ON SCHEMA zc22_victim TO zc22_thief;
 CREATE TABLE zc22_victim.users (id int PRIMARY KEY, created_at timestamptz NOT NULL, email text);
 INSERT INTO zc22_victim.users SELECT g, CURRENT_DATE - 10, 'user' || g FROM generate_series(1, 10) g;
 GRANT SELECT, INSERT, UPDATE ON zerocut.archive_policy TO zc22_thief;
@@ -135,7 +137,7 @@ SELECT (SELECT count(*) FROM zc22_victim.users) AS victim_rows, (SELECT count(*)
        (SELECT count(*) FROM zc22_victim.users WHERE email = 'junk') AS junk_rows;
 -- Not even a superuser joins two owners: rows would change owner.
 SELECT zc22.try(stmt) FROM (VALUES
-    ($$SELECT zerocut.set_archive_policy('appschema.events', 'created_at', '30 days', target => 'thief.stolen')$$),
+    ($$SELECT zerocut.set_archive_policy('zc22_victim.users', 'created_at', '30 days', target => 'thief.stolen')$$),
     ($$SELECT zerocut.set_archive_policy('thief.junk', 'created_at', '30 days', target => 'zc22_victim.users')$$)) v(stmt);
 -- A target must be a table (a view or a sequence is refused).
 CREATE VIEW appschema.events_view AS SELECT * FROM appschema.events_archive;
@@ -202,7 +204,6 @@ SELECT source_schema, source_table FROM zerocut.archive_policy WHERE source_sche
 -- and column), row-level security and policies; its schema is reachable
 -- by whom the source's schema is.
 SET ROLE zc22_app;
-GRANT USAGE ON SCHEMA appschema TO zc22_reader, zc22_clerk;
 CREATE TABLE appschema.orders (id int PRIMARY KEY, created_at timestamptz NOT NULL, tenant text NOT NULL, note text);
 GRANT SELECT ON appschema.orders TO zc22_reader;
 GRANT SELECT (id, note), UPDATE (note) ON appschema.orders TO zc22_clerk;
@@ -232,6 +233,11 @@ SELECT tenant, count(*) FROM appschema_archive.orders_archive GROUP BY 1 ORDER B
 RESET ROLE;
 SET ROLE zc22_thief;
 SELECT zc22.try($$SELECT count(*) FROM appschema_archive.orders_archive$$);
+SELECT zc22.try($$UPDATE appschema_archive.orders_archive SET note = 'x'$$);
+RESET ROLE;
+SET ROLE zc22_clerk;
+SELECT zc22.try($$UPDATE appschema_archive.orders_archive SET note = 'clerk' WHERE id = 1$$);
+SELECT zc22.try($$SELECT tenant FROM appschema_archive.orders_archive$$);
 RESET ROLE;
 SELECT count(*) AS archived_orders FROM appschema_archive.orders_archive;
 
