@@ -40,7 +40,7 @@ void copy_column_grants(SpiSession& spi, Oid from, Oid to, const std::string& ta
                     "WHERE att.attrelid = $1 AND att.attnum > 0 AND NOT att.attisdropped AND a.grantee <> c.relowner "
                     "AND EXISTS (SELECT FROM pg_catalog.pg_attribute t WHERE t.attrelid = $2 "
                     "AND t.attname = att.attname AND NOT t.attisdropped) ORDER BY 1, 2, 3",
-                {oid_param(from), oid_param(to)}, true);
+                {oid_param(from), oid_param(to)});  // not read-only: `to` may be new in this command
     for (const auto& row : spi.rows_text()) {
         std::string sql = "GRANT " + *row[0] + " (" + *row[1] + ") ON TABLE " + target + " TO " + *row[2];
         if (*row[3] == "true") sql += " WITH GRANT OPTION";
@@ -73,7 +73,7 @@ void copy_policies(SpiSession& spi, Oid from, Oid to, const std::string& target)
         "FROM pg_catalog.pg_policy p WHERE p.polrelid = $1 "
         "AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy q WHERE q.polrelid = $2 AND q.polname = p.polname) "
         "ORDER BY p.polname",
-        {oid_param(from), oid_param(to)}, true);
+        {oid_param(from), oid_param(to)});  // not read-only: sees the policies `to` got in this command
     for (const auto& row : spi.rows_text()) {
         std::string sql = "CREATE POLICY " + *row[0] + " ON " + target + " AS " + *row[1] + " FOR " + *row[2] +
                           " TO " + *row[3];
