@@ -311,15 +311,23 @@ std::string role_name(Oid role)
 const char* kind_name(char kind)
 {
     switch (kind) {
-    case 'v': return "a view";
-    case 'm': return "a materialized view";
-    case 'S': return "a sequence";
-    case 'f': return "a foreign table";
-    case 'i':
-    case 'I': return "an index";
-    case 'c': return "a composite type";
-    case 't': return "a TOAST table";
-    default: return "not a table";
+        case 'v':
+            return "a view";
+        case 'm':
+            return "a materialized view";
+        case 'S':
+            return "a sequence";
+        case 'f':
+            return "a foreign table";
+        case 'i':
+        case 'I':
+            return "an index";
+        case 'c':
+            return "a composite type";
+        case 't':
+            return "a TOAST table";
+        default:
+            return "not a table";
     }
 }
 
@@ -597,9 +605,8 @@ std::string free_name(SpiSession& spi, const std::string& schema, const std::str
 // The OID of the relation `qualified` (quoted, as free_name returns it).
 Oid oid_of_name(SpiSession& spi, const std::string& qualified)
 {
-    return oid_of(query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", {pg::text_param(qualified)}, true)
-                      .at(0),
-                  0);
+    return oid_of(
+        query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", {pg::text_param(qualified)}, true).at(0), 0);
 }
 
 // True when a valid, non-partial btree index of `rel` starts with `column`.
