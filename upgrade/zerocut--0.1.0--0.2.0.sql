@@ -99,7 +99,10 @@ COMMENT ON COLUMN zerocut.archive_policy.target_table IS
 SELECT pg_catalog.pg_extension_config_dump('zerocut.archive_policy', '');
 
 COMMENT ON FUNCTION zerocut.set_archive_policy(regclass, name, interval, regclass, integer, boolean) IS
-    'Creates or replaces the archive policy of a table: time column, how long rows stay (positive, at most 1000 years), target table (NULL: the stored one, else <schema>_archive.<table>_archive, archive.<table>_archive for public), rows per batch (1..1000000), and whether the cutoff rounds down to whole partitions; TEMP tables are refused';
+    'Creates or replaces the archive policy of a table: time column, how long rows stay (positive, at most 1000 years), target table (NULL: the stored one, else <schema>_archive.<table>_archive, archive.<table>_archive for public), rows per batch (1..1000000), and whether the cutoff rounds down to whole partitions; TEMP tables are refused; the caller must own source and target, which must have the same owner (42501), and zerocut''s own tables are refused (42809)';
+
+COMMENT ON FUNCTION zerocut.archive_partition(regclass) IS
+    'Detaches one partition from its parent and attaches it to the parent''s archive target (metadata only, no row copied, no scan), as the parent''s owner; the caller must own the partition and its parent; returns its qualified name';
 
 -- archive() reports each policy's status and error: a new result type.
 DROP FUNCTION zerocut.archive(regclass);
@@ -109,14 +112,14 @@ CREATE FUNCTION zerocut.archive(source regclass DEFAULT NULL)
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'zc_archive';
 COMMENT ON FUNCTION zerocut.archive(regclass) IS
-    'Applies every archive policy (or the one of source) in one transaction, each in its own subtransaction: whole old partitions move by metadata, other old rows in batches; one row per policy, status ok, skipped (a lock was busy; error says which) or error (its work rolled back, error holds the message, an ERROR row is logged; the other policies proceed); source is NULL for a policy whose table no longer exists under its name';
+    'Applies every archive policy (or the one of source) in one transaction, each in its own subtransaction: whole old partitions move by metadata, other old rows in batches; one row per policy, status ok, skipped (a lock was busy; error says which) or error (its work rolled back, error holds the message, an ERROR row is logged; the other policies proceed); source is NULL for a policy whose table no longer exists under its name; rows move as the table''s owner (security-restricted); a caller who is not superuser must own source, and without source runs only the policies of tables it owns';
 REVOKE ALL ON FUNCTION zerocut.archive(regclass) FROM PUBLIC;
 
 COMMENT ON PROCEDURE zerocut.archive_proc(regclass, integer) IS
-    'Like archive(), committing after every batch and every partition move (CALL at top level); safe to cancel and resume; max_batches limits the work of one call; a failing or skipped policy is reported with a WARNING and the others proceed';
+    'Like archive(), committing after every batch and every partition move (CALL at top level); safe to cancel and resume; max_batches limits the work of one call; a failing or skipped policy is reported with a WARNING and the others proceed; rows move as the table''s owner, as in archive()';
 
 COMMENT ON FUNCTION zerocut.restore_archived(regclass, timestamptz, timestamptz) IS
-    'Moves the archived rows of source with from_ts <= time < to_ts back into source in one statement (from_ts may be -infinity; to_ts infinity means no upper bound, rows at +infinity included); returns the rows moved';
+    'Moves the archived rows of source with from_ts <= time < to_ts back into source in one statement (from_ts may be -infinity; to_ts infinity means no upper bound, rows at +infinity included), as the source''s owner (the caller must own it); returns the rows moved';
 
 -- A dropped table forgets its archive policy (policies are stored by name:
 -- a stale one could otherwise name a later table of the same name).

@@ -11,6 +11,8 @@
 #include "core/archive_plan.hpp"
 #include "core/errors.hpp"
 #include "partition/engine.hpp"
+#include "pg/compat.hpp"
+#include "pg/copy_access.hpp"
 #include "pg/guard.hpp"
 #include "pg/job_lock.hpp"
 #include "pg/module.hpp"
@@ -20,6 +22,7 @@
 extern "C" {
 #include "access/xact.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "storage/lockdefs.h"
 #include "utils/guc.h"
@@ -300,6 +303,102 @@ void check_not_foreign(const Rel& target, const Rel& source, const std::string& 
                     "", "Give the policy its own target: zerocut.set_archive_policy(..., target => ...).");
 }
 
+std::string role_name(Oid role)
+{
+    return pg::guard([=] { return GetUserNameFromId(role, false); });
+}
+
+const char* kind_name(char kind)
+{
+    switch (kind) {
+        case 'v':
+            return "a view";
+        case 'm':
+            return "a materialized view";
+        case 'S':
+            return "a sequence";
+        case 'f':
+            return "a foreign table";
+        case 'i':
+        case 'I':
+            return "an index";
+        case 'c':
+            return "a composite type";
+        case 't':
+            return "a TOAST table";
+        default:
+            return "not a table";
+    }
+}
+
+// What every archive target must be, given (`label` "argument \"target\"")
+// or found by name at run time ("archive target"): a plain or partitioned
+// table (42809), not one of zerocut's own (42809), owned by the source's
+// owner (42501: rows moved into it would change owner, and the owner's
+// rights, used for the move, would reach another role's table).
+void check_target(const Rel& target, const Rel& source, const std::string& who, const std::string& label)
+{
+    if (target.kind != 'r' && target.kind != 'p')
+        throw Error(sqlstate::wrong_object_type,
+                    who + ": " + label + " " + target.qname + " is " + kind_name(target.kind) +
+                        ", not a table; rows are archived into a plain or partitioned table");
+    pg::refuse_zerocut_relation(target.oid, "target", "an archive target");
+    Oid source_owner = pg::relation_owner(source.oid);
+    Oid target_owner = pg::relation_owner(target.oid);
+    if (source_owner != target_owner)
+        throw Error(sqlstate::insufficient_privilege,
+                    who + ": " + label + " " + target.qname + " is owned by role \"" + role_name(target_owner) +
+                        "\", not by \"" + role_name(source_owner) + "\", the owner of " + source.qname,
+                    "Rows moved into it would change owner; the archive works with the rights of the source's owner "
+                    "and archives only into a table of that same role.",
+                    "ALTER TABLE " + target.qname + " OWNER TO " + pg::quote_ident(role_name(source_owner)) +
+                        "; or give the policy another target.");
+}
+
+// A source the caller may archive: its own table (42501 otherwise, naming
+// `argument`) and not one of zerocut's (42809).
+void check_source(Oid source, const char* argument, const char* what)
+{
+    pg::require_table_owner(source, argument);
+    pg::refuse_zerocut_relation(source, argument, what);
+}
+
+// Creates the archive schema `schema` for `source`: owned like the source's
+// schema (its owner; the database's owner for a schema of
+// pg_database_owner, as public is) (CREATE SCHEMA ... AUTHORIZATION, as the extension's owner, since
+// the table's owner need not have CREATE on the database), with the source
+// schema's grants, so whoever reaches the source reaches its archive; and
+// the source's owner may create its archive table there.
+void create_archive_schema(SpiSession& spi, const Rel& source, const std::string& schema)
+{
+    Oid table_owner = pg::relation_owner(source.oid);
+    // pg_database_owner (public's owner) stands for the database's owner.
+    auto rows = query(spi,
+                      "SELECT CASE WHEN n.nspowner = 'pg_database_owner'::pg_catalog.regrole "
+                      "THEN d.datdba ELSE n.nspowner END FROM pg_catalog.pg_namespace n, pg_catalog.pg_database d "
+                      "WHERE n.nspname = $1 AND d.datname = pg_catalog.current_database()",
+                      {pg::text_param(source.schema)}, true);
+    Oid schema_owner = oid_of(rows.at(0), 0);
+    std::string quoted = pg::quote_ident(schema);
+    pg::AsExtensionOwner as_extension_owner;
+    query(spi, "CREATE SCHEMA " + quoted + " AUTHORIZATION " + pg::quote_ident(role_name(schema_owner)), {});
+    auto grants = query(spi,
+                        "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+                        "ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, a.is_grantable "
+                        "FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a "
+                        "WHERE n.nspname = $1 AND a.grantee <> n.nspowner ORDER BY 1, 2",
+                        {pg::text_param(source.schema)}, true);
+    for (const Row& row : grants)
+        query(spi,
+              "GRANT " + text_of(row, 0) + " ON SCHEMA " + quoted + " TO " + text_of(row, 1) +
+                  (text_of(row, 2) == "t" ? " WITH GRANT OPTION" : ""),
+              {});
+    auto may_create = query(spi, "SELECT pg_catalog.has_schema_privilege($1, $2, 'CREATE')",
+                            {oid_param(table_owner), pg::text_param(schema)}, true);
+    if (text_of(may_create.at(0), 0) != "t")
+        query(spi, "GRANT USAGE, CREATE ON SCHEMA " + quoted + " TO " + pg::quote_ident(role_name(table_owner)), {});
+}
+
 // The archive target `schema`.`table` of `source`, created like the source
 // (columns, defaults but sequences, constraints, indexes; partitioned the
 // same way) when missing.
@@ -309,17 +408,34 @@ Rel ensure_target(SpiSession& spi, const Rel& source, const std::string& schema,
     std::string name = pg::quote_ident(schema) + "." + pg::quote_ident(table);
     if (auto found = relation_named(spi, schema, table)) {
         Rel target = load_rel(spi, *found, "archive target");
+        check_target(target, source, who, "archive target");
         check_not_foreign(target, source, who);
         return target;
     }
+    // Everything the archive table is made of is the source owner's: the
+    // table, its grants and policies (docs/archive.md, Privileges).
+    pg::AsTableOwner as_owner(source.oid);
     auto exists = query(spi, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
                         {pg::text_param(schema)}, true);
-    if (text_of(exists.at(0), 0) != "t") query(spi, "CREATE SCHEMA " + pg::quote_ident(schema), {});
+    if (text_of(exists.at(0), 0) != "t") {
+        create_archive_schema(spi, source, schema);
+    } else {
+        Oid owner = pg::relation_owner(source.oid);
+        auto may_create = query(spi, "SELECT pg_catalog.has_schema_privilege($1, $2, 'CREATE')",
+                                {oid_param(owner), pg::text_param(schema)}, true);
+        if (text_of(may_create.at(0), 0) != "t")
+            throw Error(sqlstate::insufficient_privilege,
+                        who + ": role \"" + role_name(owner) + "\", the owner of " + source.qname +
+                            ", may not create its archive table " + name + " in schema " + pg::quote_ident(schema),
+                        "The archive table is created by, and belongs to, the source's owner.",
+                        "GRANT CREATE ON SCHEMA " + pg::quote_ident(schema) + " TO " +
+                            pg::quote_ident(role_name(owner)) + "; or give the policy another target.");
+    }
     query(spi,
           "CREATE TABLE " + name + " (LIKE " + source.qname +
               " INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES INCLUDING STORAGE INCLUDING COMMENTS "
               "INCLUDING COMPRESSION INCLUDING GENERATED INCLUDING STATISTICS)" +
-              (source.partitioned() ? " PARTITION BY " + source.partkey : ""),
+              (source.partitioned() ? " PARTITION BY " + source.partkey : "") + pg::tablespace_clause(source.oid),
           {});
     Oid created = *relation_named(spi, schema, table);
     // A serial's nextval() default would tie the archive to the source's sequence.
@@ -331,6 +447,7 @@ Rel ensure_target(SpiSession& spi, const Rel& source, const std::string& schema,
     for (const Row& row : serials)
         query(spi, "ALTER TABLE " + name + " ALTER COLUMN " + text_of(row, 0) + " DROP DEFAULT", {});
     query(spi, "COMMENT ON TABLE " + name + " IS " + pg::quote_literal(archive_comment(source)), {});
+    pg::copy_access(spi, source.oid, created);
     return load_rel(spi, created, "archive target");
 }
 
@@ -485,6 +602,13 @@ std::string free_name(SpiSession& spi, const std::string& schema, const std::str
     throw Error(sqlstate::duplicate_object, "zerocut archive: no free name for an archive partition of " + base);
 }
 
+// The OID of the relation `qualified` (quoted, as free_name returns it).
+Oid oid_of_name(SpiSession& spi, const std::string& qualified)
+{
+    return oid_of(
+        query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", {pg::text_param(qualified)}, true).at(0), 0);
+}
+
 // True when a valid, non-partial btree index of `rel` starts with `column`.
 bool time_indexed(SpiSession& spi, Oid rel, const std::string& column)
 {
@@ -588,8 +712,12 @@ std::optional<Policy> find_policy(SpiSession& spi, Oid source)
                        "ON n.oid = c.relnamespace WHERE c.oid = $1",
                        {oid_param(source)}, true);
     if (names.empty()) return std::nullopt;
-    auto rows = query(spi, std::string(policy_columns) + "WHERE source_schema = $1 AND source_table = $2",
-                      {pg::text_param(text_of(names[0], 0)), pg::text_param(text_of(names[0], 1))}, true);
+    std::vector<Row> rows;
+    {
+        pg::AsExtensionOwner as_extension_owner;  // zerocut's table: no grant on it needed
+        rows = query(spi, std::string(policy_columns) + "WHERE source_schema = $1 AND source_table = $2",
+                     {pg::text_param(text_of(names[0], 0)), pg::text_param(text_of(names[0], 1))}, true);
+    }
     if (rows.empty()) return std::nullopt;
     return policy_of(spi, rows[0]);
 }
@@ -597,6 +725,7 @@ std::optional<Policy> find_policy(SpiSession& spi, Oid source)
 std::vector<Policy> load_policies(SpiSession& spi, std::optional<Oid> source)
 {
     if (source) {
+        check_source(*source, "source", "archived");
         auto policy = find_policy(spi, *source);
         if (!policy)
             throw Error(sqlstate::undefined_object,
@@ -604,9 +733,25 @@ std::vector<Policy> load_policies(SpiSession& spi, std::optional<Oid> source)
                         "Create one with SELECT zerocut.set_archive_policy(source, time_column, keep);");
         return {*policy};
     }
+    std::vector<Row> rows;
+    {
+        pg::AsExtensionOwner as_extension_owner;
+        rows = query(spi, std::string(policy_columns) + "ORDER BY source_schema, source_table", {}, true);
+    }
+    // A caller who is not superuser runs the policies of the tables it owns
+    // (or whose owner role it is a member of); a policy whose table is gone
+    // belongs to nobody it could prove, and is left to a superuser.
+    Oid caller = pg::guard([] { return GetUserId(); });
+    bool all = pg::guard([] { return superuser(); });
     std::vector<Policy> policies;
-    for (const Row& row : query(spi, std::string(policy_columns) + "ORDER BY source_schema, source_table", {}, true))
-        policies.push_back(policy_of(spi, row));
+    for (const Row& row : rows) {
+        Policy policy = policy_of(spi, row);
+        if (!all) {
+            Oid table = policy.source;
+            if (table == InvalidOid || !pg::guard([=] { return pg::owns_relation(table, caller); })) continue;
+        }
+        policies.push_back(std::move(policy));
+    }
     return policies;
 }
 
@@ -656,6 +801,9 @@ void Runner::commit_unit(bool counts)
 {
     if (counts && budget_) --*budget_;
     if (!commit_) return;
+    // The user is the caller again before the commit (a transaction never
+    // starts in a security-restricted operation).
+    if (as_owner_) as_owner_->reset();
     pinned_->reset();
     if (segmented_) segment_->release();
     try {
@@ -673,6 +821,14 @@ void Runner::commit_unit(bool counts)
     pinned_->emplace();
     take_job_lock(result_.source, result_.source_name);
     lock_for_dml(result_.source);
+    if (!as_owner_) return;
+    // Locked again: its owner cannot change under us from here on; it must
+    // be the one the run started with (its target belongs to that role).
+    if (pg::relation_owner(result_.source) != owner_)
+        throw Error(sqlstate::object_not_in_prerequisite_state,
+                    "archive: the owner of " + result_.source_name + " changed during the run", "",
+                    "Run the archive again.");
+    as_owner_->emplace(result_.source);
 }
 
 RunResult Runner::run(const Policy& policy, const std::string& log_message)
@@ -788,12 +944,22 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
                     "the table was renamed, or dropped while event triggers were off",
                     "Set the policy again under the table's new name and delete the old row from "
                     "zerocut.archive_policy.");
+    // Only a table the caller owns (archive() without a source lists only
+    // those for a caller who is not superuser), never one of zerocut's.
+    check_source(policy.source, "source", "archived");
     // docs/locking.md: the job lock before any relation lock.
     take_job_lock(policy.source, result.source_name);
     // The lock the batches take anyway, before the columns are read: no
     // ALTER TABLE can change them between here and the DELETE (commit mode
     // takes it again after every commit and reads them again).
     lock_for_dml(policy.source);
+    // From here on the work runs as the source's owner, restricted: its
+    // triggers (and the target's) never run with the caller's rights.
+    // commit_unit closes the switch around every commit.
+    std::optional<pg::AsTableOwner> as_owner;
+    as_owner_ = &as_owner;
+    owner_ = pg::relation_owner(policy.source);
+    as_owner.emplace(policy.source);
     Rel source = load_rel(spi_, policy.source, "source");
     result.source_name = source.qname;
     std::vector<Column> columns = load_columns(spi_, source.oid);
@@ -942,6 +1108,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
                         std::string name = free_name(spi_, target.schema, target.name, "_default", target.oid);
                         take_strong_lock(target.oid, target.qname, AccessExclusiveLock, purpose);
                         query(spi_, "CREATE TABLE " + name + " PARTITION OF " + target.qname + " DEFAULT", {});
+                        pg::copy_access(spi_, target.oid, oid_of_name(spi_, name));
                         layout = layout_of(spi_, target, type);
                     }
                 } else if (!overlapping(layout, unit.span)) {
@@ -953,6 +1120,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
                                          pg::qualified_relation_name(*layout.default_partition), AccessExclusiveLock,
                                          purpose);
                     query(spi_, "CREATE TABLE " + name + " PARTITION OF " + target.qname + " " + unit.bound_text, {});
+                    pg::copy_access(spi_, target.oid, oid_of_name(spi_, name));
                     layout = layout_of(spi_, target, type);
                 }
                 commit(false);
@@ -1087,6 +1255,8 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
     }
     result.finished = !stopped;
     result.duration_ms = elapsed_ms(start);
+    as_owner.reset();
+    as_owner_ = nullptr;
 
     auto metadata =
         query(spi_,
@@ -1111,6 +1281,7 @@ std::string archive_partition(SpiSession& spi, Oid partition)
 {
     pg::PinnedSearchPath pinned;
     Rel part = load_rel(spi, partition, "archive_partition");
+    check_source(partition, "partition", "archived");
     if (!part.is_partition)
         throw Error(sqlstate::wrong_object_type,
                     "archive_partition: partition " + part.qname + " is not a partition of a partitioned table");
@@ -1123,6 +1294,8 @@ std::string archive_partition(SpiSession& spi, Oid partition)
     // docs/locking.md: job lock, then the parent, then the partition (the
     // partition manager's retention calls this holding all three already).
     Oid parent_oid = oid_of(parent_row.at(0), 0);
+    // Its parent loses it: the caller must own the parent too.
+    check_source(parent_oid, "partition", "archived");
     try {
         take_job_lock(parent_oid, pg::qualified_relation_name(parent_oid));
         take_strong_lock(parent_oid, pg::qualified_relation_name(parent_oid));
@@ -1176,6 +1349,8 @@ std::string archive_partition(SpiSession& spi, Oid partition)
         target_schema = policy->target_schema;
         target_table = policy->target_table;
     }
+    // DETACH, ATTACH and the archive table: as the parent's owner, restricted.
+    pg::AsTableOwner as_owner(parent.oid);
     Rel target = ensure_target(spi, parent, target_schema, target_table, "archive_partition");
     if (!target.partitioned() || target.partkey != parent.partkey)
         throw Error(
@@ -1213,6 +1388,7 @@ std::string archive_partition(SpiSession& spi, Oid partition)
 int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& from_ts, const std::string& to_ts)
 {
     pg::PinnedSearchPath pinned;
+    check_source(source_oid, "source", "restored");
     auto policy = find_policy(spi, source_oid);
     Rel source = load_rel(spi, source_oid, "source");
     if (!policy)
@@ -1235,12 +1411,17 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
                                                    pg::quote_ident(policy->target_schema) + "." +
                                                    pg::quote_ident(policy->target_table) + ")");
     Rel target = load_rel(spi, *found, "restore_archived");
+    check_target(target, source, "restore_archived", "archive target");
     check_not_foreign(target, source, "restore_archived");
     std::vector<Column> target_columns = load_columns(spi, target.oid);
     check_compatible(columns, source, target_columns, target, "restore_archived");
     std::string cols = insert_list(columns);
     std::string time_col = pg::quote_ident(policy->time_column);
     auto start = std::chrono::steady_clock::now();
+    // The move, as the source's owner, restricted: the triggers of the
+    // archive and the source never run with the caller's rights.
+    std::optional<pg::AsTableOwner> as_owner;
+    as_owner.emplace(source.oid);
     auto rows = query(spi,
                       "WITH moved AS (DELETE FROM " + target.qname + " WHERE " + time_col +
                           " >= $1::pg_catalog.timestamptz AND ($2::pg_catalog.timestamptz = 'infinity' OR " + time_col +
@@ -1251,6 +1432,7 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
                           " FROM moved RETURNING 1) SELECT pg_catalog.count(*) FROM ins",
                       {pg::text_param(from_ts), pg::text_param(to_ts)});
     int64_t moved = int_of(rows.at(0), 0);
+    as_owner.reset();
     auto metadata = query(
         spi,
         "SELECT pg_catalog.jsonb_build_object('restored_count', $1::pg_catalog.int8, 'source', $2, 'archive', $3, "
@@ -1269,6 +1451,7 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
 // margin for a partition time zone that is not UTC all year.
 void check_keep_against_retention(SpiSession& spi, const Rel& source, const std::string& keep)
 {
+    pg::AsExtensionOwner as_extension_owner;  // reads zerocut.partition_config
     auto rows =
         query(spi,
               "SELECT c.retention::pg_catalog.text, m.margin::pg_catalog.text, "
@@ -1302,6 +1485,7 @@ void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
 {
     pg::PinnedSearchPath pinned;
     Rel source = load_rel(spi, policy.source, "set_archive_policy");
+    check_source(source.oid, "source", "given an archive policy");
     if (source.kind != 'r' && source.kind != 'p')
         throw Error(sqlstate::wrong_object_type, "set_archive_policy: source " + source.qname + " is not a table");
     if (source.is_partition)
@@ -1353,8 +1537,8 @@ void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
     std::string target_schema, target_table;
     if (given_target != InvalidOid) {
         Rel target = load_rel(spi, given_target, "set_archive_policy");
-        if (target.kind != 'r' && target.kind != 'p')
-            throw Error(sqlstate::wrong_object_type, "set_archive_policy: target " + target.qname + " is not a table");
+        pg::require_table_owner(target.oid, "target");
+        check_target(target, source, "set_archive_policy", "argument \"target\":");
         if (target.persistence == 't')
             throw Error(sqlstate::feature_not_supported,
                         "set_archive_policy: target " + target.qname + " is a temporary table", "",
@@ -1378,9 +1562,15 @@ void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
         target_table = existing->target_table;
     } else {
         std::tie(target_schema, target_table) = default_target(source.schema, source.name);
-        if (auto found = relation_named(spi, target_schema, target_table))
-            check_not_foreign(load_rel(spi, *found, "set_archive_policy"), source, "set_archive_policy");
+        if (auto found = relation_named(spi, target_schema, target_table)) {
+            Rel target = load_rel(spi, *found, "set_archive_policy");
+            check_target(target, source, "set_archive_policy", "archive target");
+            check_not_foreign(target, source, "set_archive_policy");
+        }
     }
+    // zerocut's table, written as the extension's owner: the table's owner
+    // needs EXECUTE only.
+    pg::AsExtensionOwner as_extension_owner;
     query(spi,
           "INSERT INTO zerocut.archive_policy AS p (source_schema, source_table, time_column, keep, target_schema, "
           "target_table, batch_size, whole_partitions) "

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "pg/run_as.hpp"
 #include "pg/spi.hpp"
 
 namespace zc::archive {
@@ -58,8 +59,10 @@ struct RunResult {
     std::string method() const;
 };
 
-// The policies to run: every row of zerocut.archive_policy, or the one of
-// `source` (zc::Error 42704 naming `source` when it has none).
+// The policies to run: the one of `source` (42501 unless the caller owns it,
+// 42809 for zerocut's own tables, 42704 when it has none), or every row of
+// zerocut.archive_policy; for a caller who is not superuser only those of
+// existing tables it owns.  Read as the extension's owner.
 std::vector<Policy> load_policies(pg::SpiSession& spi, std::optional<Oid> source);
 std::optional<Policy> find_policy(pg::SpiSession& spi, Oid source);
 
@@ -89,18 +92,23 @@ private:
     bool segmented_ = false;  // run_isolated: commit_unit closes and reopens the subtransaction
     struct Segment* segment_ = nullptr;
     std::optional<pg::PinnedSearchPath>* pinned_ = nullptr;
+    // The switch to the source's owner (run_unit's): commit_unit closes it
+    // before every commit and opens it again after, for the owner it had.
+    std::optional<pg::AsTableOwner>* as_owner_ = nullptr;
+    Oid owner_ = InvalidOid;
 };
 
 // Detaches `partition` from its parent and attaches it to the parent's archive
-// target (metadata only); returns its qualified name.
+// target (metadata only), as the parent's owner; returns its qualified name.
 std::string archive_partition(pg::SpiSession& spi, Oid partition);
 
 // Moves archived rows with from_ts <= time < to_ts back into `source`
-// (to_ts "infinity": no upper bound).
+// (to_ts "infinity": no upper bound), as the source's owner.
 int64_t restore_archived(pg::SpiSession& spi, Oid source, const std::string& from_ts, const std::string& to_ts);
 
-// Validates a policy (policy.source: the table's OID) and stores it by name
-// (insert or update).  `target` InvalidOid: the stored target, else the
+// Validates a policy (policy.source: the table's OID; the caller must own
+// it and the target, which must have the same owner) and stores it by name
+// (insert or update, as the extension's owner).  `target` InvalidOid: the stored target, else the
 // default one.
 void store_policy(pg::SpiSession& spi, const Policy& policy, Oid target);
 
