@@ -241,6 +241,23 @@ SELECT zc22.try($$SELECT tenant FROM appschema_archive.orders_archive$$);
 RESET ROLE;
 SELECT count(*) AS archived_orders FROM appschema_archive.orders_archive;
 
+-- FORCE ROW LEVEL SECURITY with no policy for the owner hides every row
+-- from it; the owner's own archive() moves them all the same (the work is
+-- a no-force-RLS operation, as PostgreSQL's foreign-key checks are).
+SET ROLE zc22_app;
+CREATE TABLE appschema.hidden (id int PRIMARY KEY, created_at timestamptz NOT NULL);
+ALTER TABLE appschema.hidden ENABLE ROW LEVEL SECURITY;
+ALTER TABLE appschema.hidden FORCE ROW LEVEL SECURITY;
+SELECT zerocut.set_archive_policy('appschema.hidden', 'created_at', '30 days');
+RESET ROLE;
+INSERT INTO appschema.hidden SELECT g, CURRENT_DATE - 100 + g FROM generate_series(1, 10) g;
+SET ROLE zc22_app;
+SELECT count(*) AS app_sees FROM appschema.hidden;
+SELECT source, rows_moved, status, error FROM zerocut.archive('appschema.hidden');
+RESET ROLE;
+SELECT (SELECT count(*) FROM appschema.hidden) AS left_behind,
+       (SELECT count(*) FROM appschema_archive.hidden_archive) AS archived;
+
 -- Clean up: the roles' objects (their policies forgotten by the event
 -- trigger), grants and roles.
 SET client_min_messages = warning;
