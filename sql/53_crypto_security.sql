@@ -88,6 +88,33 @@ FROM crypto_sec_own.owned;
 SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_victim', 'phone')$$);
 RESET ROLE;
 SELECT zerocut.decrypt(secret_encrypted, 'crypto_sec_own.owned.secret') AS owner_row_decrypts FROM crypto_sec_own.owned;
+-- The backfill's step (encrypt_column_batch) updates the table as its
+-- owner, restricted: the owner's BEFORE UPDATE trigger does not run with the
+-- rights of the superuser who ran the backfill (it would make zc_sec_owner
+-- superuser); a role that does not own the table is refused.
+CREATE TABLE crypto_sec_own.legacy (id int, secret text);
+INSERT INTO crypto_sec_own.legacy VALUES (1, 'old secret'), (2, 'older secret');
+CREATE FUNCTION crypto_sec_own.escalate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        EXECUTE 'ALTER ROLE zc_sec_owner SUPERUSER';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER a_escalate BEFORE UPDATE ON crypto_sec_own.legacy FOR EACH ROW EXECUTE FUNCTION crypto_sec_own.escalate();
+ALTER TABLE crypto_sec_own.legacy OWNER TO zc_sec_owner;
+ALTER FUNCTION crypto_sec_own.escalate() OWNER TO zc_sec_owner;
+SELECT zerocut.protect_column('crypto_sec_own.legacy', 'secret') ->> 'trigger' AS legacy_protected;
+GRANT EXECUTE ON FUNCTION zerocut.encrypt_column_batch(regclass, name, bigint, bigint, integer) TO zc_sec_attacker;
+GRANT USAGE ON SCHEMA crypto_sec_own TO zc_sec_attacker;
+SET ROLE zc_sec_attacker;
+SELECT pg_temp.try($$SELECT zerocut.encrypt_column_batch('crypto_sec_own.legacy', 'secret', 0, NULL, 100)$$);
+RESET ROLE;
+REVOKE ALL ON FUNCTION zerocut.encrypt_column_batch(regclass, name, bigint, bigint, integer) FROM zc_sec_attacker;
+SELECT next_block, rows_encrypted FROM zerocut.encrypt_column_batch('crypto_sec_own.legacy', 'secret', 0, NULL, 100);
+SELECT rolsuper AS owner_became_superuser FROM pg_roles WHERE rolname = 'zc_sec_owner';
+SELECT count(*) FILTER (WHERE secret IS NULL AND secret_encrypted IS NOT NULL) AS encrypted, count(*) AS total
+FROM crypto_sec_own.legacy;
 SELECT pg_temp.try($$SELECT zerocut.protect_column('zerocut.protected_column', 'context')$$);
 SELECT pg_temp.try($$SELECT zerocut.protect_column('audit_log.system_log', 'message')$$);
 -- A dropped table leaves the registry.

@@ -17,6 +17,7 @@
 #include "core/json.hpp"
 #include "core/envelope.hpp"
 #include "pg/boundary.hpp"
+#include "pg/run_as.hpp"
 #include "pg/spi.hpp"
 #include "pg/system_log.hpp"
 #include "pg/values.hpp"
@@ -35,6 +36,7 @@ struct Batch {
 
 Batch run_batch(Oid relid, const std::string& col, int64 start, std::optional<int64> end, int32 batch_size)
 {
+    zc::pg::require_table_owner(relid, "tbl");
     zc::pg::PinnedSearchPath path;
     zc::pg::SpiSession spi;
     std::string qualified = zc::pg::qualified_relation_name(relid);
@@ -71,6 +73,9 @@ Batch run_batch(Oid relid, const std::string& col, int64 start, std::optional<in
     int64 blocks = std::max<int64>(1, static_cast<int64>(std::floor(batch_size / std::max(density, 1.0))));
     int64 stop = std::min<int64>(start + blocks, batch.end_block);
     if (start < batch.end_block) {
+        // The UPDATE fires the table owner's triggers: run it as the owner,
+        // restricted, never with the caller's (a superuser's) rights.
+        zc::pg::AsTableOwner as_owner(relid);
         std::string quoted = zc::pg::quote_ident(col);
         std::string sql = "UPDATE " + qualified + " SET " + quoted + " = " + quoted +
                           " WHERE ctid >= $1::text::tid AND ctid < $2::text::tid AND " + quoted + " IS NOT NULL" +
