@@ -11,6 +11,7 @@
 #include "core/errors.hpp"
 #include "crypto/protected_columns.hpp"
 #include "pg/boundary.hpp"
+#include "pg/compat.hpp"
 #include "pg/module.hpp"
 #include "pg/spi.hpp"
 #include "pg/run_as.hpp"
@@ -676,11 +677,7 @@ Oid locked_log_table()
     for (;;) {
         Oid log = find_log_table();
         if (!OidIsValid(log)) return InvalidOid;
-        bool held = zc::pg::guard([=] {
-            LOCKTAG tag;
-            SET_LOCKTAG_RELATION(tag, MyDatabaseId, log);
-            return LockHeldByMe(&tag, RowExclusiveLock);
-        });
+        bool held = zc::pg::guard([=] { return zc::pg::relation_lock_held(log, RowExclusiveLock); });
         if (held) return log;  // locked earlier in this transaction: the name still holds
         zc::pg::guard([=] { LockRelationOid(log, RowExclusiveLock); });  // processes invalidations
         if (find_log_table() == log) return log;

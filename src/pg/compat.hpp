@@ -14,6 +14,7 @@ extern "C" {
 #if PG_VERSION_NUM >= 160000
 #include "parser/parse_relation.h"
 #endif
+#include "storage/lock.h"
 #include "storage/smgr.h"
 #include "utils/acl.h"
 }
@@ -115,6 +116,19 @@ inline List* insert_index_tuples(ResultRelInfo* info, TupleTableSlot* slot, ESta
     return ExecInsertIndexTuples(info, slot, estate, false, false, nullptr, NIL, false);
 #else
     return ExecInsertIndexTuples(info, slot, estate, false, false, nullptr, NIL);
+#endif
+}
+
+// Whether this backend holds `mode` on relation `relid` (17 added an
+// "or stronger" argument; false keeps 15's exact-mode meaning).
+inline bool relation_lock_held(Oid relid, LOCKMODE mode)
+{
+    LOCKTAG tag;
+    SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
+#if PG_VERSION_NUM >= 170000
+    return LockHeldByMe(&tag, mode, false);
+#else
+    return LockHeldByMe(&tag, mode);
 #endif
 }
 
