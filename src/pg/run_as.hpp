@@ -27,6 +27,9 @@ namespace zc::pg {
 // that must not meet the target's forced row security).  On an error the
 // (sub)transaction abort would restore the user too; the destructor restores
 // it in every case (it cannot fail), so a caught zc::Error leaves no trace.
+// The enclosing security context is kept: a switch made inside a restricted
+// operation (e.g. the audit trigger firing during a job's move) stays
+// restricted.
 class AsRole {
 public:
     AsRole(Oid role, bool restricted, int extra_flags = 0);
@@ -52,7 +55,8 @@ Oid extension_owner();
 // security does not apply.  Not SECURITY_RESTRICTED_OPERATION: a deferrable
 // unique constraint on the log queues its check as a deferred trigger, which
 // PostgreSQL refuses to queue inside a restricted operation; the owner is
-// trusted, so nothing is gained by restricting it.
+// trusted, so nothing is gained by restricting it.  (Inside a job's
+// AsTableOwner the write stays restricted, see AsRole.)
 class AsLogOwner : public AsRole {
 public:
     explicit AsLogOwner(Oid owner) : AsRole(owner, false, SECURITY_NOFORCE_RLS) {}
