@@ -62,10 +62,7 @@ BEGIN
         'user_management."USER"', 'workspace_domain.workspace',
         'financial_management.account']::regclass[]
     LOOP
-        IF NOT EXISTS (SELECT 1 FROM zerocut.audit_config c
-                       JOIN pg_catalog.pg_class r ON r.relname = c.table_name
-                       JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace AND n.nspname = c.schema_name
-                       WHERE r.oid = target) THEN
+        IF NOT EXISTS (SELECT 1 FROM zerocut.audit_config c WHERE c.relation = target) THEN
             PERFORM zerocut.enable_audit(target);
         END IF;
     END LOOP;

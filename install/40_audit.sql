@@ -4,6 +4,12 @@
 -- audit_log.system_log with redaction, delta rows, a statement mode and an
 -- append-only log.  docs/audit.md.
 
+-- One row per audited table, found by `relation` (an OID, which follows
+-- ALTER TABLE … RENAME / SET SCHEMA and ALTER SCHEMA … RENAME; dumped as a
+-- qualified name, which pg_restore resolves to the new OID).  schema_name
+-- and table_name are the table's current names, kept by enable_audit() and
+-- the event trigger zerocut_audit_config_follow.  `relation` comes last:
+-- the 0.1.0 upgrade adds it to the existing table (docs/audit.md, "Renames").
 CREATE TABLE zerocut.audit_config (
     schema_name     name NOT NULL,
     table_name      name NOT NULL,
@@ -12,10 +18,13 @@ CREATE TABLE zerocut.audit_config (
     changed_only    boolean NOT NULL DEFAULT true,
     enabled_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
     enabled_by      name NOT NULL DEFAULT CURRENT_USER,
-    PRIMARY KEY (schema_name, table_name)
+    relation        regclass NOT NULL,
+    PRIMARY KEY (relation)
 );
 COMMENT ON TABLE zerocut.audit_config IS
-    'Audited tables and their settings, written by enable_audit()/disable_audit(); the triggers carry the same settings as arguments. Kept by pg_dump';
+    'Audited tables and their settings, written by enable_audit()/disable_audit(); the triggers carry the same settings as arguments; a row follows its table through renames and goes with it when it is dropped. Kept by pg_dump';
+COMMENT ON COLUMN zerocut.audit_config.relation IS
+    'The audited table (its OID: the audit trigger logs only for a table recorded here); schema_name and table_name are its current names';
 SELECT pg_catalog.pg_extension_config_dump('zerocut.audit_config', '');
 -- Not readable by PUBLIC: it lists which tables are audited and which
 -- columns are left out (docs/audit.md, "Privileges").
@@ -81,6 +90,22 @@ CREATE EVENT TRIGGER zerocut_audit_log_partitions ON ddl_command_end
     EXECUTE FUNCTION zerocut.audit_log_partition_guard();
 COMMENT ON EVENT TRIGGER zerocut_audit_log_partitions IS
     'Guards every new partition of audit_log.system_log against TRUNCATE (statement triggers are not cloned to partitions)';
+
+-- audit_config follows its tables: after ALTER TABLE … RENAME / SET SCHEMA
+-- and ALTER SCHEMA … RENAME its names are brought up to date, after DROP
+-- TABLE / DROP SCHEMA the rows of tables that are gone are removed.  The
+-- trigger finds rows by OID, so auditing never depends on this one.
+CREATE FUNCTION zerocut.audit_config_follow() RETURNS event_trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'zc_audit_config_follow';
+COMMENT ON FUNCTION zerocut.audit_config_follow() IS
+    'ddl_command_end event trigger function: after a table or schema is renamed, moved or dropped, brings zerocut.audit_config''s schema_name/table_name up to date and removes the rows of dropped tables';
+REVOKE ALL ON FUNCTION zerocut.audit_config_follow() FROM PUBLIC;
+CREATE EVENT TRIGGER zerocut_audit_config_follow ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA', 'DROP TABLE', 'DROP SCHEMA')
+    EXECUTE FUNCTION zerocut.audit_config_follow();
+COMMENT ON EVENT TRIGGER zerocut_audit_config_follow IS
+    'Keeps zerocut.audit_config''s table names current through renames and drops its rows with their tables';
 
 -- The log's GIN operator class: metadata @> '...' with one index key per
 -- primary-key column of an audit row (its table and key value); row images and low-cardinality

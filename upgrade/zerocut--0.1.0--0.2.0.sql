@@ -286,6 +286,21 @@ $$;
 -- the trigger functions; every partition of the log is guarded against
 -- TRUNCATE (existing ones here, later ones by the event trigger).
 REVOKE ALL ON zerocut.audit_config FROM PUBLIC;
+-- audit_config finds its tables by OID (relation), which follows renames;
+-- 0.1.0's rows are matched by name.  A row whose table is gone or was
+-- renamed under 0.1.0 (its name finds nothing) is dropped: 0.2.0's trigger
+-- refuses such a table until its owner runs enable_audit() again.
+ALTER TABLE zerocut.audit_config ADD COLUMN relation regclass;
+UPDATE zerocut.audit_config
+SET relation = pg_catalog.to_regclass(pg_catalog.quote_ident(schema_name) OPERATOR(pg_catalog.||) '.'
+                                      OPERATOR(pg_catalog.||) pg_catalog.quote_ident(table_name));
+DELETE FROM zerocut.audit_config WHERE relation IS NULL;
+ALTER TABLE zerocut.audit_config ALTER COLUMN relation SET NOT NULL,
+    DROP CONSTRAINT audit_config_pkey, ADD PRIMARY KEY (relation);
+COMMENT ON TABLE zerocut.audit_config IS
+    'Audited tables and their settings, written by enable_audit()/disable_audit(); the triggers carry the same settings as arguments; a row follows its table through renames and goes with it when it is dropped. Kept by pg_dump';
+COMMENT ON COLUMN zerocut.audit_config.relation IS
+    'The audited table (its OID: the audit trigger logs only for a table recorded here); schema_name and table_name are its current names';
 COMMENT ON FUNCTION zerocut.audit_trigger_function() IS
     'AFTER trigger (row mode, statement mode with transition tables, or TRUNCATE) created by enable_audit(): writes each change of a table recorded in zerocut.audit_config to audit_log.system_log as {operation, schema, table, relid, pk, old_data, new_data, xid, session_user, current_user, application_name}, with redaction and changed-column deltas; user_id from app.current_user_id; refuses (42501) a table enable_audit() did not record';
 REVOKE ALL ON FUNCTION zerocut.audit_trigger_function() FROM PUBLIC;
@@ -312,3 +327,14 @@ CREATE EVENT TRIGGER zerocut_audit_log_partitions ON ddl_command_end
 COMMENT ON EVENT TRIGGER zerocut_audit_log_partitions IS
     'Guards every new partition of audit_log.system_log against TRUNCATE (statement triggers are not cloned to partitions)';
 SELECT zerocut.guard_audit_log_partitions();
+CREATE FUNCTION zerocut.audit_config_follow() RETURNS event_trigger
+    LANGUAGE c
+    AS 'MODULE_PATHNAME', 'zc_audit_config_follow';
+COMMENT ON FUNCTION zerocut.audit_config_follow() IS
+    'ddl_command_end event trigger function: after a table or schema is renamed, moved or dropped, brings zerocut.audit_config''s schema_name/table_name up to date and removes the rows of dropped tables';
+REVOKE ALL ON FUNCTION zerocut.audit_config_follow() FROM PUBLIC;
+CREATE EVENT TRIGGER zerocut_audit_config_follow ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER SCHEMA', 'DROP TABLE', 'DROP SCHEMA')
+    EXECUTE FUNCTION zerocut.audit_config_follow();
+COMMENT ON EVENT TRIGGER zerocut_audit_config_follow IS
+    'Keeps zerocut.audit_config''s table names current through renames and drops its rows with their tables';

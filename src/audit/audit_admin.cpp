@@ -43,6 +43,20 @@ uint64 write_config(zc::pg::SpiSession& spi, const std::string& sql, std::initia
     return spi.execute(sql, params);
 }
 
+uint64 sync_config(zc::pg::SpiSession& spi)
+{
+    zc::pg::AsExtensionOwner as_extension_owner;
+    uint64 removed = spi.execute(
+        "DELETE FROM zerocut.audit_config c WHERE NOT EXISTS "
+        "(SELECT FROM pg_catalog.pg_class r WHERE r.oid = c.relation::pg_catalog.oid)");
+    uint64 renamed = spi.execute(
+        "UPDATE zerocut.audit_config c SET schema_name = n.nspname, table_name = r.relname "
+        "FROM pg_catalog.pg_class r JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace "
+        "WHERE r.oid = c.relation::pg_catalog.oid "
+        "AND (c.schema_name, c.table_name) IS DISTINCT FROM (n.nspname, r.relname)");
+    return removed + renamed;
+}
+
 int drop_audit_triggers(zc::pg::SpiSession& spi, const AuditedTable& table)
 {
     spi.execute(

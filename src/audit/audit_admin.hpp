@@ -27,6 +27,14 @@ AuditedTable audited_table(Oid relid, const char* arg_name, bool for_disable = f
 // table owner allowed to run enable_audit() needs no grant on the config.
 uint64 write_config(zc::pg::SpiSession& spi, const std::string& sql, std::initializer_list<zc::pg::Param> params);
 
+// Brings zerocut.audit_config up to date with the catalog, as the
+// extension's owner: rows of tables that no longer exist are removed, the
+// others get their table's current schema and name.  Returns the rows
+// changed.  The audit trigger finds rows by OID (`relation`) and does not
+// depend on this; enable_audit() and the event trigger
+// zerocut_audit_config_follow run it.
+uint64 sync_config(zc::pg::SpiSession& spi);
+
 // Drops every audit trigger zerocut created on the table; returns how many.
 int drop_audit_triggers(zc::pg::SpiSession& spi, const AuditedTable& table);
 

@@ -246,38 +246,35 @@ Oid audited_root(TriggerData* data)
 }
 
 // The trigger logs only for a table enable_audit() recorded in
-// zerocut.audit_config under its current schema and name (the relation
-// itself, not another of the same name elsewhere): a trigger someone else
-// put on a table of theirs (say a TEMP table named "USER") writes nothing.
-// Read as the extension's owner (PUBLIC may not read the config); runs when
-// the trigger's cache is built, not per row.
+// zerocut.audit_config: a trigger someone else put on a table of theirs
+// (say a TEMP table named "USER") writes nothing.  The row is found by the
+// table's OID (audit_config.relation), not by its names: an audited table
+// that is renamed, moved to another schema or whose schema is renamed stays
+// audited and writable (its log rows name it as it is now, the cache being
+// rebuilt on the rename's relcache invalidation), and a table that merely
+// takes an audited table's old name is not audited.  OIDs survive pg_dump
+// as qualified names (regclass) and pg_upgrade as themselves; the row of a
+// dropped table goes with it (event trigger zerocut_audit_config_follow),
+// so its OID is never reused by a later table.  Read as the extension's
+// owner (PUBLIC may not read the config); runs when the trigger's cache is
+// built, not per row.
 void require_recorded(Oid audited)
 {
-    std::string schema, table;
-    {
-        char* schema_name = zc::pg::guard([=] { return get_namespace_name(get_rel_namespace(audited)); });
-        char* table_name = zc::pg::guard([=] { return get_rel_name(audited); });
-        if (schema_name == nullptr || table_name == nullptr)
-            throw zc::Error(zc::sqlstate::undefined_table,
-                            "relation with OID " + std::to_string(audited) + " does not exist");
-        schema = schema_name;
-        table = table_name;
-    }
     std::optional<std::string> found;
     {
         zc::pg::SpiSession spi;
         zc::pg::PinnedSearchPath pinned;
         zc::pg::AsExtensionOwner as_extension_owner;
-        found = spi.query_text("SELECT 1 FROM zerocut.audit_config WHERE schema_name = $1 AND table_name = $2",
-                               {zc::pg::text_param(schema), zc::pg::text_param(table)});
+        found = spi.query_text("SELECT 1 FROM zerocut.audit_config WHERE relation = $1::pg_catalog.regclass",
+                               {zc::pg::Param{OIDOID, ObjectIdGetDatum(audited)}});
     }
     if (found) return;
     std::string qualified = zc::pg::qualified_relation_name(audited);
     throw zc::Error(zc::sqlstate::insufficient_privilege,
                     "zerocut.audit_trigger_function() logs only tables zerocut.enable_audit() recorded; " + qualified +
                         " is not one",
-                    "zerocut.audit_config has no row for schema " + zc::pg::quote_literal(schema) + ", table " +
-                        zc::pg::quote_literal(table) + " (a trigger created by hand, or the table was renamed)",
+                    "zerocut.audit_config has no row for " + qualified +
+                        ": its audit trigger was created by hand, or the table is not the one enable_audit() ran on",
                     "Have the table's owner run SELECT zerocut.enable_audit(" + zc::pg::quote_literal(qualified) +
                         "); and drop hand-made audit triggers.");
 }

@@ -1,7 +1,8 @@
 // zerocut.disable_audit(tbl regclass) RETURNS void
 //
 // Drops the audit triggers zerocut.enable_audit() created on `tbl` and its
-// row in zerocut.audit_config.  The log keeps its rows.  Idempotent: a table
+// row in zerocut.audit_config (found by OID, whatever the table is called
+// now).  The log keeps its rows.  Idempotent: a table
 // that is not audited gets a NOTICE.
 #include <string>
 
@@ -21,8 +22,8 @@ bool disable(const zc::audit::AuditedTable& table)
     // The caller owns the table (checked): it drops the triggers itself.
     int dropped = zc::audit::drop_audit_triggers(spi, table);
     uint64 removed =
-        zc::audit::write_config(spi, "DELETE FROM zerocut.audit_config WHERE schema_name = $1 AND table_name = $2",
-                                {zc::pg::text_param(table.schema), zc::pg::text_param(table.name)});
+        zc::audit::write_config(spi, "DELETE FROM zerocut.audit_config WHERE relation = $1::pg_catalog.regclass",
+                                {zc::pg::Param{OIDOID, ObjectIdGetDatum(table.relid)}});
     return dropped > 0 || removed > 0;
 }
 

@@ -107,10 +107,12 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
 
     // Unchanged settings and the triggers in place: nothing to do.
     auto same = spi.query_text(
-        "SELECT pg_catalog.count(*) FROM zerocut.audit_config WHERE schema_name = $1 AND table_name = $2 "
-        "AND mode = $3 AND exclude_columns = $4::text[] AND changed_only = $5",
-        {zc::pg::text_param(table.schema), zc::pg::text_param(table.name), zc::pg::text_param(audit::mode_name(mode)),
-         zc::pg::text_param(array_literal), zc::pg::Param{BOOLOID, BoolGetDatum(changed_only)}});
+        "SELECT pg_catalog.count(*) FROM zerocut.audit_config WHERE relation = $1::pg_catalog.regclass "
+        "AND schema_name = $2 AND table_name = $3 AND mode = $4 AND exclude_columns = $5::text[] "
+        "AND changed_only = $6",
+        {zc::pg::Param{OIDOID, ObjectIdGetDatum(table.relid)}, zc::pg::text_param(table.schema),
+         zc::pg::text_param(table.name), zc::pg::text_param(audit::mode_name(mode)), zc::pg::text_param(array_literal),
+         zc::pg::Param{BOOLOID, BoolGetDatum(changed_only)}});
     spi.execute(
         "SELECT tgname::text FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgparentid = 0 "
         "AND tgname::text LIKE 'zerocut\\_audit\\_%' ORDER BY 1",
@@ -141,15 +143,18 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
                                    "REFERENCING OLD TABLE AS zerocut_old FOR EACH STATEMENT", args));
     }
     spi.execute(create_trigger(audit::truncate_trigger, "AFTER TRUNCATE", table, "FOR EACH STATEMENT", args));
+    // Rows of tables dropped while the event trigger did not run go first.
+    zc::audit::sync_config(spi);
     zc::audit::write_config(
         spi,
-        "INSERT INTO zerocut.audit_config (schema_name, table_name, mode, exclude_columns, changed_only, enabled_by) "
-        "VALUES ($1, $2, $3, $4::text[], $5, $6) ON CONFLICT (schema_name, table_name) DO UPDATE SET "
-        "mode = EXCLUDED.mode, exclude_columns = EXCLUDED.exclude_columns, changed_only = EXCLUDED.changed_only, "
+        "INSERT INTO zerocut.audit_config (relation, schema_name, table_name, mode, exclude_columns, changed_only, "
+        "enabled_by) VALUES ($1::pg_catalog.regclass, $2, $3, $4, $5::text[], $6, $7) ON CONFLICT (relation) DO "
+        "UPDATE SET schema_name = EXCLUDED.schema_name, table_name = EXCLUDED.table_name, mode = EXCLUDED.mode, "
+        "exclude_columns = EXCLUDED.exclude_columns, changed_only = EXCLUDED.changed_only, "
         "enabled_at = pg_catalog.now(), enabled_by = EXCLUDED.enabled_by",
-        {zc::pg::text_param(table.schema), zc::pg::text_param(table.name), zc::pg::text_param(audit::mode_name(mode)),
-         zc::pg::text_param(array_literal), zc::pg::Param{BOOLOID, BoolGetDatum(changed_only)},
-         zc::pg::text_param(caller)});
+        {zc::pg::Param{OIDOID, ObjectIdGetDatum(table.relid)}, zc::pg::text_param(table.schema),
+         zc::pg::text_param(table.name), zc::pg::text_param(audit::mode_name(mode)), zc::pg::text_param(array_literal),
+         zc::pg::Param{BOOLOID, BoolGetDatum(changed_only)}, zc::pg::text_param(caller)});
 }
 
 }  // namespace

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The audit settings survive pg_dump/restore: zerocut.audit_config rows
 # (an extension configuration table) and the triggers that carry them, so
-# the restored database keeps auditing with the same exclusions.
+# the restored database keeps auditing with the same exclusions.  The
+# rows find their tables by OID (audit_config.relation, a regclass): the
+# dump names them, the restore finds the new OIDs; a table renamed before
+# the dump is audited under its new name after the restore.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/test/lib/cluster.sh"
@@ -12,8 +15,9 @@ zc_psql -q -c "CREATE DATABASE src"
 zc_psql -q -d src <<'SQL'
 CREATE EXTENSION zerocut;
 SELECT zerocut.install_domain_schema();
-CREATE TABLE public.secrets (id int PRIMARY KEY, name text, token text);
-SELECT zerocut.enable_audit('public.secrets', exclude_columns => ARRAY['token'], mode => 'statement');
+CREATE TABLE public.secrets_first (id int PRIMARY KEY, name text, token text);
+SELECT zerocut.enable_audit('public.secrets_first', exclude_columns => ARRAY['token'], mode => 'statement');
+ALTER TABLE public.secrets_first RENAME TO secrets;
 INSERT INTO public.secrets VALUES (1, 'a', 'tok-1');
 SQL
 zc_as_owner "$ZC_BINDIR/pg_dump" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -Fc -f "$ZC_DIR/src.dump" src
@@ -23,6 +27,9 @@ zc_as_owner "$ZC_BINDIR/pg_restore" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres -d d
 config=$(zc_psql -At -d dst -c "SELECT string_agg(c, ' ' ORDER BY c) FROM (SELECT schema_name || '.' || table_name || ':' || mode || ':' || exclude_columns::text AS c FROM zerocut.audit_config) s")
 echo "restored config: $config"
 [ "$config" = 'financial_management.account:row:{} public.secrets:statement:{token} user_management.USER:row:{} workspace_domain.workspace:row:{}' ]
+# Every row names its table, by the restored table's OID.
+mismatched=$(zc_psql -qAt -d dst -c "SET search_path = ''" -c "SELECT count(*) FROM zerocut.audit_config WHERE relation::text <> format('%I.%I', schema_name, table_name)")
+[ "$mismatched" = 0 ] || { echo "restored audit_config rows not naming their tables: $mismatched"; exit 1; }
 triggers=$(zc_psql -At -d dst -c "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'zerocut_%' AND tgparentid = 0 AND NOT tgisinternal")
 echo "restored triggers: $triggers"
 [ "$triggers" = 15 ]  # 3 domain tables x 3, secrets x 4, the log's 2 guards

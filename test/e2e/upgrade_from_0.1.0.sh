@@ -88,11 +88,11 @@ SQL
     || { echo "FAIL: not at $OLD_VERSION"; exit 1; }
 
 # What must survive: every table's rows (a checksum per table, zerocut's
-# own tables but the one 0.2.0 reshapes), and the settings.
+# own tables but the two 0.2.0 reshapes), and the settings.
 tables=$(zc_psql -At -c "SELECT c.oid::regclass FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-      AND c.oid <> 'zerocut.archive_policy'::regclass ORDER BY 1::text")
+      AND c.oid NOT IN ('zerocut.archive_policy'::regclass, 'zerocut.audit_config'::regclass) ORDER BY 1::text")
 row_digest() {
     local t
     for t in $tables; do
@@ -102,6 +102,8 @@ row_digest() {
 row_digest >"$WORKDIR/rows.before"
 zc_psql -At -c "SELECT parent, control_column, granularity, premake, retention, retention_action FROM zerocut.partition_config ORDER BY 1::text" \
     >"$WORKDIR/partition_config.before"
+audit_config_query="SELECT schema_name, table_name, mode, exclude_columns, changed_only, enabled_at, enabled_by FROM zerocut.audit_config ORDER BY 1, 2"
+zc_psql -At -c "$audit_config_query" >"$WORKDIR/audit_config.before"
 
 # 3. This tree's build over it (a package upgrade), then ALTER EXTENSION.
 zc_as_owner "$ZC_BINDIR/pg_ctl" -D "$ZC_DATA" -m fast -w stop >/dev/null
@@ -166,6 +168,13 @@ diff -u "$WORKDIR/rows.before" "$WORKDIR/rows.after" || { echo "FAIL: rows chang
 zc_psql -At -c "SELECT parent, control_column, granularity, premake, retention, retention_action FROM zerocut.partition_config ORDER BY 1::text" \
     >"$WORKDIR/partition_config.after"
 diff -u "$WORKDIR/partition_config.before" "$WORKDIR/partition_config.after" || { echo "FAIL: partition settings changed"; exit 1; }
+# audit_config gained relation (0.2.0: rows found by OID), each row its table's.
+zc_psql -At -c "$audit_config_query" >"$WORKDIR/audit_config.after"
+diff -u "$WORKDIR/audit_config.before" "$WORKDIR/audit_config.after" || { echo "FAIL: audit settings changed"; exit 1; }
+[ "$(zc_psql -At -c "SELECT count(*) FROM zerocut.audit_config c JOIN pg_class r ON r.oid = c.relation
+                     JOIN pg_namespace n ON n.oid = r.relnamespace
+                     WHERE (n.nspname, r.relname) = (c.schema_name, c.table_name)")" = "$(wc -l <"$WORKDIR/audit_config.after")" ] \
+    || { echo "FAIL: audit_config.relation does not name each row's table"; exit 1; }
 policies=$(zc_psql -At -c "SELECT format('%s.%s>%s.%s %s %s', source_schema, source_table, target_schema, target_table, keep, batch_size)
                            FROM zerocut.archive_policy ORDER BY 1")
 echo "$policies"
