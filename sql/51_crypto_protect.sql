@@ -134,6 +134,19 @@ SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_misc', 'p', 'nope', k
 ALTER TABLE crypto_misc ADD COLUMN pppppppppppppppppppppppppppppppppppppppppppppppppppppp text;
 SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_misc', repeat('p', 54))$$);
 ALTER TABLE crypto_misc DROP COLUMN pppppppppppppppppppppppppppppppppppppppppppppppppppppp;
+-- A name with a dot would make the context (schema.table.column) ambiguous.
+CREATE TABLE "crypto.dotted" (p text, "p.q" text);
+CREATE TABLE crypto_dotted_col ("p.q" text);
+SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_dotted_col', 'p.q')$$);
+SELECT pg_temp.try($$SELECT zerocut.protect_column('"crypto.dotted"', 'p')$$);
+SELECT pg_temp.try($$SELECT zerocut.protect_column('"crypto.dotted"', 'p.q')$$);
+SELECT count(*) AS dotted_columns FROM pg_attribute
+WHERE attrelid IN ('"crypto.dotted"'::regclass, 'crypto_dotted_col'::regclass) AND attnum > 0 AND NOT attisdropped;
+-- A column recorded with that very context before (by 0.1.0) may be protected again.
+INSERT INTO zerocut.protected_column (relation, column_name, key_name, context, blind_index_column, keep_plaintext)
+VALUES ('crypto_dotted_col', 'p.q', 'default', 'public.crypto_dotted_col.p.q', 'p.q_bidx', false);
+SELECT zerocut.protect_column('crypto_dotted_col', 'p.q') ->> 'context' AS reprotected;
+DROP TABLE "crypto.dotted", crypto_dotted_col;
 SELECT pg_temp.try($$SELECT zerocut.protect_column('nosuch_table', 'p')$$);
 SELECT pg_temp.try($$SELECT zerocut.protect_column(0, 'p')$$);
 SELECT attname FROM pg_attribute WHERE attrelid = 'crypto_misc'::regclass AND attnum > 0 ORDER BY attnum;

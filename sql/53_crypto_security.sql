@@ -79,7 +79,33 @@ GRANT EXECUTE ON FUNCTION zerocut.protect_column(regclass, name, text, boolean, 
 CREATE SCHEMA crypto_sec_own AUTHORIZATION zc_sec_owner;
 CREATE TABLE crypto_sec_own.owned (id int, secret text);
 ALTER TABLE crypto_sec_own.owned OWNER TO zc_sec_owner;
+-- EXECUTE on protect_column() alone does not let one use a key: else an
+-- owner who sees only the victim's blind index (no EXECUTE on blind_index)
+-- protects a table of its own under the victim's key, inserts candidates
+-- and joins the blind indexes (the phone is recovered).
+GRANT SELECT (id, phone_bidx) ON crypto_sec_victim TO zc_sec_owner;
+CREATE TABLE crypto_sec_own.o (n int, c text, c_bidx bytea);
+ALTER TABLE crypto_sec_own.o OWNER TO zc_sec_owner;
 SET zerocut.key_file = 'zc_regress_sec.key';  -- empties the key cache: the role's calls read the keyring
+SET ROLE zc_sec_owner;
+SELECT has_function_privilege('zerocut.blind_index(text, text)', 'EXECUTE') AS may_blind_index;
+SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_own.o', 'c', 'default') ->> 'trigger'$$);
+INSERT INTO crypto_sec_own.o SELECT g, '+86 138 0000 ' || lpad(g::text, 4, '0') FROM generate_series(1, 100) g;
+SELECT count(*) AS phones_recovered FROM crypto_sec_own.o o JOIN crypto_sec_victim v ON v.phone_bidx = o.c_bidx;
+SELECT count(*) AS columns_added FROM pg_attribute
+WHERE attrelid = 'crypto_sec_own.o'::regclass AND attname = 'c_encrypted' AND NOT attisdropped;
+SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_own.owned', 'secret', blind_index => false) ->> 'trigger'$$);
+RESET ROLE;
+-- With EXECUTE on encrypt() it may encrypt under the key, not yet make a blind index.
+GRANT EXECUTE ON FUNCTION zerocut.encrypt(text, text, text) TO zc_sec_owner;
+SET ROLE zc_sec_owner;
+SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_own.o', 'c', 'default') ->> 'trigger'$$);
+SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_own.o', 'c', blind_index => false) ->> 'trigger'$$);
+SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_own.owned', 'secret', 'nope', blind_index => false) ->> 'trigger'$$);
+RESET ROLE;
+DROP TABLE crypto_sec_own.o;
+REVOKE ALL ON crypto_sec_victim FROM zc_sec_owner;
+GRANT EXECUTE ON FUNCTION zerocut.blind_index(text, text) TO zc_sec_owner;
 SET ROLE zc_sec_owner;
 SELECT zerocut.protect_column('crypto_sec_own.owned', 'secret') ->> 'trigger' AS owner_protected;
 INSERT INTO crypto_sec_own.owned VALUES (1, 'owner secret');
@@ -122,7 +148,8 @@ CREATE TEMP TABLE owned_oid AS SELECT 'crypto_sec_own.owned'::regclass::oid AS r
 SELECT count(*) AS registry_rows_before_drop FROM zerocut.protected_column, owned_oid WHERE relation::oid = relid;
 DROP SCHEMA crypto_sec_own CASCADE;
 SELECT count(*) AS registry_rows_of_dropped FROM zerocut.protected_column, owned_oid WHERE relation::oid = relid;
-REVOKE ALL ON FUNCTION zerocut.protect_column(regclass, name, text, boolean, boolean) FROM zc_sec_owner;
+REVOKE ALL ON FUNCTION zerocut.protect_column(regclass, name, text, boolean, boolean),
+    zerocut.encrypt(text, text, text), zerocut.blind_index(text, text) FROM zc_sec_owner;
 REVOKE ALL ON SCHEMA zerocut FROM zc_sec_owner, zc_sec_attacker;
 REVOKE ALL ON crypto_sec_victim FROM zc_sec_attacker;
 DROP ROLE zc_sec_owner, zc_sec_attacker;

@@ -254,16 +254,33 @@ REVOKE ALL ON FUNCTION zerocut.protect_column_trigger() FROM PUBLIC;
 
 -- The columns a 0.1.0 protect_column() protected: its triggers' arguments
 -- (column, key, blind index, keep_plaintext, context), read byte-exactly.
+-- In 0.1.0 anyone could run protect_column_trigger(), so a table owner could
+-- have made such a trigger by hand with another column's context (a
+-- decryption and blind-index oracle) or under a key it may not use.  Only
+-- what protect_column() itself would make now is adopted: trigger
+-- zc_protect_<col> on a table (not temporary, not zerocut's), with the
+-- context it builds (schema.table.column), whose owner may use the key as
+-- protect_column() now requires (EXECUTE on encrypt(), and blind_index()
+-- for a blind index, for the column's type).  Any other is left unrecorded
+-- (the trigger then refuses every write, 42501) and listed in a WARNING.
 DO $$
 DECLARE
     t record;
     args text[];
     rest bytea;
     cut integer;
+    col_type text;
+    why text;
+    refused text[] := '{}';
 BEGIN
-    FOR t IN SELECT tgrelid, tgargs FROM pg_catalog.pg_trigger
-             WHERE tgfoid = 'zerocut.protect_column_trigger()'::pg_catalog.regprocedure
-               AND tgparentid = 0 AND tgnargs = 5
+    FOR t IN SELECT g.tgrelid, g.tgname, g.tgargs, c.relkind, c.relpersistence, c.relowner, c.relname,
+                    n.nspname
+             FROM pg_catalog.pg_trigger g
+             JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid
+             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+             WHERE g.tgfoid = 'zerocut.protect_column_trigger()'::pg_catalog.regprocedure
+               AND g.tgparentid = 0 AND g.tgnargs = 5
+             ORDER BY n.nspname, c.relname, g.tgname
     LOOP
         args := '{}';
         rest := t.tgargs;
@@ -273,12 +290,44 @@ BEGIN
                                                                         pg_catalog.current_setting('server_encoding'));
             rest := pg_catalog.substr(rest, cut + 1);
         END LOOP;
+        SELECT CASE WHEN a.atttypid = 'pg_catalog.bytea'::pg_catalog.regtype THEN 'bytea' ELSE 'text' END
+        INTO col_type
+        FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = t.tgrelid AND a.attname OPERATOR(pg_catalog.=) args[1]::pg_catalog.name
+          AND a.attnum > 0 AND NOT a.attisdropped;
+        why := CASE
+            WHEN t.tgname OPERATOR(pg_catalog.<>) ('zc_protect_' OPERATOR(pg_catalog.||) args[1])::pg_catalog.name
+                THEN 'not named zc_protect_' OPERATOR(pg_catalog.||) args[1]
+            WHEN t.relkind NOT IN ('r', 'p') OR t.relpersistence = 't' OR t.nspname = 'zerocut'
+                THEN 'not on a table protect_column() protects: temporary, not a table, or zerocut''s own'
+            WHEN col_type IS NULL
+                THEN 'its column does not exist'
+            WHEN args[5] OPERATOR(pg_catalog.<>) (t.nspname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||)
+                                                 t.relname OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) args[1])
+                THEN pg_catalog.format('context %L is not the column''s own', args[5])
+            WHEN NOT pg_catalog.has_function_privilege(t.relowner, 'zerocut.encrypt(' OPERATOR(pg_catalog.||) col_type
+                                                       OPERATOR(pg_catalog.||) ', text, text)', 'EXECUTE')
+                 OR (args[3] = 'true' AND NOT pg_catalog.has_function_privilege(
+                         t.relowner, 'zerocut.blind_index(' OPERATOR(pg_catalog.||) col_type OPERATOR(pg_catalog.||)
+                         ', text)', 'EXECUTE'))
+                THEN pg_catalog.format('the table''s owner may not use key %L', args[2])
+        END;
+        IF why IS NOT NULL THEN
+            refused := refused OPERATOR(pg_catalog.||)
+                pg_catalog.format('trigger %I on %I.%I (%s)', t.tgname, t.nspname, t.relname, why);
+            CONTINUE;
+        END IF;
         INSERT INTO zerocut.protected_column (relation, column_name, key_name, context, blind_index_column,
                                               keep_plaintext)
         VALUES (t.tgrelid, args[1], args[2], args[5],
                 CASE WHEN args[3] = 'true' THEN args[1] OPERATOR(pg_catalog.||) '_bidx' END, args[4] = 'true')
         ON CONFLICT DO NOTHING;
     END LOOP;
+    IF pg_catalog.cardinality(refused) > 0 THEN
+        RAISE WARNING 'zerocut: % protect_column_trigger() trigger(s) not adopted as protected columns; writes through them now fail (42501): %',
+            pg_catalog.cardinality(refused), pg_catalog.array_to_string(refused, '; ')
+            USING HINT = 'Run SELECT zerocut.protect_column(tbl, col, key_name) again (as a role that may use the key; it keeps the context schema.table.column) for a column that should stay protected, or drop the trigger.';
+    END IF;
 END
 $$;
 

@@ -8,10 +8,12 @@
 // blanks the plaintext unless keep_plaintext).  Existing rows are converted
 // by CALL zerocut.encrypt_column_backfill(tbl, col).  Returns what it did.
 #include <string>
+#include <vector>
 
 #include "core/json.hpp"
 #include "core/envelope.hpp"
 #include "crypto/keyring.hpp"
+#include "crypto/protected_columns.hpp"
 #include "pg/boundary.hpp"
 #include "pg/compat.hpp"
 #include "pg/run_as.hpp"
@@ -61,6 +63,32 @@ struct Protected {
     std::string json;
 };
 
+// protect_column() makes a trigger that encrypts and blind-indexes under
+// `key_name` for whoever writes the table: its caller must be one who may use
+// the key, i.e. may run zerocut.encrypt() (and zerocut.blind_index() when a
+// blind index is made) for the column's type.  EXECUTE on protect_column()
+// alone is no licence to a key: else the owner of any table could protect a
+// column of its own under another's key and compare blind indexes (or make
+// ciphertexts) it could not compute itself.
+void require_key_use(zc::pg::SpiSession& spi, const std::string& key_name, bool bytea_column, bool blind)
+{
+    std::string type = bytea_column ? "bytea" : "text";
+    std::vector<std::string> needed{"zerocut.encrypt(" + type + ", text, text)"};
+    if (blind) needed.push_back("zerocut.blind_index(" + type + ", text)");
+    for (const auto& function : needed) {
+        auto allowed = spi.query_text("SELECT pg_catalog.has_function_privilege($1, 'EXECUTE')::text",
+                                      {zc::pg::text_param(function)});
+        if (allowed.value_or("false") != "true")
+            throw zc::Error(zc::sqlstate::insufficient_privilege,
+                            "argument \"key_name\": permission denied to use key \"" + key_name + "\": EXECUTE on " +
+                                function + " is missing",
+                            "protect_column() lets its caller encrypt" + std::string(blind ? " and blind-index" : "") +
+                                " under the key, so the caller must be allowed to do so itself.",
+                            "GRANT EXECUTE ON FUNCTION " + needed[0] + (blind ? ", " + needed[1] : std::string()) +
+                                " to the role" + (blind ? ", or pass blind_index => false" : "") + ".");
+    }
+}
+
 Protected protect(Oid relid, const std::string& col, const std::string& key_name, bool blind, bool keep)
 {
     zc::pg::PinnedSearchPath path;
@@ -97,6 +125,21 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
     check_name_length(bidx, "blind-index column");
     check_name_length(trigger, "trigger");
     std::string context = schema + "." + table + "." + col;
+    // The context joins the names with dots: a dot in one of them would let
+    // two columns share a context (their ciphertexts would pass for each
+    // other's).  Refused for a new protection; a column protected before
+    // (by 0.1.0) with this very context may be protected again.
+    if (schema.find('.') != std::string::npos || table.find('.') != std::string::npos ||
+        col.find('.') != std::string::npos) {
+        auto recorded = zc::crypto::find_protected_column(relid, col);
+        if (!recorded || recorded->relid != relid || recorded->context != context)
+            throw zc::Error(zc::sqlstate::invalid_parameter_value,
+                            std::string("argument \"") + (col.find('.') != std::string::npos ? "col" : "tbl") +
+                                "\": the context \"" + context +
+                                "\" would be ambiguous: schema, table and column names may not contain \".\"",
+                            "", "Rename the schema, table or column.");
+    }
+    require_key_use(spi, key_name, plain.type == BYTEAOID, blind);
 
     // The key must exist and the root key must be usable before anything changes.
     zc::crypto::DataKey key = zc::crypto::active_key(key_name, "key_name");
