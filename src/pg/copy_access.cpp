@@ -11,7 +11,10 @@ namespace zc::pg {
 
 namespace {
 
-Param oid_param(Oid value) { return Param{OIDOID, ObjectIdGetDatum(value)}; }
+Param oid_param(Oid value)
+{
+    return Param{OIDOID, ObjectIdGetDatum(value)};
+}
 
 // The catalog queries below run read-write (SpiSession::execute's default):
 // a read-only one reads the calling statement's snapshot and misses what
@@ -80,8 +83,8 @@ void copy_policies(SpiSession& spi, Oid from, Oid to, const std::string& target)
         "ORDER BY p.polname",
         {oid_param(from), oid_param(to)});
     for (const auto& row : spi.rows_text()) {
-        std::string sql = "CREATE POLICY " + *row[0] + " ON " + target + " AS " + *row[1] + " FOR " + *row[2] +
-                          " TO " + *row[3];
+        std::string sql =
+            "CREATE POLICY " + *row[0] + " ON " + target + " AS " + *row[1] + " FOR " + *row[2] + " TO " + *row[3];
         if (row[4]) sql += " USING (" + *row[4] + ")";
         if (row[5]) sql += " WITH CHECK (" + *row[5] + ")";
         spi.execute(sql);

@@ -26,7 +26,10 @@ AsRole::AsRole(Oid role, bool restricted, int extra_flags)
     SetUserIdAndSecContext(role, context);
 }
 
-AsRole::~AsRole() { SetUserIdAndSecContext(saved_user_, saved_context_); }
+AsRole::~AsRole()
+{
+    SetUserIdAndSecContext(saved_user_, saved_context_);
+}
 
 Oid relation_owner(Oid relid)
 {
@@ -54,8 +57,8 @@ Oid extension_owner()
         return result;
     });
     if (!OidIsValid(owner))
-        throw Error(sqlstate::object_not_in_prerequisite_state, "extension \"zerocut\" is not installed",
-                    "", "run CREATE EXTENSION zerocut first");
+        throw Error(sqlstate::object_not_in_prerequisite_state, "extension \"zerocut\" is not installed", "",
+                    "run CREATE EXTENSION zerocut first");
     return owner;
 }
 
