@@ -410,14 +410,14 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     }
     // As the extension's owner when zerocut's triggers are cloned onto it
     // (their functions are revoked from PUBLIC): engine.hpp.
-    Oid new_parent = static_cast<Oid>(std::stoul(
-        zc::partition::query_value(spi, "SELECT $1::pg_catalog.regclass::pg_catalog.oid",
-                                   {zc::pg::text_param(table.qualified)})
-            .value_or("0")));
-    zc::partition::attach_partition(spi, new_parent,
-                                    fmt::format("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})",
-                                                table.qualified, legacy, zc::pg::quote_literal(lower),
-                                                zc::pg::quote_literal(upper)));
+    Oid new_parent =
+        static_cast<Oid>(std::stoul(zc::partition::query_value(spi, "SELECT $1::pg_catalog.regclass::pg_catalog.oid",
+                                                               {zc::pg::text_param(table.qualified)})
+                                        .value_or("0")));
+    zc::partition::attach_partition(
+        spi, new_parent,
+        fmt::format("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})", table.qualified, legacy,
+                    zc::pg::quote_literal(lower), zc::pg::quote_literal(upper)));
     // The grants before the incoming keys: a referencing table of another
     // owner needs its REFERENCES grant on the new parent.  The new parent
     // is the owner's already (created as the owner).
@@ -442,12 +442,13 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
         // Protected columns are recorded by OID: they move to the new parent
         // with the protect_column trigger (protect_column_trigger() accepts a
         // partition through its partitioned ancestors' records).
-        auto registry = zc::partition::query_value(
-            spi, "SELECT pg_catalog.to_regclass('zerocut.protected_column') IS NOT NULL");
+        auto registry =
+            zc::partition::query_value(spi, "SELECT pg_catalog.to_regclass('zerocut.protected_column') IS NOT NULL");
         if (registry == std::optional<std::string>("t"))
-            spi.execute("UPDATE zerocut.protected_column SET relation = $2::pg_catalog.oid::pg_catalog.regclass "
-                        "WHERE relation = $1::pg_catalog.oid::pg_catalog.regclass",
-                        {oid_param(table.oid), oid_param(parent)});
+            spi.execute(
+                "UPDATE zerocut.protected_column SET relation = $2::pg_catalog.oid::pg_catalog.regclass "
+                "WHERE relation = $1::pg_catalog.oid::pg_catalog.regclass",
+                {oid_param(table.oid), oid_param(parent)});
         spi.execute(
             "INSERT INTO zerocut.partition_config (parent, control_column, granularity, time_zone) "
             "VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3, $4)",

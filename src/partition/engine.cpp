@@ -130,13 +130,13 @@ void require_owned_by_parent_owner(const ParentInfo& parent, const Child& child,
     Oid child_owner = zc::pg::relation_owner(child.oid);
     std::string child_owner_name = zc::pg::guard([=] { return GetUserNameFromId(child_owner, false); });
     std::string parent_owner_name = zc::pg::guard([=] { return GetUserNameFromId(parent_owner, false); });
-    throw Error(zc::sqlstate::insufficient_privilege,
-                fmt::format("partition {} of {} is owned by role {}, not by the parent's owner {}", child.qualified,
-                            parent.qualified, zc::pg::quote_ident(child_owner_name),
-                            zc::pg::quote_ident(parent_owner_name)),
-                fmt::format("partition maintenance {} as the parent's owner", work),
-                fmt::format("Give the partition to the parent's owner: ALTER TABLE {} OWNER TO {};", child.qualified,
-                            zc::pg::quote_ident(parent_owner_name)));
+    throw Error(
+        zc::sqlstate::insufficient_privilege,
+        fmt::format("partition {} of {} is owned by role {}, not by the parent's owner {}", child.qualified,
+                    parent.qualified, zc::pg::quote_ident(child_owner_name), zc::pg::quote_ident(parent_owner_name)),
+        fmt::format("partition maintenance {} as the parent's owner", work),
+        fmt::format("Give the partition to the parent's owner: ALTER TABLE {} OWNER TO {};", child.qualified,
+                    zc::pg::quote_ident(parent_owner_name)));
 }
 
 const Child* find_default(const std::vector<Child>& children)
@@ -971,9 +971,10 @@ std::optional<std::string> ensure_default_partition(SpiSession& spi, const Paren
         // Made beside the parent as its owner, attached (attach_partition).
         {
             zc::pg::AsTableOwner as_owner(parent.oid);
-            spi.execute(fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
-                                    "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING INDEXES){}",
-                                    qualified, parent.qualified, zc::pg::tablespace_clause(parent.oid)));
+            spi.execute(
+                fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+                            "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING INDEXES){}",
+                            qualified, parent.qualified, zc::pg::tablespace_clause(parent.oid)));
         }
         attach_partition(spi, parent.oid,
                          fmt::format("ALTER TABLE {} ATTACH PARTITION {} DEFAULT", parent.qualified, qualified));
@@ -1030,9 +1031,9 @@ void create_as_owner(SpiSession& spi, const ParentInfo& parent, const PeriodBoun
         // Phase 2 of prepare_rescue(): what arrived since, then ATTACH.
         uint64_t late =
             def != nullptr ? move_default_rows(spi, parent, def->qualified, prepared->qualified, period) : 0;
-        attach_partition(spi, parent.oid,
-                         fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, prepared->qualified,
-                                     bounds));
+        attach_partition(
+            spi, parent.oid,
+            fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, prepared->qualified, bounds));
         spi.execute(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", prepared->qualified,
                                 zc::pg::quote_ident(prepared->check_name)));
         outcome.kind = CreateOutcome::created;
