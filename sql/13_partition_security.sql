@@ -244,6 +244,93 @@ SELECT count(*) FILTER (WHERE t.spcname IS DISTINCT FROM 'regress_part_ts') AS e
 FROM psec.parts p JOIN pg_class c ON c.oid = p.partition LEFT JOIN pg_tablespace t ON t.oid = c.reltablespace
 WHERE p.parent = 'appschema.spaced'::regclass AND p.bound <> 'DEFAULT';
 
+-- 5. convert_to_partitioned on a table of a non-superuser owner carrying
+-- zerocut's own triggers (audit, protect_column), whose functions are
+-- revoked from PUBLIC: they are re-made as the extension's owner (CREATE
+-- TRIGGER asks for EXECUTE), the owner's own triggers as the owner.  After
+-- the conversion, writes are still audited and encrypted.
+COPY (SELECT encode(sha256((gen_random_uuid()::text || gen_random_uuid()::text)::bytea), 'hex'))
+    TO PROGRAM 'rm -f zc_regress_part.key && umask 077 && cat > zc_regress_part.key';
+SET zerocut.key_file = 'zc_regress_part.key';
+SELECT zerocut.create_key('default') > 0 AS key_created;
+SET ROLE app;
+CREATE TABLE appschema.audited (id int NOT NULL, created_at date NOT NULL, note text);
+INSERT INTO appschema.audited VALUES (1, '1996-05-01', 'before');
+CREATE TABLE appschema.guarded (id int NOT NULL, created_at date NOT NULL, phone text, phone_encrypted bytea);
+INSERT INTO appschema.guarded VALUES (1, '1996-05-01', NULL, NULL);
+RESET ROLE;
+SELECT zerocut.enable_audit('appschema.audited');
+SELECT zerocut.protect_column('appschema.guarded', 'phone') ->> 'context' AS context;
+-- By a superuser (the audited one) and by the owner (the protected one).
+SELECT psec.try($$SELECT zerocut.convert_to_partitioned('appschema.audited', 'created_at', 'year')$$);
+SET ROLE app;
+SELECT psec.try($$SELECT zerocut.convert_to_partitioned('appschema.guarded', 'created_at', 'year')$$);
+RESET ROLE;
+SELECT tgrelid::regclass AS parent, tgname, c.relkind FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+WHERE tgrelid IN ('appschema.audited'::regclass, 'appschema.guarded'::regclass) ORDER BY 1::text, 2;
+-- Every partition zerocut makes for them later clones those triggers too
+-- (a default-partition rescue here), attached as the extension's owner.
+SET ROLE app;
+INSERT INTO appschema.audited VALUES (3, '1980-01-01', 'rescued'), (4, '1981-01-01', 'rescued');
+INSERT INTO appschema.guarded VALUES (3, '1980-01-01', '+86 138 0000 0078');
+SELECT psec.try($$SELECT zerocut.create_monthly_partition('appschema.audited', '1980-01-01')$$);
+SELECT action, partition FROM zerocut.run_maintenance('appschema.audited') WHERE action IN ('create', 'error');
+SELECT action, partition FROM zerocut.run_maintenance('appschema.guarded') WHERE action IN ('create', 'error');
+RESET ROLE;
+SELECT c.relname, count(t.tgname) AS zerocut_triggers, pg_get_userbyid(c.relowner) AS owner
+FROM pg_class c LEFT JOIN pg_trigger t ON t.tgrelid = c.oid AND t.tgname LIKE 'z%'
+WHERE c.relnamespace = 'appschema'::regnamespace AND c.relkind = 'r'
+  AND (c.relname ~ '^(audited|guarded)_(legacy|default|1980|1980_01|1981)$')
+GROUP BY c.relname, c.relowner ORDER BY 1;
+SET ROLE app;
+INSERT INTO appschema.audited VALUES (2, '1996-06-01', 'after');
+UPDATE appschema.audited SET note = 'changed' WHERE id = 1;
+INSERT INTO appschema.guarded VALUES (2, '1996-06-01', '+86 138 0000 0077');
+RESET ROLE;
+SELECT metadata ->> 'operation' AS operation, metadata #>> '{new_data,note}' AS note
+FROM audit_log.system_log WHERE metadata ->> 'schema' = 'appschema' AND metadata ->> 'table' = 'audited'
+  AND metadata ->> 'operation' <> 'DELETE' ORDER BY id;
+SELECT id, phone, zerocut.decrypt(phone_encrypted, 'appschema.guarded.phone') AS decrypted
+FROM appschema.guarded ORDER BY id;
+DELETE FROM zerocut.protected_column WHERE relation = 'appschema.guarded'::regclass;
+DELETE FROM zerocut.audit_config WHERE schema_name = 'appschema';
+DELETE FROM audit_log.system_log WHERE metadata ->> 'schema' = 'appschema' OR message LIKE 'crypto:%';
+RESET zerocut.key_file;
+DELETE FROM zerocut.encryption_keys;
+ALTER SEQUENCE zerocut.encryption_keys_id_seq RESTART;
+COPY (SELECT 1) TO PROGRAM 'cat > /dev/null; rm -f zc_regress_part.key';
+
+-- 6. A partition the job must touch that is not the parent's owner's (as
+-- zerocut 0.1.0 left them: made by whoever called it, often a superuser):
+-- the parent fails with 42501 naming the partition and its owner, with the
+-- ALTER TABLE that fixes it, and nothing changes; the job never runs as the
+-- partition's owner.  Here the other role is regress_part_other.
+SET ROLE app;
+CREATE TABLE appschema.inherited (id int NOT NULL, at date NOT NULL) PARTITION BY RANGE (at);
+RESET ROLE;
+CREATE TABLE appschema.inherited_default PARTITION OF appschema.inherited DEFAULT;
+CREATE TABLE appschema.inherited_1990 PARTITION OF appschema.inherited
+    FOR VALUES FROM ('1990-01-01') TO ('1991-01-01');
+ALTER TABLE appschema.inherited_default OWNER TO regress_part_other;
+ALTER TABLE appschema.inherited_1990 OWNER TO regress_part_other;
+INSERT INTO appschema.inherited VALUES (1, '1995-03-10'), (2, '1990-06-01');
+-- The default partition: reading and moving its rows.
+SELECT zerocut.manage_partitions('appschema.inherited', 'at', 'year', 1, interval '1 year', 'drop');
+SELECT count(*) AS inherited_configs FROM zerocut.partition_config WHERE parent = 'appschema.inherited'::regclass;
+SELECT zerocut.create_monthly_partition('appschema.inherited', '1995-03-01');
+SELECT count(*) AS rows_in_default FROM ONLY appschema.inherited_default;
+ALTER TABLE appschema.inherited_default OWNER TO app;
+SELECT zerocut.manage_partitions('appschema.inherited', 'at', 'year', 1, interval '1 year', 'drop');
+SELECT count(*) AS rows_in_default FROM ONLY appschema.inherited_default;
+-- Retention 'drop' of a partition of another role: not dropped as that role.
+SELECT action, partition, detail FROM zerocut.run_maintenance('appschema.inherited');
+SELECT last_outcome FROM zerocut.partition_config WHERE parent = 'appschema.inherited'::regclass;
+SELECT to_regclass('appschema.inherited_1990') IS NOT NULL AS still_there;
+ALTER TABLE appschema.inherited_1990 OWNER TO app;
+SELECT action, partition FROM zerocut.run_maintenance('appschema.inherited')
+WHERE partition IN ('appschema.inherited_1990', 'appschema.inherited_1995') ORDER BY partition;
+SELECT to_regclass('appschema.inherited_1990') IS NOT NULL AS still_there;
+
 -- Clean up.
 DELETE FROM zerocut.partition_config WHERE parent::text LIKE 'appschema.%';
 DELETE FROM audit_log.system_log WHERE metadata->>'parent' LIKE 'appschema.%';

@@ -52,6 +52,111 @@ $$;
 COMMENT ON PROCEDURE zerocut.run_maintenance_proc() IS
     'CALL zerocut.run_maintenance_proc(): run_maintenance() for each managed parent the current user may have maintained (zerocut.managed_parents()), committing after each (for pg_cron); the others are named in a NOTICE';
 
+-- Partitions 0.1.0 made belong to whoever called it (often a superuser);
+-- 0.2.0 works on a partition as its parent's owner and fails a parent whose
+-- partition it must touch belongs to another role (docs/partitions.md,
+-- "Privileges").  Every partition of a managed parent (one level: what
+-- zerocut made) owned by a role that cannot be the parent's owner's doing --
+-- a superuser or the extension's owner -- while the parent is another
+-- role's, is given to the parent's owner with the parent's grants (table
+-- and column), row-level security flags and policies, as 0.2.0 makes new
+-- partitions; a WARNING names each (an extension script shows nothing
+-- below WARNING).  Partitions of other roles are left alone (maintenance
+-- names them; docs/partitions.md says what to do).
+DO $zc_partition_owners$
+DECLARE
+    part record;
+    item record;
+    command text;
+BEGIN
+    FOR part IN
+        SELECT c.oid AS relid, c.oid::pg_catalog.regclass::pg_catalog.text AS name,
+               pc.oid AS parent, pc.oid::pg_catalog.regclass::pg_catalog.text AS parent_name,
+               pg_catalog.pg_get_userbyid(pc.relowner) AS new_owner,
+               pg_catalog.pg_get_userbyid(c.relowner) AS old_owner,
+               pc.relrowsecurity, pc.relforcerowsecurity
+        FROM zerocut.partition_config cfg
+        JOIN pg_catalog.pg_class pc ON pc.oid = cfg.parent::pg_catalog.oid
+        JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
+        JOIN pg_catalog.pg_inherits i ON i.inhparent = pc.oid
+        JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+        JOIN pg_catalog.pg_roles r ON r.oid = c.relowner
+        WHERE pn.nspname NOT IN ('zerocut', 'audit_log')
+          AND c.relowner <> pc.relowner
+          AND (r.rolsuper OR c.relowner = (SELECT e.extowner FROM pg_catalog.pg_extension e
+                                          WHERE e.extname = 'zerocut'))
+          AND NOT (SELECT p.rolsuper FROM pg_catalog.pg_roles p WHERE p.oid = pc.relowner)
+        ORDER BY 2
+    LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', part.name, part.new_owner);
+        FOR item IN
+            SELECT a.privilege_type,
+                   CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                        ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END AS grantee,
+                   a.is_grantable
+            FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+            WHERE c.oid = part.parent AND a.grantee <> c.relowner ORDER BY 1, 2
+        LOOP
+            EXECUTE pg_catalog.format('GRANT %s ON TABLE %s TO %s%s', item.privilege_type, part.name, item.grantee,
+                                      CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+        FOR item IN
+            SELECT a.privilege_type, att.attname,
+                   CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                        ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END AS grantee,
+                   a.is_grantable
+            FROM pg_catalog.pg_attribute att JOIN pg_catalog.pg_class c ON c.oid = att.attrelid,
+                 pg_catalog.aclexplode(att.attacl) a
+            WHERE att.attrelid = part.parent AND att.attnum > 0 AND NOT att.attisdropped
+              AND a.grantee <> c.relowner
+              AND EXISTS (SELECT FROM pg_catalog.pg_attribute t WHERE t.attrelid = part.relid
+                          AND t.attname = att.attname AND NOT t.attisdropped)
+            ORDER BY 1, 2, 3
+        LOOP
+            EXECUTE pg_catalog.format('GRANT %s (%I) ON TABLE %s TO %s%s', item.privilege_type, item.attname,
+                                      part.name, item.grantee,
+                                      CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+        IF part.relrowsecurity THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', part.name);
+        END IF;
+        IF part.relforcerowsecurity THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', part.name);
+        END IF;
+        FOR item IN
+            SELECT p.polname,
+                   CASE WHEN p.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END AS kind,
+                   CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                 WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS cmd,
+                   (SELECT pg_catalog.string_agg(CASE WHEN r = 0 THEN 'PUBLIC'
+                                                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END, ', ')
+                    FROM pg_catalog.unnest(p.polroles) r) AS roles,
+                   pg_catalog.pg_get_expr(p.polqual, p.polrelid) AS qual,
+                   pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) AS check_expr
+            FROM pg_catalog.pg_policy p
+            WHERE p.polrelid = part.parent
+              AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy q WHERE q.polrelid = part.relid
+                              AND q.polname = p.polname)
+            ORDER BY p.polname
+        LOOP
+            command := pg_catalog.format('CREATE POLICY %I ON %s AS %s FOR %s TO %s', item.polname, part.name,
+                                         item.kind, item.cmd, item.roles);
+            IF item.qual IS NOT NULL THEN
+                command := command OPERATOR(pg_catalog.||) ' USING (' OPERATOR(pg_catalog.||) item.qual
+                           OPERATOR(pg_catalog.||) ')';
+            END IF;
+            IF item.check_expr IS NOT NULL THEN
+                command := command OPERATOR(pg_catalog.||) ' WITH CHECK (' OPERATOR(pg_catalog.||) item.check_expr
+                           OPERATOR(pg_catalog.||) ')';
+            END IF;
+            EXECUTE command;
+        END LOOP;
+        RAISE WARNING 'zerocut: partition % of % now belongs to %, the parent''s owner (was %), with the parent''s grants, row-level security and policies',
+            part.name, part.parent_name, part.new_owner, part.old_owner;
+    END LOOP;
+END
+$zc_partition_owners$;
+
 -- Archive policies by name instead of OID (pg_dump writes names), with the
 -- target always stored.  A 0.1.0 policy without a target archived into
 -- archive.<table>_archive and keeps doing so; a policy whose table no longer

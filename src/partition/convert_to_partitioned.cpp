@@ -293,8 +293,12 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
 
     // Everything to re-create, read before any rename (names print as now).
     spi.execute(
-        "SELECT pg_catalog.pg_get_triggerdef(oid), pg_catalog.quote_ident(tgname) FROM pg_catalog.pg_trigger "
-        "WHERE tgrelid = $1 AND NOT tgisinternal ORDER BY tgname",
+        "SELECT pg_catalog.pg_get_triggerdef(t.oid), pg_catalog.quote_ident(t.tgname), EXISTS ("
+        "  SELECT FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid "
+        "  WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = t.tgfoid "
+        "  AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e' "
+        "  AND e.extname = 'zerocut')::pg_catalog.text "
+        "FROM pg_catalog.pg_trigger t WHERE t.tgrelid = $1 AND NOT t.tgisinternal ORDER BY t.tgname",
         {oid_param(table.oid)});
     Rows triggers = spi.rows_text();
     spi.execute(
@@ -368,7 +372,19 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     for (const auto& key : outgoing)
         spi.execute(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", table.qualified, key[0].value_or(""),
                                 key[1].value_or("")));
-    for (const auto& trigger : triggers) spi.execute(trigger[0].value_or(""));
+    // zerocut's own triggers (audit, protect_column) as the extension's
+    // owner: their functions are revoked from PUBLIC and CREATE TRIGGER asks
+    // for EXECUTE (enable_audit() and protect_column() made them the same
+    // way).  Pure DDL, nothing of the table's owner runs; the rest as the
+    // owner.
+    for (const auto& trigger : triggers) {
+        if (trigger[2] == std::optional<std::string>("true")) {
+            zc::pg::AsExtensionOwner as_extension_owner;
+            spi.execute(trigger[0].value_or(""));
+        } else {
+            spi.execute(trigger[0].value_or(""));
+        }
+    }
     // Identity columns: the new parent's own sequence continues the old one.
     for (const auto& sequence : sequences) {
         if (sequence[2] == std::optional<std::string>("i")) {
@@ -392,8 +408,16 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
                                     sequence[1].value_or("")));
         }
     }
-    spi.execute(fmt::format("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})", table.qualified, legacy,
-                            zc::pg::quote_literal(lower), zc::pg::quote_literal(upper)));
+    // As the extension's owner when zerocut's triggers are cloned onto it
+    // (their functions are revoked from PUBLIC): engine.hpp.
+    Oid new_parent =
+        static_cast<Oid>(std::stoul(zc::partition::query_value(spi, "SELECT $1::pg_catalog.regclass::pg_catalog.oid",
+                                                               {zc::pg::text_param(table.qualified)})
+                                        .value_or("0")));
+    zc::partition::attach_partition(
+        spi, new_parent,
+        fmt::format("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})", table.qualified, legacy,
+                    zc::pg::quote_literal(lower), zc::pg::quote_literal(upper)));
     // The grants before the incoming keys: a referencing table of another
     // owner needs its REFERENCES grant on the new parent.  The new parent
     // is the owner's already (created as the owner).
@@ -415,6 +439,16 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     Oid parent = static_cast<Oid>(std::stoul(new_oid.value_or("0")));
     {
         zc::pg::AsExtensionOwner as_extension_owner;  // zerocut's own table: the caller needs no grant
+        // Protected columns are recorded by OID: they move to the new parent
+        // with the protect_column trigger (protect_column_trigger() accepts a
+        // partition through its partitioned ancestors' records).
+        auto registry =
+            zc::partition::query_value(spi, "SELECT pg_catalog.to_regclass('zerocut.protected_column') IS NOT NULL");
+        if (registry == std::optional<std::string>("t"))
+            spi.execute(
+                "UPDATE zerocut.protected_column SET relation = $2::pg_catalog.oid::pg_catalog.regclass "
+                "WHERE relation = $1::pg_catalog.oid::pg_catalog.regclass",
+                {oid_param(table.oid), oid_param(parent)});
         spi.execute(
             "INSERT INTO zerocut.partition_config (parent, control_column, granularity, time_zone) "
             "VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3, $4)",

@@ -116,6 +116,29 @@ bool lock_default_partition(Oid parent)
     return !OidIsValid(def) || lock_relation_polling(def, AccessExclusiveLock);
 }
 
+// docs/partitions.md, "Privileges": the job works on a partition (reads and
+// moves the default partition's rows, drops a retired one) as the parent's
+// owner, who must therefore own it.  A partition of another role (one
+// zerocut 0.1.0 made as whoever called it, often a superuser) fails the
+// parent with 42501 naming it and its owner, instead of a bare "permission
+// denied" (or, for a drop, the partition's owner's rights).
+void require_owned_by_parent_owner(const ParentInfo& parent, const Child& child, const char* work)
+{
+    Oid parent_owner = zc::pg::relation_owner(parent.oid);
+    Oid child_oid = child.oid;
+    if (zc::pg::guard([=] { return zc::pg::owns_relation(child_oid, parent_owner); })) return;
+    Oid child_owner = zc::pg::relation_owner(child.oid);
+    std::string child_owner_name = zc::pg::guard([=] { return GetUserNameFromId(child_owner, false); });
+    std::string parent_owner_name = zc::pg::guard([=] { return GetUserNameFromId(parent_owner, false); });
+    throw Error(
+        zc::sqlstate::insufficient_privilege,
+        fmt::format("partition {} of {} is owned by role {}, not by the parent's owner {}", child.qualified,
+                    parent.qualified, zc::pg::quote_ident(child_owner_name), zc::pg::quote_ident(parent_owner_name)),
+        fmt::format("partition maintenance {} as the parent's owner", work),
+        fmt::format("Give the partition to the parent's owner: ALTER TABLE {} OWNER TO {};", child.qualified,
+                    zc::pg::quote_ident(parent_owner_name)));
+}
+
 const Child* find_default(const std::vector<Child>& children)
 {
     for (const Child& child : children)
@@ -310,6 +333,7 @@ Plan make_plan(SpiSession& spi, const ParentInfo& parent, const Config& config, 
         }
     }
     if (def != nullptr) {
+        require_owned_by_parent_owner(parent, *def, "reads and moves the rows of the default partition");
         Oid def_oid = def->oid;
         bool can_read = zc::pg::guard([=] {
             if (!locked) return ConditionalLockRelationOid(def_oid, AccessShareLock);
@@ -384,9 +408,11 @@ std::string retire_partition(SpiSession& spi, const ParentInfo& parent, const Co
             return "detached; kept as a standalone table";
         }
         case core::RetentionAction::drop: {
-            // As the partition's own owner: one made by an older zerocut may
-            // belong to the role that ran it rather than to the parent's owner.
-            zc::pg::AsTableOwner as_owner(child.oid);
+            // As the parent's owner, who must own the partition too (one made
+            // by zerocut 0.1.0 may belong to the role that ran it: never run
+            // as that role).
+            require_owned_by_parent_owner(parent, child, "drops a partition older than the retention");
+            zc::pg::AsTableOwner as_owner(parent.oid);
             spi.execute(fmt::format("DROP TABLE {}", child.qualified));
             return "dropped";
         }
@@ -904,6 +930,32 @@ void give_parent_access(SpiSession& spi, const ParentInfo& parent, const std::st
 
 }  // namespace
 
+bool clones_zerocut_triggers(SpiSession& spi, Oid parent)
+{
+    auto found = query_value(
+        spi,
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = t.tgfoid "
+        "AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e' "
+        "JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'zerocut' "
+        "WHERE t.tgrelid = $1 AND (t.tgtype::pg_catalog.int4 & 1) = 1 "
+        "AND NOT pg_catalog.has_function_privilege(c.relowner, t.tgfoid, 'EXECUTE'))",
+        {oid_param(parent)});
+    return found == std::optional<std::string>("t");
+}
+
+void attach_partition(SpiSession& spi, Oid parent, const std::string& attach_sql)
+{
+    if (!clones_zerocut_triggers(spi, parent)) {
+        zc::pg::AsTableOwner as_owner(parent);
+        spi.execute(attach_sql);
+        return;
+    }
+    zc::pg::AsTableOwner as_owner(parent);  // keeps the restriction for the switch below
+    zc::pg::AsExtensionOwner as_extension_owner;
+    spi.execute(attach_sql);
+}
+
 std::optional<std::string> ensure_default_partition(SpiSession& spi, const ParentInfo& parent)
 {
     if (find_default(list_children(spi, parent.oid))) return std::nullopt;
@@ -915,9 +967,23 @@ std::optional<std::string> ensure_default_partition(SpiSession& spi, const Paren
                     fmt::format("cannot create the default partition of {}: relation {} already exists",
                                 parent.qualified, qualified),
                     "", "Attach a DEFAULT partition yourself, or rename the other relation.");
+    if (clones_zerocut_triggers(spi, parent.oid)) {
+        // Made beside the parent as its owner, attached (attach_partition).
+        {
+            zc::pg::AsTableOwner as_owner(parent.oid);
+            spi.execute(
+                fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+                            "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING INDEXES){}",
+                            qualified, parent.qualified, zc::pg::tablespace_clause(parent.oid)));
+        }
+        attach_partition(spi, parent.oid,
+                         fmt::format("ALTER TABLE {} ATTACH PARTITION {} DEFAULT", parent.qualified, qualified));
+    } else {
+        zc::pg::AsTableOwner as_owner(parent.oid);
+        spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} DEFAULT{}", qualified, parent.qualified,
+                                zc::pg::tablespace_clause(parent.oid)));
+    }
     zc::pg::AsTableOwner as_owner(parent.oid);
-    spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} DEFAULT{}", qualified, parent.qualified,
-                            zc::pg::tablespace_clause(parent.oid)));
     give_parent_access(spi, parent, qualified);
     return qualified;
 }
@@ -965,7 +1031,8 @@ void create_as_owner(SpiSession& spi, const ParentInfo& parent, const PeriodBoun
         // Phase 2 of prepare_rescue(): what arrived since, then ATTACH.
         uint64_t late =
             def != nullptr ? move_default_rows(spi, parent, def->qualified, prepared->qualified, period) : 0;
-        spi.execute(
+        attach_partition(
+            spi, parent.oid,
             fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, prepared->qualified, bounds));
         spi.execute(fmt::format("ALTER TABLE {} DROP CONSTRAINT {}", prepared->qualified,
                                 zc::pg::quote_ident(prepared->check_name)));
@@ -1000,7 +1067,7 @@ void create_as_owner(SpiSession& spi, const ParentInfo& parent, const PeriodBoun
             return;
         }
     }
-    if (!rescue) {
+    if (!rescue && !clones_zerocut_triggers(spi, parent.oid)) {
         spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} {}{}", qualified, parent.qualified, bounds,
                                 zc::pg::tablespace_clause(parent.oid)));
         outcome.kind = CreateOutcome::created;
@@ -1014,11 +1081,15 @@ void create_as_owner(SpiSession& spi, const ParentInfo& parent, const PeriodBoun
         fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
                     "INCLUDING STORAGE INCLUDING COMPRESSION){}",
                     qualified, parent.qualified, zc::pg::tablespace_clause(parent.oid)));
-    outcome.moved_rows = move_default_rows(spi, parent, def->qualified, qualified, period);
-    spi.execute(fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, qualified, bounds));
+    // (Also without rows to move when the parent has zerocut's triggers:
+    // attach_partition() attaches it.)
+    if (rescue) outcome.moved_rows = move_default_rows(spi, parent, def->qualified, qualified, period);
+    attach_partition(spi, parent.oid,
+                     fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, qualified, bounds));
     outcome.kind = CreateOutcome::created;
-    outcome.detail = fmt::format("[{}, {}); moved {} rows from the default partition", period.lower_text,
-                                 period.upper_text, outcome.moved_rows);
+    outcome.detail = rescue ? fmt::format("[{}, {}); moved {} rows from the default partition", period.lower_text,
+                                          period.upper_text, outcome.moved_rows)
+                            : fmt::format("[{}, {})", period.lower_text, period.upper_text);
 }
 
 }  // namespace
@@ -1031,6 +1102,7 @@ std::optional<PreparedRescue> prepare_rescue(SpiSession& spi, const ParentInfo& 
     std::vector<Child> children = list_children(spi, parent.oid);
     const Child* def = find_default(children);
     if (def == nullptr) return std::nullopt;
+    require_owned_by_parent_owner(parent, *def, "moves the rows of the default partition");
     core::RangeBound wanted{false, period.lower, period.upper};
     for (const Child& child : children)
         if (!child.bound.is_default && core::ranges_overlap(child.bound, wanted)) return std::nullopt;
@@ -1110,6 +1182,7 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     std::string bounds = fmt::format("FOR VALUES FROM ({}) TO ({})", zc::pg::quote_literal(period.lower_text),
                                      zc::pg::quote_literal(period.upper_text));
     const Child* def = find_default(children);
+    if (def != nullptr) require_owned_by_parent_owner(parent, *def, "moves the rows of the default partition");
     if (def != nullptr && !lock_default_partition(parent.oid)) {
         refuse_prepared("its default partition could not be locked", "55P03");
         outcome.kind = CreateOutcome::conflict;

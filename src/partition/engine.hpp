@@ -126,6 +126,21 @@ std::optional<PreparedRescue> prepare_rescue(zc::pg::SpiSession& spi, const Pare
 CreateOutcome create_partition(zc::pg::SpiSession& spi, const ParentInfo& parent, const PeriodBounds& period,
                                const PreparedRescue* prepared = nullptr);
 
+// ATTACH PARTITION (and CREATE TABLE ... PARTITION OF) clone the parent's
+// row triggers onto the partition, and PostgreSQL checks EXECUTE on each
+// trigger function for the role that runs the statement.  zerocut's own
+// trigger functions (audit_trigger_function, protect_column_trigger) are
+// revoked from PUBLIC, so a parent's owner who is no superuser may not clone
+// them.  clones_zerocut_triggers(): whether `parent` has a row trigger on a
+// function of the extension that its owner may not execute.
+// attach_partition() runs `attach_sql` (an ALTER TABLE <parent> ATTACH
+// PARTITION of a table the parent's owner made) as the parent's owner, or,
+// when clones_zerocut_triggers(), as the extension's owner (a superuser):
+// pure DDL on tables zerocut's own code made, whose index builds run as the
+// table's owner (PostgreSQL switches), under the caller's restriction.
+bool clones_zerocut_triggers(zc::pg::SpiSession& spi, Oid parent);
+void attach_partition(zc::pg::SpiSession& spi, Oid parent, const std::string& attach_sql);
+
 // Creates "<parent>_default" when the parent has no default partition;
 // returns its qualified name, or nullopt when one existed.
 std::optional<std::string> ensure_default_partition(zc::pg::SpiSession& spi, const ParentInfo& parent);
