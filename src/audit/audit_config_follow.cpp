@@ -7,7 +7,7 @@
 // tables that are gone are removed (so an OID PostgreSQL hands out again
 // later is never taken for an audited table, and pg_dump never writes a
 // dangling one).  Auditing itself does not depend on it: the audit trigger
-// finds a table's row by OID (src/audit/audit_log.cpp, require_recorded),
+// finds a table's row by OID (src/audit/audit_relation.cpp, require_recorded),
 // so with this event trigger disabled a renamed table is still audited and
 // only the names in audit_config are stale until enable_audit() runs again.
 // Any other command (ALTER TABLE … ADD COLUMN and the like, everything while

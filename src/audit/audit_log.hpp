@@ -1,12 +1,19 @@
-// The audit trigger's machinery, shared by its entry points:
-//  - per-trigger metadata (columns, their jsonb conversion, which are
-//    excluded or redacted, the primary key, the audited table's name),
-//    cached by trigger OID and invalidated by a relcache callback and by
-//    changes of zerocut.audit_redact_columns;
-//  - building the metadata jsonb of one change directly as JsonbValues;
-//  - writing log rows to audit_log.system_log through kept SPI plans, as the
-//    log table's owner (the ri_triggers.c pattern), only to a log zerocut's
-//    installer made (never creating one).
+// The audit trigger's machinery, shared by its entry points
+// (audit_trigger_function.cpp, enable_audit.cpp); what only its own files
+// share is in audit_log_internal.hpp:
+//  - audit_relation.cpp: per-trigger metadata (columns, their jsonb
+//    conversion, which are excluded or redacted, the primary key, the
+//    audited table's name), cached by trigger OID and invalidated by a
+//    relcache callback and by changes of zerocut.audit_redact_columns;
+//  - change_jsonb.cpp: building the metadata jsonb of one change directly
+//    as JsonbValues;
+//  - log_table.cpp: finding, locking and checking audit_log.system_log:
+//    only a log zerocut's installer made (never creating one);
+//  - log_rows.cpp: writing log rows as the log table's owner (the
+//    ri_triggers.c pattern), directly (log_writer.cpp) or through kept SPI
+//    plans;
+//  - row_buffer.cpp: row mode's buffer, written by the flush trigger or at
+//    commit.
 #pragma once
 
 #include <optional>
