@@ -6,7 +6,7 @@
 //    recorded there (with the same key, context and options as its trigger
 //    arguments): the trigger function cannot be turned into an encryption or
 //    blind-index oracle on a table of one's own;
-//  - by the audit trigger (src/audit/audit_log.cpp), which redacts every
+//  - by the audit trigger (src/audit/audit_relation.cpp), which redacts every
 //    protected column as it redacts zerocut.audit_redact_columns: no path
 //    puts a protected column's plaintext in the log.
 //

@@ -592,8 +592,8 @@ bool in_audit_log_schema(Oid relid)
 Refusal refusal_for(Oid relid)
 {
     // zerocut's own tables are never managed; the audit log, which the
-    // domain installer (domain/25_partitions.sql) and the audit log's
-    // creation (src/audit/audit_log.cpp) register with this engine, only by
+    // domain installer (domain/25_partitions.sql) registers with this
+    // engine, only by
     // a superuser or the extension's owner: its partitions and retention are
     // zerocut's business, not its owner's (an ordinary role that made the
     // log first owns it, and zerocut does not even write to such a log).
