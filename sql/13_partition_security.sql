@@ -344,6 +344,7 @@ REVOKE EXECUTE ON FUNCTION zerocut.manage_partitions(regclass, name, text, integ
     zerocut.convert_to_partitioned(regclass, name, text) FROM app, regress_part_other;
 REVOKE EXECUTE ON FUNCTION zerocut.managed_parents() FROM app, regress_part_other;
 REVOKE EXECUTE ON PROCEDURE zerocut.run_maintenance_proc() FROM app, regress_part_other;
+REVOKE ALL ON FUNCTION zerocut.audit_trigger_function(), zerocut.protect_column_trigger() FROM app;
 DROP ROLE app;
 DROP ROLE regress_part_other;
 DROP ROLE regress_part_reader;

@@ -698,4 +698,5 @@ DROP DOMAIN audit_positive;
 DELETE FROM zerocut.audit_config WHERE schema_name = 'public';
 REVOKE ALL ON SCHEMA zerocut FROM regress_audit_user;
 REVOKE ALL ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean) FROM regress_audit_user;
+REVOKE ALL ON FUNCTION zerocut.audit_trigger_function() FROM regress_audit_user;
 DROP ROLE regress_audit_user;

@@ -232,6 +232,28 @@ SELECT message, metadata ->> 'current_user' AS by FROM audit_log.system_log
 WHERE metadata @> '{"schema": "regress_sec", "table": "mine"}' ORDER BY id;
 SELECT count(*) AS config_rows FROM zerocut.audit_config WHERE schema_name = 'regress_sec';
 
+-- The owner of an audited partitioned table may add partitions by hand:
+-- PostgreSQL clones the audit trigger onto a new partition and checks
+-- EXECUTE on its function for the role creating it; enable_audit() grants
+-- it to the table's owner (never to PUBLIC).
+CREATE ROLE regress_sec_parts;
+CREATE SCHEMA regress_sec_p AUTHORIZATION regress_sec_parts;
+SET ROLE regress_sec_parts;
+CREATE TABLE regress_sec_p.ev (id int PRIMARY KEY, at date NOT NULL) PARTITION BY RANGE (id);
+RESET ROLE;
+SELECT zerocut.enable_audit('regress_sec_p.ev');
+SET ROLE regress_sec_parts;
+CREATE TABLE regress_sec_p.ev_1 PARTITION OF regress_sec_p.ev FOR VALUES FROM (1) TO (100);
+INSERT INTO regress_sec_p.ev VALUES (1, '1990-05-01');
+RESET ROLE;
+SELECT message FROM audit_log.system_log WHERE metadata @> '{"schema": "regress_sec_p", "table": "ev"}' ORDER BY id;
+SELECT has_function_privilege('regress_sec_parts', 'zerocut.audit_trigger_function()', 'EXECUTE') AS owner_may,
+       has_function_privilege('public', 'zerocut.audit_trigger_function()', 'EXECUTE') AS public_may;
+SELECT zerocut.disable_audit('regress_sec_p.ev');
+DROP SCHEMA regress_sec_p CASCADE;
+REVOKE ALL ON FUNCTION zerocut.audit_trigger_function() FROM regress_sec_parts;
+DROP ROLE regress_sec_parts;
+
 -- Clean up.
 DROP SCHEMA regress_sec CASCADE;
 DROP TABLE wages;
@@ -242,4 +264,5 @@ DROP FUNCTION error_of(text);
 REVOKE ALL ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean),
                        zerocut.disable_audit(regclass) FROM regress_sec_owner;
 REVOKE ALL ON SCHEMA zerocut FROM regress_sec_app, regress_sec_owner;
+REVOKE ALL ON FUNCTION zerocut.audit_trigger_function() FROM regress_sec_owner;
 DROP ROLE regress_sec_app, regress_sec_owner;

@@ -18,7 +18,7 @@ SELECT id, message, metadata ->> 'schema' AS schema, metadata ->> 'table' AS "ta
 FROM audit_log.system_log WHERE metadata ->> 'schema' LIKE 'regress\_ren%';
 CREATE VIEW ren_config AS
 SELECT schema_name, table_name, relation::text, mode
-FROM zerocut.audit_config WHERE schema_name LIKE 'regress\_ren%';
+FROM zerocut.audit_config WHERE schema_name LIKE 'regress\_ren%' ORDER BY table_name;
 
 -- Row mode, a table owned by an ordinary role, renamed by that role.
 SET ROLE regress_ren_owner;
@@ -104,4 +104,5 @@ TRUNCATE audit_log.system_log;
 REVOKE ALL ON FUNCTION zerocut.enable_audit(regclass, text[], text, boolean),
                        zerocut.disable_audit(regclass) FROM regress_ren_owner;
 REVOKE ALL ON SCHEMA zerocut FROM regress_ren_owner;
+REVOKE ALL ON FUNCTION zerocut.audit_trigger_function() FROM regress_ren_owner;
 DROP ROLE regress_ren_owner;

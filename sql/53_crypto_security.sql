@@ -152,6 +152,7 @@ REVOKE ALL ON FUNCTION zerocut.protect_column(regclass, name, text, boolean, boo
     zerocut.encrypt(text, text, text), zerocut.blind_index(text, text) FROM zc_sec_owner;
 REVOKE ALL ON SCHEMA zerocut FROM zc_sec_owner, zc_sec_attacker;
 REVOKE ALL ON crypto_sec_victim FROM zc_sec_attacker;
+REVOKE ALL ON FUNCTION zerocut.protect_column_trigger() FROM zc_sec_owner;
 DROP ROLE zc_sec_owner, zc_sec_attacker;
 
 -- ---------------------------------------------------------------------------

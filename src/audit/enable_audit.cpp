@@ -119,6 +119,9 @@ void enable(const zc::audit::AuditedTable& table, std::vector<std::string> exclu
         {zc::pg::Param{OIDOID, ObjectIdGetDatum(table.relid)}}, true);
     std::vector<std::string> present;
     for (const auto& row : spi.rows_text()) present.push_back(*row[0]);
+    // Before the early return: re-running enable_audit() after an owner
+    // change lets the new owner add partitions too.
+    zc::pg::let_owner_execute(spi, "zerocut.audit_trigger_function()", table.relid);
     if (same == std::optional<std::string>("1") && present == wanted) return;
 
     pinned.set("client_min_messages", "warning");

@@ -198,6 +198,7 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
                     " FOR EACH ROW EXECUTE FUNCTION zerocut.protect_column_trigger(" + zc::pg::quote_literal(col) +
                     ", " + zc::pg::quote_literal(key_name) + ", " + (blind ? "'true'" : "'false'") + ", " +
                     (keep ? "'true'" : "'false'") + ", " + zc::pg::quote_literal(context) + ")");
+        zc::pg::let_owner_execute(spi, "zerocut.protect_column_trigger()", relid);
     }
     std::string pending =
         spi.query_text("SELECT count(*) FROM " + qualified + " WHERE " + zc::pg::quote_ident(col) + " IS NOT NULL" +

@@ -449,6 +449,14 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
                 "UPDATE zerocut.protected_column SET relation = $2::pg_catalog.oid::pg_catalog.regclass "
                 "WHERE relation = $1::pg_catalog.oid::pg_catalog.regclass",
                 {oid_param(table.oid), oid_param(parent)});
+        // So is the audit setting (audit_config.relation): it moves with the
+        // audit triggers, under the table's name (the rename to _legacy just
+        // made the event trigger zerocut_audit_config_follow rename the row).
+        spi.execute(
+            "UPDATE zerocut.audit_config SET relation = $2::pg_catalog.oid::pg_catalog.regclass, "
+            "schema_name = $3, table_name = $4 WHERE relation = $1::pg_catalog.oid::pg_catalog.regclass",
+            {oid_param(table.oid), oid_param(parent), zc::pg::text_param(table.schema),
+             zc::pg::text_param(table.name)});
         spi.execute(
             "INSERT INTO zerocut.partition_config (parent, control_column, granularity, time_zone) "
             "VALUES ($1::pg_catalog.oid::pg_catalog.regclass, $2, $3, $4)",

@@ -99,6 +99,14 @@ void refuse_zerocut_relation(Oid relid, const char* arg_name, const char* what)
                 "zerocut's configuration, keys and audit log are kept only by zerocut itself");
 }
 
+void let_owner_execute(SpiSession& spi, const char* function, Oid relid)
+{
+    Oid owner = relation_owner(relid);
+    if (guard([=] { return superuser_arg(owner); })) return;
+    char* name = guard([=] { return GetUserNameFromId(owner, false); });
+    spi.execute(std::string("GRANT EXECUTE ON FUNCTION ") + function + " TO " + quote_ident(name));
+}
+
 bool is_trusted_role(Oid role)
 {
     return guard([=] { return superuser_arg(role); }) || role == extension_owner();

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "pg/postgres.hpp"
+#include "pg/spi.hpp"
 
 namespace zc::pg {
 
@@ -90,6 +91,15 @@ bool is_zerocut_relation(Oid relid);
 // 42809 when `relid` is one of zerocut's own relations, naming the argument
 // and what the caller tried (`what`, e.g. "archived").
 void refuse_zerocut_relation(Oid relid, const char* arg_name, const char* what);
+
+// Grants EXECUTE on zerocut's trigger function `function` (e.g.
+// "zerocut.audit_trigger_function()") to `relid`'s owner unless a superuser
+// owns it.  PostgreSQL clones a parent's row triggers onto every new
+// partition and checks EXECUTE on their functions for the role creating it,
+// so without this the owner of an audited or protected partitioned table
+// could not add a partition.  Harmless: those trigger functions act only on
+// tables zerocut recorded.  Run it as the extension's owner.
+void let_owner_execute(SpiSession& spi, const char* function, Oid relid);
 
 // Whether `role` is a superuser or the extension's owner: the roles the
 // audit log and zerocut's own tables may belong to.
