@@ -492,3 +492,27 @@ CREATE EVENT TRIGGER zerocut_audit_config_follow ON ddl_command_end
     EXECUTE FUNCTION zerocut.audit_config_follow();
 COMMENT ON EVENT TRIGGER zerocut_audit_config_follow IS
     'Keeps zerocut.audit_config''s table names current through renames and drops its rows with their tables';
+
+-- The owners of audited and protected tables may execute the trigger
+-- functions, as enable_audit() and protect_column() now grant: PostgreSQL
+-- checks EXECUTE when it clones a parent's row triggers onto a partition
+-- the owner creates.  Not PUBLIC: the functions act only on recorded tables.
+DO $$
+DECLARE
+    grantee record;
+BEGIN
+    FOR grantee IN
+        SELECT DISTINCT c.relowner AS owner, f.fn
+        FROM (SELECT a.relation::pg_catalog.oid AS relid, 'zerocut.audit_trigger_function()' AS fn
+              FROM zerocut.audit_config a
+              UNION ALL
+              SELECT p.relation::pg_catalog.oid, 'zerocut.protect_column_trigger()' FROM zerocut.protected_column p) f
+        JOIN pg_catalog.pg_class c ON c.oid = f.relid
+        JOIN pg_catalog.pg_roles o ON o.oid = c.relowner
+        WHERE NOT o.rolsuper
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %I', grantee.fn,
+                                  pg_catalog.pg_get_userbyid(grantee.owner));
+    END LOOP;
+END
+$$;
