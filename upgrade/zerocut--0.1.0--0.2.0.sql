@@ -106,7 +106,9 @@ SELECT pg_catalog.pg_extension_config_dump('zerocut.archive_policy', '');
 -- table 0.1.0 made for a policy's source (its comment says so) that
 -- belongs to a superuser or the extension's owner while the source does
 -- not is given to the source's owner, with the partitions of it that the
--- same role owns (0.1.0 made them too); a NOTICE names each.  The new
+-- same role owns (0.1.0 made them too); a WARNING names each (an
+-- extension script's NOTICEs are not shown: it runs with
+-- client_min_messages at WARNING at least).  The new
 -- owner also gets USAGE and CREATE on the archive schema 0.1.0 made (it
 -- belongs to the same kind of role), as 0.2.0 grants on the archive schemas
 -- it makes: the archive works in it as the source's owner.  A table that
@@ -141,14 +143,14 @@ BEGIN
                 WHERE c.relowner = t.old_owner ORDER BY pt.level, c.relname
             LOOP
                 EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', part, pg_catalog.pg_get_userbyid(t.new_owner));
-                RAISE NOTICE 'zerocut: archive table % of % now belongs to role %, the owner of its source (was %)',
+                RAISE WARNING 'zerocut: archive table % of % now belongs to role %, the owner of its source (was %)',
                     part, t.source, pg_catalog.pg_get_userbyid(t.new_owner), pg_catalog.pg_get_userbyid(t.old_owner);
             END LOOP;
             IF t.trusted_schema AND NOT (pg_catalog.has_schema_privilege(t.new_owner, t.schema, 'USAGE')
                                      AND pg_catalog.has_schema_privilege(t.new_owner, t.schema, 'CREATE')) THEN
                 EXECUTE pg_catalog.format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', t.schema,
                                           pg_catalog.pg_get_userbyid(t.new_owner));
-                RAISE NOTICE 'zerocut: role % may now use and create tables in archive schema %',
+                RAISE WARNING 'zerocut: role % may now use and create tables in archive schema %',
                     pg_catalog.pg_get_userbyid(t.new_owner), pg_catalog.quote_ident(t.schema);
             END IF;
         EXCEPTION WHEN insufficient_privilege THEN

@@ -124,8 +124,8 @@ zc_psql -q -c "ALTER EXTENSION zerocut UPDATE" >"$WORKDIR/update.log" 2>&1 \
     || { cat "$WORKDIR/update.log"; echo "FAIL: ALTER EXTENSION zerocut UPDATE"; exit 1; }
 cat "$WORKDIR/update.log"
 # The archive tables 0.1.0 made as postgres for zc_app's table are zc_app's.
-grep -q 'NOTICE:  zerocut: archive table archive.readings_archive of app.readings now belongs to role zc_app' \
-    "$WORKDIR/update.log" || { echo "FAIL: no NOTICE for the archive table given to zc_app"; exit 1; }
+grep -q 'WARNING:  zerocut: archive table archive.readings_archive of app.readings now belongs to role zc_app' \
+    "$WORKDIR/update.log" || { echo "FAIL: no WARNING for the archive table given to zc_app"; exit 1; }
 owners=$(zc_psql -At -c "SELECT string_agg(DISTINCT pg_get_userbyid(c.relowner), ',') || ' ' || count(*)
     FROM pg_partition_tree('archive.readings_archive') t JOIN pg_class c ON c.oid = t.relid")
 [ "$owners" = "zc_app 2" ] || { echo "FAIL: archive.readings_archive and its partition not zc_app's: $owners"; exit 1; }
