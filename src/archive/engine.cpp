@@ -1022,13 +1022,14 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
     // Only a table the caller owns (archive() without a source lists only
     // those for a caller who is not superuser), never one of zerocut's.
     check_source(policy.source, "source", "archived");
-    check_policy_owner(policy, policy.source, "archive");
     // docs/locking.md: the job lock before any relation lock.
     take_job_lock(policy.source, result.source_name);
     // The lock the batches take anyway, before the columns are read: no
     // ALTER TABLE can change them between here and the DELETE (commit mode
     // takes it again after every commit and reads them again).
     lock_for_dml(policy.source);
+    // Locked: its owner is the one the policy must have been set for.
+    check_policy_owner(policy, policy.source, "archive");
     // From here on the work runs as the source's owner, restricted: its
     // triggers (and the target's) never run with the caller's rights.
     // commit_unit closes the switch around every commit.
@@ -1468,7 +1469,6 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     if (!policy)
         throw Error(sqlstate::undefined_object, "restore_archived: source " + source.qname + " has no archive policy",
                     "", "The policy names the time column and the archive target.");
-    check_policy_owner(*policy, source.oid, "restore_archived");
     try {
         take_job_lock(source.oid, source.qname);
     } catch (const Skipped& skipped) {
@@ -1478,6 +1478,7 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     // below deletes from the target first, which would lock it first), and
     // before its columns are read.
     lock_for_dml(source.oid);
+    check_policy_owner(*policy, source.oid, "restore_archived");
     std::vector<Column> columns = load_columns(spi, source.oid);
     std::string type = time_type(columns, policy->time_column, source, "restore_archived");
     auto found = relation_named(spi, policy->target_schema, policy->target_table);
