@@ -11,6 +11,7 @@ CREATE TABLE zerocut.archive_policy (
     target_table     name NOT NULL,
     batch_size       integer NOT NULL DEFAULT 10000 CHECK (batch_size BETWEEN 1 AND 1000000),
     whole_partitions boolean NOT NULL DEFAULT false,
+    source_owner     name,
     updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (source_schema, source_table)
 );
@@ -20,6 +21,8 @@ COMMENT ON COLUMN zerocut.archive_policy.target_schema IS
     'Schema of the archive table; by default the source''s schema with _archive appended (archive for public), fixed when the policy is first set';
 COMMENT ON COLUMN zerocut.archive_policy.target_table IS
     'Name of the archive table; by default the source''s name with _archive appended (cut and suffixed with a hash beyond 63 bytes)';
+COMMENT ON COLUMN zerocut.archive_policy.source_owner IS
+    'The role that owned the source when the policy was set (by name): the policy is applied only while the table of that name has this owner (an error row otherwise, until the owner sets it again); NULL for a row written by hand: any owner';
 SELECT pg_catalog.pg_extension_config_dump('zerocut.archive_policy', '');
 
 CREATE FUNCTION zerocut.set_archive_policy(source regclass, time_column name, keep interval,
@@ -28,7 +31,7 @@ CREATE FUNCTION zerocut.set_archive_policy(source regclass, time_column name, ke
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'zc_set_archive_policy';
 COMMENT ON FUNCTION zerocut.set_archive_policy(regclass, name, interval, regclass, integer, boolean) IS
-    'Creates or replaces the archive policy of a table: time column, how long rows stay (positive, at most 1000 years), target table (NULL: the stored one, else <schema>_archive.<table>_archive, archive.<table>_archive for public), rows per batch (1..1000000), and whether the cutoff rounds down to whole partitions; TEMP tables are refused; the caller must own source and target, which must have the same owner (42501), and zerocut''s own tables are refused (42809)';
+    'Creates or replaces the archive policy of a table: time column, how long rows stay (positive, at most 1000 years), target table (NULL: the stored one if the policy was set for the same owner, else <schema>_archive.<table>_archive, archive.<table>_archive for public; its schema must belong to the source''s owner, its schema''s owner or a superuser), rows per batch (1..1000000), and whether the cutoff rounds down to whole partitions; TEMP tables are refused; the caller must own source and target, which must have the same owner (42501), and zerocut''s own tables are refused (42809); records the table''s owner (source_owner)';
 REVOKE ALL ON FUNCTION zerocut.set_archive_policy(regclass, name, interval, regclass, integer, boolean) FROM PUBLIC;
 
 CREATE FUNCTION zerocut.archive_partition(partition regclass) RETURNS text

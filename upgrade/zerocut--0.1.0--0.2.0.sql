@@ -172,15 +172,16 @@ CREATE TABLE zerocut.archive_policy_0_2_0 (
     target_table     name NOT NULL,
     batch_size       integer NOT NULL DEFAULT 10000 CHECK (batch_size BETWEEN 1 AND 1000000),
     whole_partitions boolean NOT NULL DEFAULT false,
+    source_owner     name,
     updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     PRIMARY KEY (source_schema, source_table)
 );
 INSERT INTO zerocut.archive_policy_0_2_0
     (source_schema, source_table, time_column, keep, target_schema, target_table, batch_size, whole_partitions,
-     updated_at)
+     source_owner, updated_at)
 SELECT sn.nspname, sc.relname, p.time_column, LEAST(p.keep, interval '1000 years'),
        COALESCE(tn.nspname, 'archive'), COALESCE(tc.relname, (sc.relname || '_archive')::name),
-       LEAST(p.batch_size, 1000000), p.whole_partitions, p.updated_at
+       LEAST(p.batch_size, 1000000), p.whole_partitions, pg_catalog.pg_get_userbyid(sc.relowner), p.updated_at
 FROM zerocut.archive_policy p
 JOIN pg_catalog.pg_class sc ON sc.oid = p.source
 JOIN pg_catalog.pg_namespace sn ON sn.oid = sc.relnamespace
@@ -201,10 +202,74 @@ COMMENT ON COLUMN zerocut.archive_policy.target_schema IS
     'Schema of the archive table; by default the source''s schema with _archive appended (archive for public), fixed when the policy is first set';
 COMMENT ON COLUMN zerocut.archive_policy.target_table IS
     'Name of the archive table; by default the source''s name with _archive appended (cut and suffixed with a hash beyond 63 bytes)';
+COMMENT ON COLUMN zerocut.archive_policy.source_owner IS
+    'The role that owned the source when the policy was set (by name): the policy is applied only while the table of that name has this owner (an error row otherwise, until the owner sets it again); NULL for a row written by hand: any owner';
 SELECT pg_catalog.pg_extension_config_dump('zerocut.archive_policy', '');
 
+-- 0.1.0 made archive tables as whoever ran archive() (a superuser, mostly);
+-- 0.2.0 archives only into a table of the source's owner.  An archive
+-- table 0.1.0 made for a policy's source (its comment says so) that
+-- belongs to a superuser or the extension's owner while the source does
+-- not is given to the source's owner, with the partitions of it that the
+-- same role owns (0.1.0 made them too); a WARNING names each (an
+-- extension script's NOTICEs are not shown: it runs with
+-- client_min_messages at WARNING at least).  The new
+-- owner also gets USAGE and CREATE on the archive schema 0.1.0 made (it
+-- belongs to the same kind of role), as 0.2.0 grants on the archive schemas
+-- it makes: the archive works in it as the source's owner.  A table that
+-- cannot be given (the updating role may not) gets a WARNING with the
+-- command to run.
+DO $$
+DECLARE
+    t record;
+    part regclass;
+BEGIN
+    FOR t IN
+        SELECT tc.oid::pg_catalog.regclass AS target, tc.relowner AS old_owner, sc.relowner AS new_owner,
+               pg_catalog.format('%I.%I', p.source_schema, p.source_table) AS source, tn.nspname AS schema,
+               (SELECT s.rolsuper OR s.oid = (SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'zerocut')
+                FROM pg_catalog.pg_roles s WHERE s.oid = tn.nspowner) AS trusted_schema
+        FROM zerocut.archive_policy p
+        JOIN pg_catalog.pg_namespace sn ON sn.nspname = p.source_schema
+        JOIN pg_catalog.pg_class sc ON sc.relnamespace = sn.oid AND sc.relname = p.source_table
+        JOIN pg_catalog.pg_namespace tn ON tn.nspname = p.target_schema
+        JOIN pg_catalog.pg_class tc ON tc.relnamespace = tn.oid AND tc.relname = p.target_table
+        JOIN pg_catalog.pg_roles r ON r.oid = tc.relowner
+        WHERE tc.relkind IN ('r', 'p') AND tc.relowner <> sc.relowner
+          AND pg_catalog.obj_description(tc.oid, 'pg_class') =
+              'zerocut archive of ' OPERATOR(pg_catalog.||) pg_catalog.format('%I.%I', p.source_schema, p.source_table)
+          AND (r.rolsuper OR r.oid = (SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'zerocut'))
+        ORDER BY p.target_schema, p.target_table
+    LOOP
+        BEGIN
+            FOR part IN
+                SELECT c.oid::pg_catalog.regclass
+                FROM pg_catalog.pg_partition_tree(t.target) pt JOIN pg_catalog.pg_class c ON c.oid = pt.relid
+                WHERE c.relowner = t.old_owner ORDER BY pt.level, c.relname
+            LOOP
+                EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %I', part, pg_catalog.pg_get_userbyid(t.new_owner));
+                RAISE WARNING 'zerocut: archive table % of % now belongs to role %, the owner of its source (was %)',
+                    part, t.source, pg_catalog.pg_get_userbyid(t.new_owner), pg_catalog.pg_get_userbyid(t.old_owner);
+            END LOOP;
+            IF t.trusted_schema AND NOT (pg_catalog.has_schema_privilege(t.new_owner, t.schema, 'USAGE')
+                                     AND pg_catalog.has_schema_privilege(t.new_owner, t.schema, 'CREATE')) THEN
+                EXECUTE pg_catalog.format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', t.schema,
+                                          pg_catalog.pg_get_userbyid(t.new_owner));
+                RAISE WARNING 'zerocut: role % may now use and create tables in archive schema %',
+                    pg_catalog.pg_get_userbyid(t.new_owner), pg_catalog.quote_ident(t.schema);
+            END IF;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE WARNING 'zerocut: archive table % of % belongs to role %, not to %, the owner of its source: archive() refuses it',
+                t.target, t.source, pg_catalog.pg_get_userbyid(t.old_owner), pg_catalog.pg_get_userbyid(t.new_owner)
+                USING HINT = pg_catalog.format('As a superuser: ALTER TABLE %s OWNER TO %I; (and its partitions)',
+                                               t.target, pg_catalog.pg_get_userbyid(t.new_owner));
+        END;
+    END LOOP;
+END
+$$;
+
 COMMENT ON FUNCTION zerocut.set_archive_policy(regclass, name, interval, regclass, integer, boolean) IS
-    'Creates or replaces the archive policy of a table: time column, how long rows stay (positive, at most 1000 years), target table (NULL: the stored one, else <schema>_archive.<table>_archive, archive.<table>_archive for public), rows per batch (1..1000000), and whether the cutoff rounds down to whole partitions; TEMP tables are refused; the caller must own source and target, which must have the same owner (42501), and zerocut''s own tables are refused (42809)';
+    'Creates or replaces the archive policy of a table: time column, how long rows stay (positive, at most 1000 years), target table (NULL: the stored one if the policy was set for the same owner, else <schema>_archive.<table>_archive, archive.<table>_archive for public; its schema must belong to the source''s owner, its schema''s owner or a superuser), rows per batch (1..1000000), and whether the cutoff rounds down to whole partitions; TEMP tables are refused; the caller must own source and target, which must have the same owner (42501), and zerocut''s own tables are refused (42809); records the table''s owner (source_owner)';
 
 COMMENT ON FUNCTION zerocut.archive_partition(regclass) IS
     'Detaches one partition from its parent and attaches it to the parent''s archive target (metadata only, no row copied, no scan), as the parent''s owner; the caller must own the partition and its parent; returns its qualified name';

@@ -355,6 +355,41 @@ void check_target(const Rel& target, const Rel& source, const std::string& who, 
                         "; or give the policy another target.");
 }
 
+// The schema `schema` holding (or to hold) the archive table `table` of
+// `source` must belong to the source's owner, to the owner of the source's
+// schema (who may drop the source itself) or to a trusted role (superuser,
+// the extension's owner): the owner of a schema may drop any table in it,
+// archived rows included (42501).  pg_database_owner, public's owner, stands
+// for the database's owner.  Nothing to check while the schema is missing
+// (zerocut then makes it, for the owner of the source's schema).
+void check_archive_schema(SpiSession& spi, const Rel& source, const std::string& schema, const std::string& table,
+                          const std::string& who)
+{
+    auto rows = query(spi,
+                      "SELECT CASE WHEN t.nspowner = 'pg_database_owner'::pg_catalog.regrole "
+                      "THEN d.datdba ELSE t.nspowner END, "
+                      "CASE WHEN s.nspowner = 'pg_database_owner'::pg_catalog.regrole "
+                      "THEN d.datdba ELSE s.nspowner END "
+                      "FROM pg_catalog.pg_namespace t, pg_catalog.pg_namespace s, pg_catalog.pg_database d "
+                      "WHERE t.nspname = $1 AND s.nspname = $2 AND d.datname = pg_catalog.current_database()",
+                      {pg::text_param(schema), pg::text_param(source.schema)}, true);
+    if (rows.empty()) return;
+    Oid schema_owner = oid_of(rows[0], 0);
+    Oid source_schema_owner = oid_of(rows[0], 1);
+    Oid table_owner = pg::relation_owner(source.oid);
+    if (schema_owner == table_owner || schema_owner == source_schema_owner || pg::is_trusted_role(schema_owner)) return;
+    std::string quoted = pg::quote_ident(schema);
+    throw Error(sqlstate::insufficient_privilege,
+                who + ": archive schema " + quoted + " of " + source.qname + " (for " + quoted + "." +
+                    pg::quote_ident(table) + ") is owned by role \"" + role_name(schema_owner) + "\"",
+                "The owner of a schema may drop any table in it, archived rows included; an archive schema must "
+                "belong to the source's owner (\"" +
+                    role_name(table_owner) + "\"), to the owner of schema " + pg::quote_ident(source.schema) + " (\"" +
+                    role_name(source_schema_owner) + "\") or to a superuser.",
+                "As a superuser: ALTER SCHEMA " + quoted + " OWNER TO " + pg::quote_ident(role_name(table_owner)) +
+                    "; or give the policy another target: zerocut.set_archive_policy(..., target => ...).");
+}
+
 // A source the caller may archive: its own table (42501 otherwise, naming
 // `argument`) and not one of zerocut's (42809).
 void check_source(Oid source, const char* argument, const char* what)
@@ -409,6 +444,7 @@ Rel ensure_target(SpiSession& spi, const Rel& source, const std::string& schema,
     if (auto found = relation_named(spi, schema, table)) {
         Rel target = load_rel(spi, *found, "archive target");
         check_target(target, source, who, "archive target");
+        check_archive_schema(spi, source, schema, table, who);
         check_not_foreign(target, source, who);
         return target;
     }
@@ -420,6 +456,7 @@ Rel ensure_target(SpiSession& spi, const Rel& source, const std::string& schema,
     if (text_of(exists.at(0), 0) != "t") {
         create_archive_schema(spi, source, schema);
     } else {
+        check_archive_schema(spi, source, schema, table, who);
         Oid owner = pg::relation_owner(source.oid);
         auto may_create = query(spi, "SELECT pg_catalog.has_schema_privilege($1, $2, 'CREATE')",
                                 {oid_param(owner), pg::text_param(schema)}, true);
@@ -690,13 +727,39 @@ Policy policy_of(SpiSession& spi, const Row& r)
     p.target_table = text_of(r, 5);
     p.batch_size = static_cast<int>(int_of(r, 6));
     p.whole_partitions = text_of(r, 7) == "t";
+    p.owner = r.at(8);
     p.source = relation_named(spi, p.source_schema, p.source_table).value_or(InvalidOid);
     return p;
 }
 
 constexpr const char* policy_columns =
     "SELECT source_schema, source_table, time_column, keep::pg_catalog.text, target_schema, target_table, "
-    "batch_size, whole_partitions FROM zerocut.archive_policy ";
+    "batch_size, whole_partitions, source_owner FROM zerocut.archive_policy ";
+
+// Whether `policy` was set for the role that owns `table` now (a policy
+// without a recorded owner applies to any).
+bool same_owner(const Policy& policy, Oid table)
+{
+    return !policy.owner || *policy.owner == role_name(pg::relation_owner(table));
+}
+
+// A policy is stored by name: the table of that name may since belong to
+// another role (its own table renamed away, another role's made under the
+// name, or the table given away).  Its policy applies only to the owner it
+// was set for (42501).
+void check_policy_owner(const Policy& policy, Oid table, const std::string& who)
+{
+    if (same_owner(policy, table)) return;
+    std::string name = pg::qualified_relation_name(table);
+    std::string owner = role_name(pg::relation_owner(table));
+    throw Error(sqlstate::insufficient_privilege,
+                who + ": the archive policy of " + name + " was set for role \"" + *policy.owner + "\", but " + name +
+                    " belongs to role \"" + owner + "\"",
+                "Policies are stored by table name; one set for another owner (maybe for another table that had "
+                "the name) is not applied.",
+                "Set the policy again as " + owner + " (or a superuser): SELECT zerocut.set_archive_policy(" +
+                    pg::quote_literal(name) + ", ...);");
+}
 
 }  // namespace
 
@@ -934,6 +997,18 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
     // In commit mode the pinned search_path must not span a commit: it is
     // re-established for every unit of work.
     std::optional<pg::PinnedSearchPath> pinned;
+    std::optional<pg::AsTableOwner> as_owner;
+    // commit_unit reaches these two locals through pinned_ and as_owner_:
+    // forgotten however this function ends (an exception included), so no
+    // pointer to them outlives them.
+    struct Forget {
+        Runner& runner;
+        ~Forget()
+        {
+            runner.as_owner_ = nullptr;
+            runner.pinned_ = nullptr;
+        }
+    } forget{*this};
     pinned_ = &pinned;
     pinned.emplace();
     bool stopped = false;
@@ -953,10 +1028,11 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
     // ALTER TABLE can change them between here and the DELETE (commit mode
     // takes it again after every commit and reads them again).
     lock_for_dml(policy.source);
+    // Locked: its owner is the one the policy must have been set for.
+    check_policy_owner(policy, policy.source, "archive");
     // From here on the work runs as the source's owner, restricted: its
     // triggers (and the target's) never run with the caller's rights.
     // commit_unit closes the switch around every commit.
-    std::optional<pg::AsTableOwner> as_owner;
     as_owner_ = &as_owner;
     owner_ = pg::relation_owner(policy.source);
     as_owner.emplace(policy.source);
@@ -1256,7 +1332,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
     result.finished = !stopped;
     result.duration_ms = elapsed_ms(start);
     as_owner.reset();
-    as_owner_ = nullptr;
+    as_owner_ = nullptr;  // the user is the caller again: commit_unit has nothing to switch
 
     auto metadata =
         query(spi_,
@@ -1273,8 +1349,6 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
                bool_param(result.counts_estimated), pg::text_param(result.status), pg::text_param(result.error)},
               true);
     pg::write_system_log(spi_, "INFO", log_message, text_of(metadata.at(0), 0));
-    pinned.reset();
-    pinned_ = nullptr;
 }
 
 std::string archive_partition(SpiSession& spi, Oid partition)
@@ -1326,6 +1400,7 @@ std::string archive_partition(SpiSession& spi, Oid partition)
     std::vector<Column> columns = load_columns(spi, parent.oid);
     std::string type = time_type(columns, time_column, parent, "archive_partition");
     auto policy = find_policy(spi, parent.oid);
+    if (policy) check_policy_owner(*policy, parent.oid, "archive_partition");
     core::Span span;
     if (bound.lower) span.lower = epoch_of(spi, *bound.lower, type);
     if (bound.upper) span.upper = epoch_of(spi, *bound.upper, type);
@@ -1403,6 +1478,7 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
     // below deletes from the target first, which would lock it first), and
     // before its columns are read.
     lock_for_dml(source.oid);
+    check_policy_owner(*policy, source.oid, "restore_archived");
     std::vector<Column> columns = load_columns(spi, source.oid);
     std::string type = time_type(columns, policy->time_column, source, "restore_archived");
     auto found = relation_named(spi, policy->target_schema, policy->target_table);
@@ -1556,32 +1632,40 @@ void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
         check_compatible(columns, source, load_columns(spi, target.oid), target, "set_archive_policy");
         target_schema = target.schema;
         target_table = target.name;
-    } else if (auto existing = find_policy(spi, source.oid)) {
-        // A stored target is kept.
-        target_schema = existing->target_schema;
-        target_table = existing->target_table;
+        check_archive_schema(spi, source, target_schema, target_table, "set_archive_policy");
     } else {
-        std::tie(target_schema, target_table) = default_target(source.schema, source.name);
+        // A stored target is kept, unless the policy was set for another
+        // owner (the name's previous table, maybe another role's).
+        auto existing = find_policy(spi, source.oid);
+        if (existing && same_owner(*existing, source.oid)) {
+            target_schema = existing->target_schema;
+            target_table = existing->target_table;
+        } else {
+            std::tie(target_schema, target_table) = default_target(source.schema, source.name);
+        }
         if (auto found = relation_named(spi, target_schema, target_table)) {
             Rel target = load_rel(spi, *found, "set_archive_policy");
             check_target(target, source, "set_archive_policy", "archive target");
             check_not_foreign(target, source, "set_archive_policy");
         }
+        check_archive_schema(spi, source, target_schema, target_table, "set_archive_policy");
     }
+    // The policy is for the table's owner of now (not the caller's).
+    std::string owner_name = role_name(pg::relation_owner(source.oid));
     // zerocut's table, written as the extension's owner: the table's owner
     // needs EXECUTE only.
     pg::AsExtensionOwner as_extension_owner;
     query(spi,
           "INSERT INTO zerocut.archive_policy AS p (source_schema, source_table, time_column, keep, target_schema, "
-          "target_table, batch_size, whole_partitions) "
-          "VALUES ($1, $2, $3, $4::pg_catalog.interval, $5, $6, $7, $8) "
+          "target_table, batch_size, whole_partitions, source_owner) "
+          "VALUES ($1, $2, $3, $4::pg_catalog.interval, $5, $6, $7, $8, $9) "
           "ON CONFLICT (source_schema, source_table) DO UPDATE SET time_column = EXCLUDED.time_column, "
           "keep = EXCLUDED.keep, target_schema = EXCLUDED.target_schema, target_table = EXCLUDED.target_table, "
           "batch_size = EXCLUDED.batch_size, whole_partitions = EXCLUDED.whole_partitions, "
-          "updated_at = pg_catalog.now()",
+          "source_owner = EXCLUDED.source_owner, updated_at = pg_catalog.now()",
           {pg::text_param(source.schema), pg::text_param(source.name), pg::text_param(policy.time_column),
            pg::text_param(policy.keep), pg::text_param(target_schema), pg::text_param(target_table),
-           pg::int4_param(policy.batch_size), bool_param(policy.whole_partitions)});
+           pg::int4_param(policy.batch_size), bool_param(policy.whole_partitions), pg::text_param(owner_name)});
 }
 
 }  // namespace zc::archive

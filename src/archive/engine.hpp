@@ -34,6 +34,10 @@ struct Policy {
     std::string target_table;
     int batch_size = 10000;
     bool whole_partitions = false;
+    // The role that owned the table when the policy was set (by name); none
+    // for a row written without it (by hand): the policy then applies to
+    // whoever owns the table.
+    std::optional<std::string> owner;
     std::string source_display() const;  // "schema"."table", quoted as needed
 };
 

@@ -70,6 +70,18 @@ CREATE TABLE shop.orders (id bigint PRIMARY KEY, ts timestamptz NOT NULL);
 CREATE TABLE shop.orders_old (id bigint PRIMARY KEY, ts timestamptz NOT NULL);
 INSERT INTO shop.orders SELECT g, now() - g * interval '1 day' FROM generate_series(1, 300) g;
 SELECT zerocut.set_archive_policy('shop.orders', 'ts', '200 days', target => 'shop.orders_old');
+-- a table of a role who is not superuser, archived by the superuser: 0.1.0
+-- made its (partitioned) archive table and an archive partition as postgres
+CREATE ROLE zc_app;
+CREATE SCHEMA app AUTHORIZATION zc_app;
+SET ROLE zc_app;
+CREATE TABLE app.readings (id bigint, ts timestamptz NOT NULL, v int, PRIMARY KEY (id, ts)) PARTITION BY RANGE (ts);
+CREATE TABLE app.readings_old PARTITION OF app.readings FOR VALUES FROM (now() - interval '800 days') TO (now() - interval '100 days');
+CREATE TABLE app.readings_new PARTITION OF app.readings FOR VALUES FROM (now() - interval '100 days') TO (now() + interval '100 days');
+INSERT INTO app.readings SELECT g, now() - g * interval '1 day', g FROM generate_series(1, 400) g;
+RESET ROLE;
+SELECT zerocut.set_archive_policy('app.readings', 'ts', '200 days');
+SELECT count(*) FROM zerocut.archive('app.readings');
 CREATE TABLE public.gone (id bigint PRIMARY KEY, ts timestamptz NOT NULL);
 SELECT zerocut.set_archive_policy('public.gone', 'ts', '1 day');
 DROP TABLE public.gone;
@@ -155,6 +167,12 @@ grep -q 'WARNING:  zerocut: partition up.ev_default of up.ev now belongs to zc_u
     FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'up.ev'::regclass")" \
     = "0/$(zc_psql -At -c "SELECT count(*) FROM pg_inherits WHERE inhparent = 'up.ev'::regclass")" ] \
     || { echo "FAIL: partitions of up.ev not given to its owner with its grant"; exit 1; }
+# The archive tables 0.1.0 made as postgres for zc_app's table are zc_app's.
+grep -q 'WARNING:  zerocut: archive table archive.readings_archive of app.readings now belongs to role zc_app' \
+    "$WORKDIR/update.log" || { echo "FAIL: no WARNING for the archive table given to zc_app"; exit 1; }
+owners=$(zc_psql -At -c "SELECT string_agg(DISTINCT pg_get_userbyid(c.relowner), ',') || ' ' || count(*)
+    FROM pg_partition_tree('archive.readings_archive') t JOIN pg_class c ON c.oid = t.relid")
+[ "$owners" = "zc_app 2" ] || { echo "FAIL: archive.readings_archive and its partition not zc_app's: $owners"; exit 1; }
 [ "$(zc_psql -At -c "SELECT extversion FROM pg_extension WHERE extname = 'zerocut'")" = "$NEW_VERSION" ] \
     || { echo "FAIL: not at $NEW_VERSION after the update"; exit 1; }
 
@@ -221,8 +239,14 @@ diff -u "$WORKDIR/audit_config.before" "$WORKDIR/audit_config.after" || { echo "
     || { echo "FAIL: audit_config.relation does not name each row's table"; exit 1; }
 policies=$(zc_psql -At -c "SELECT format('%s.%s>%s.%s %s %s', source_schema, source_table, target_schema, target_table, keep, batch_size)
                            FROM zerocut.archive_policy ORDER BY 1")
+# Each policy is bound to its table's owner.
+unbound=$(zc_psql -At -c "SELECT count(*) FROM zerocut.archive_policy p
+    WHERE source_owner IS DISTINCT FROM (SELECT pg_get_userbyid(relowner) FROM pg_class
+                                         WHERE oid = format('%I.%I', p.source_schema, p.source_table)::regclass)")
+[ "$unbound" = 0 ] || { echo "FAIL: $unbound policies without their table's owner"; exit 1; }
 echo "$policies"
-expected_policies="financial_management.consumption_record>archive.consumption_record_archive 6 mons 10000
+expected_policies="app.readings>archive.readings_archive 200 days 10000
+financial_management.consumption_record>archive.consumption_record_archive 6 mons 10000
 public.events>archive.events_archive 90 days 50
 shop.orders>shop.orders_old 200 days 10000"
 [ "$policies" = "$expected_policies" ] || { echo "FAIL: archive policies not kept (targets included), or the dropped table's kept"; exit 1; }
@@ -231,8 +255,10 @@ shop.orders>shop.orders_old 200 days 10000"
 out=$(zc_psql -qAt -v ON_ERROR_STOP=1 <<'SQL'
 SET client_min_messages = warning;
 INSERT INTO public.events SELECT g, now() - interval '1 year' - g * interval '1 hour', 'late' FROM generate_series(1001, 1010) g;
+INSERT INTO app.readings SELECT g, now() - interval '300 days' - g * interval '1 hour', -1 FROM generate_series(1001, 1010) g;
 SELECT 'archive ' || string_agg(coalesce(source::text, '?') || ':' || status, ',' ORDER BY source::text) FROM zerocut.archive();
 SELECT 'archived events ' || (SELECT count(*) FROM archive.events_archive WHERE note = 'late');
+SELECT 'archived readings ' || (SELECT count(*) FROM archive.readings_archive WHERE v = -1);
 SELECT 'maintenance errors ' || count(*) FILTER (WHERE action = 'error') FROM zerocut.run_maintenance();
 SELECT 'up default rows ' || count(*) FROM ONLY up.ev_default;
 UPDATE workspace_domain.workspace SET name = name || '!' WHERE id = 1;
@@ -246,8 +272,9 @@ SELECT 'dashboard ' || (zerocut.get_workspace_dashboard_stats(1) ->> 'member_cou
 SQL
 )
 echo "$out"
-echo "$out" | grep -qx "archive events:ok,financial_management.consumption_record:ok,shop.orders:ok" || { echo "FAIL: archive after the update"; exit 1; }
+echo "$out" | grep -qx "archive app.readings:ok,events:ok,financial_management.consumption_record:ok,shop.orders:ok" || { echo "FAIL: archive after the update"; exit 1; }
 echo "$out" | grep -qx "archived events 10" || { echo "FAIL: rows not archived after the update"; exit 1; }
+echo "$out" | grep -qx "archived readings 10" || { echo "FAIL: zc_app's rows not archived after the update"; exit 1; }
 echo "$out" | grep -qx "maintenance errors 0" || { echo "FAIL: maintenance errors after the update"; exit 1; }
 echo "$out" | grep -qx "up default rows 0" || { echo "FAIL: the row in up.ev's default partition was not moved"; exit 1; }
 echo "$out" | grep -qE "^audit rows [1-9]" || { echo "FAIL: no audit rows"; exit 1; }
