@@ -331,6 +331,50 @@ SELECT action, partition FROM zerocut.run_maintenance('appschema.inherited')
 WHERE partition IN ('appschema.inherited_1990', 'appschema.inherited_1995') ORDER BY partition;
 SELECT to_regclass('appschema.inherited_1990') IS NOT NULL AS still_there;
 
+-- 7. A parent whose owner changed since enable_audit() (the new owner lacks
+-- EXECUTE on the audit trigger function, which PostgreSQL checks when it
+-- clones the trigger onto a partition) still gets its partitions, made and
+-- attached as that owner, never as a superuser: ATTACH checks foreign keys
+-- as the role running it, and an implicit cast on the owner's type runs the
+-- owner's function there.
+CREATE ROLE regress_part_team;
+GRANT regress_part_team TO app;
+GRANT USAGE, CREATE ON SCHEMA appschema TO regress_part_team;
+SET ROLE app;
+CREATE TYPE appschema.color AS ENUM ('one');
+CREATE FUNCTION appschema.color_id(appschema.color) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        EXECUTE 'ALTER ROLE app SUPERUSER';
+    END IF;
+    RETURN 1;
+END $$;
+CREATE CAST (appschema.color AS int4) WITH FUNCTION appschema.color_id(appschema.color) AS IMPLICIT;
+CREATE TABLE appschema.ref (id int PRIMARY KEY);
+INSERT INTO appschema.ref VALUES (1);
+CREATE TABLE appschema.colored (at date NOT NULL, c appschema.color REFERENCES appschema.ref (id))
+    PARTITION BY RANGE (at);
+RESET ROLE;
+SELECT zerocut.enable_audit('appschema.colored');
+SELECT zerocut.manage_partitions('appschema.colored', 'at', 'year', 1, start_date => '1996-01-01');
+SET ROLE app;
+DO $$
+DECLARE t regclass;
+BEGIN
+    FOR t IN SELECT 'appschema.colored'::regclass UNION ALL SELECT 'appschema.ref'::regclass
+             UNION ALL SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'appschema.colored'::regclass LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO regress_part_team', t);
+    END LOOP;
+END $$;
+INSERT INTO appschema.colored VALUES ('1991-06-01', 'one');
+RESET ROLE;
+SELECT has_function_privilege('regress_part_team', 'zerocut.audit_trigger_function()', 'EXECUTE') AS team_may_before;
+SELECT action, partition FROM zerocut.run_maintenance('appschema.colored') WHERE action IN ('create', 'error');
+SELECT rolsuper AS app_became_superuser FROM pg_roles WHERE rolname = 'app';
+SELECT has_function_privilege('regress_part_team', 'zerocut.audit_trigger_function()', 'EXECUTE') AS team_may_after;
+SELECT count(*) AS rows_in_default FROM ONLY appschema.colored_default;
+SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE oid = 'appschema.colored_1991'::regclass;
+
 -- Clean up.
 DELETE FROM zerocut.partition_config WHERE parent::text LIKE 'appschema.%';
 DELETE FROM audit_log.system_log WHERE metadata->>'parent' LIKE 'appschema.%';
@@ -345,6 +389,8 @@ REVOKE EXECUTE ON FUNCTION zerocut.manage_partitions(regclass, name, text, integ
 REVOKE EXECUTE ON FUNCTION zerocut.managed_parents() FROM app, regress_part_other;
 REVOKE EXECUTE ON PROCEDURE zerocut.run_maintenance_proc() FROM app, regress_part_other;
 REVOKE ALL ON FUNCTION zerocut.audit_trigger_function(), zerocut.protect_column_trigger() FROM app;
+REVOKE ALL ON FUNCTION zerocut.audit_trigger_function() FROM regress_part_team;
 DROP ROLE app;
+DROP ROLE regress_part_team;
 DROP ROLE regress_part_other;
 DROP ROLE regress_part_reader;

@@ -46,10 +46,16 @@ END \$\$;"
             -c "CREATE TABLE public.flat_cr_seed_archive (LIKE public.flat_cr INCLUDING ALL)"
     fi
     zc_psql -q -d "$db" -f ../baseline/archive_seed.sql
-    # zerocut's archive tables exist beforehand too (the seed's is created by its script)
-    zc_psql -q -d "$db" -c "SELECT zerocut.set_archive_policy('financial_management.consumption_record', 'created_at', '100 years')" \
+    # zerocut's archive tables exist beforehand too (the seed's is created by
+    # its script): a run that moves nothing (keep 100 years) creates them.  A
+    # keep may not exceed the partition retention (6 months, set by the
+    # domain installer), so the retention is raised around that run.
+    zc_psql -q -d "$db" \
+        -c "SELECT zerocut.manage_partitions('financial_management.consumption_record', 'created_at', 'month', 3, interval '200 years', 'archive')" \
+        -c "SELECT zerocut.set_archive_policy('financial_management.consumption_record', 'created_at', '100 years')" \
         -c "SELECT count(*) FROM zerocut.archive()" \
-        -c "SELECT zerocut.set_archive_policy('financial_management.consumption_record', 'created_at', '6 months')" >/dev/null
+        -c "SELECT zerocut.set_archive_policy('financial_management.consumption_record', 'created_at', '6 months')" \
+        -c "SELECT zerocut.manage_partitions('financial_management.consumption_record', 'created_at', 'month', 3, interval '6 months', 'archive')" >/dev/null
     if [ "$flat" = 1 ]; then
         zc_psql -q -d "$db" -c "SELECT zerocut.set_archive_policy('public.flat_cr', 'created_at', '100 years', batch_size => 10000)" \
             -c "SELECT count(*) FROM zerocut.archive('public.flat_cr')" \

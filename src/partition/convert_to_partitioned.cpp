@@ -293,14 +293,14 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
 
     // Everything to re-create, read before any rename (names print as now).
     spi.execute(
-        "SELECT pg_catalog.pg_get_triggerdef(t.oid), pg_catalog.quote_ident(t.tgname), EXISTS ("
-        "  SELECT FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid "
-        "  WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = t.tgfoid "
-        "  AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e' "
-        "  AND e.extname = 'zerocut')::pg_catalog.text "
+        "SELECT pg_catalog.pg_get_triggerdef(t.oid), pg_catalog.quote_ident(t.tgname) "
         "FROM pg_catalog.pg_trigger t WHERE t.tgrelid = $1 AND NOT t.tgisinternal ORDER BY t.tgname",
         {oid_param(table.oid)});
     Rows triggers = spi.rows_text();
+    // zerocut's trigger functions are revoked from PUBLIC and CREATE TRIGGER
+    // asks for EXECUTE: grant the owner the ones it lacks (an owner changed
+    // since enable_audit() or protect_column()) while the triggers exist.
+    zc::partition::let_owner_clone_zerocut_triggers(spi, table.oid);
     spi.execute(
         "SELECT conrelid::pg_catalog.regclass::pg_catalog.text, pg_catalog.quote_ident(conname), "
         "pg_catalog.pg_get_constraintdef(oid), conrelid::pg_catalog.oid FROM pg_catalog.pg_constraint "
@@ -372,19 +372,9 @@ void convert(Oid relid, const std::string& column, core::Granularity granularity
     for (const auto& key : outgoing)
         spi.execute(fmt::format("ALTER TABLE {} ADD CONSTRAINT {} {}", table.qualified, key[0].value_or(""),
                                 key[1].value_or("")));
-    // zerocut's own triggers (audit, protect_column) as the extension's
-    // owner: their functions are revoked from PUBLIC and CREATE TRIGGER asks
-    // for EXECUTE (enable_audit() and protect_column() made them the same
-    // way).  Pure DDL, nothing of the table's owner runs; the rest as the
-    // owner.
-    for (const auto& trigger : triggers) {
-        if (trigger[2] == std::optional<std::string>("true")) {
-            zc::pg::AsExtensionOwner as_extension_owner;
-            spi.execute(trigger[0].value_or(""));
-        } else {
-            spi.execute(trigger[0].value_or(""));
-        }
-    }
+    // Every trigger as the owner (zerocut's trigger functions granted to it
+    // above), never as a superuser.
+    for (const auto& trigger : triggers) spi.execute(trigger[0].value_or(""));
     // Identity columns: the new parent's own sequence continues the old one.
     for (const auto& sequence : sequences) {
         if (sequence[2] == std::optional<std::string>("i")) {

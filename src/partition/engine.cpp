@@ -930,29 +930,26 @@ void give_parent_access(SpiSession& spi, const ParentInfo& parent, const std::st
 
 }  // namespace
 
-bool clones_zerocut_triggers(SpiSession& spi, Oid parent)
+void let_owner_clone_zerocut_triggers(SpiSession& spi, Oid relid)
 {
-    auto found = query_value(
-        spi,
-        "SELECT EXISTS (SELECT FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+    spi.execute(
+        "SELECT DISTINCT t.tgfoid::pg_catalog.regprocedure::text FROM pg_catalog.pg_trigger t "
+        "JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
         "JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = t.tgfoid "
         "AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.deptype = 'e' "
         "JOIN pg_catalog.pg_extension e ON e.oid = d.refobjid AND e.extname = 'zerocut' "
-        "WHERE t.tgrelid = $1 AND (t.tgtype::pg_catalog.int4 & 1) = 1 "
-        "AND NOT pg_catalog.has_function_privilege(c.relowner, t.tgfoid, 'EXECUTE'))",
-        {oid_param(parent)});
-    return found == std::optional<std::string>("t");
+        "WHERE t.tgrelid = $1 AND NOT pg_catalog.has_function_privilege(c.relowner, t.tgfoid, 'EXECUTE') ORDER BY 1",
+        {oid_param(relid)}, false);
+    auto functions = spi.rows_text();
+    if (functions.empty()) return;
+    zc::pg::AsExtensionOwner as_extension_owner;
+    for (const auto& function : functions) zc::pg::let_owner_execute(spi, function[0].value_or("").c_str(), relid);
 }
 
 void attach_partition(SpiSession& spi, Oid parent, const std::string& attach_sql)
 {
-    if (!clones_zerocut_triggers(spi, parent)) {
-        zc::pg::AsTableOwner as_owner(parent);
-        spi.execute(attach_sql);
-        return;
-    }
-    zc::pg::AsTableOwner as_owner(parent);  // keeps the restriction for the switch below
-    zc::pg::AsExtensionOwner as_extension_owner;
+    let_owner_clone_zerocut_triggers(spi, parent);
+    zc::pg::AsTableOwner as_owner(parent);
     spi.execute(attach_sql);
 }
 
@@ -967,23 +964,10 @@ std::optional<std::string> ensure_default_partition(SpiSession& spi, const Paren
                     fmt::format("cannot create the default partition of {}: relation {} already exists",
                                 parent.qualified, qualified),
                     "", "Attach a DEFAULT partition yourself, or rename the other relation.");
-    if (clones_zerocut_triggers(spi, parent.oid)) {
-        // Made beside the parent as its owner, attached (attach_partition).
-        {
-            zc::pg::AsTableOwner as_owner(parent.oid);
-            spi.execute(
-                fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
-                            "INCLUDING GENERATED INCLUDING STORAGE INCLUDING COMPRESSION INCLUDING INDEXES){}",
-                            qualified, parent.qualified, zc::pg::tablespace_clause(parent.oid)));
-        }
-        attach_partition(spi, parent.oid,
-                         fmt::format("ALTER TABLE {} ATTACH PARTITION {} DEFAULT", parent.qualified, qualified));
-    } else {
-        zc::pg::AsTableOwner as_owner(parent.oid);
-        spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} DEFAULT{}", qualified, parent.qualified,
-                                zc::pg::tablespace_clause(parent.oid)));
-    }
+    let_owner_clone_zerocut_triggers(spi, parent.oid);  // PARTITION OF clones them
     zc::pg::AsTableOwner as_owner(parent.oid);
+    spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} DEFAULT{}", qualified, parent.qualified,
+                            zc::pg::tablespace_clause(parent.oid)));
     give_parent_access(spi, parent, qualified);
     return qualified;
 }
@@ -1067,7 +1051,7 @@ void create_as_owner(SpiSession& spi, const ParentInfo& parent, const PeriodBoun
             return;
         }
     }
-    if (!rescue && !clones_zerocut_triggers(spi, parent.oid)) {
+    if (!rescue) {
         spi.execute(fmt::format("CREATE TABLE {} PARTITION OF {} {}{}", qualified, parent.qualified, bounds,
                                 zc::pg::tablespace_clause(parent.oid)));
         outcome.kind = CreateOutcome::created;
@@ -1081,8 +1065,6 @@ void create_as_owner(SpiSession& spi, const ParentInfo& parent, const PeriodBoun
         fmt::format("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED "
                     "INCLUDING STORAGE INCLUDING COMPRESSION){}",
                     qualified, parent.qualified, zc::pg::tablespace_clause(parent.oid)));
-    // (Also without rows to move when the parent has zerocut's triggers:
-    // attach_partition() attaches it.)
     if (rescue) outcome.moved_rows = move_default_rows(spi, parent, def->qualified, qualified, period);
     attach_partition(spi, parent.oid,
                      fmt::format("ALTER TABLE {} ATTACH PARTITION {} {}", parent.qualified, qualified, bounds));
@@ -1196,6 +1178,7 @@ CreateOutcome create_partition(SpiSession& spi, const ParentInfo& parent, const 
     // partition), as the owner, restricted.  A default partition with FORCE
     // ROW LEVEL SECURITY (zerocut copies it from the parent) does not hide
     // rows from this move: AsTableOwner is a no-force-RLS operation.
+    let_owner_clone_zerocut_triggers(spi, parent.oid);  // PARTITION OF / ATTACH clone them
     zc::pg::AsTableOwner as_owner(parent.oid);
     create_as_owner(spi, parent, period, prepared, def, qualified, bounds, outcome);
     if (outcome.kind == CreateOutcome::created) give_parent_access(spi, parent, outcome.partition);

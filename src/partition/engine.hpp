@@ -130,15 +130,15 @@ CreateOutcome create_partition(zc::pg::SpiSession& spi, const ParentInfo& parent
 // row triggers onto the partition, and PostgreSQL checks EXECUTE on each
 // trigger function for the role that runs the statement.  zerocut's own
 // trigger functions (audit_trigger_function, protect_column_trigger) are
-// revoked from PUBLIC, so a parent's owner who is no superuser may not clone
-// them.  clones_zerocut_triggers(): whether `parent` has a row trigger on a
-// function of the extension that its owner may not execute.
-// attach_partition() runs `attach_sql` (an ALTER TABLE <parent> ATTACH
-// PARTITION of a table the parent's owner made) as the parent's owner, or,
-// when clones_zerocut_triggers(), as the extension's owner (a superuser):
-// pure DDL on tables zerocut's own code made, whose index builds run as the
-// table's owner (PostgreSQL switches), under the caller's restriction.
-bool clones_zerocut_triggers(zc::pg::SpiSession& spi, Oid parent);
+// revoked from PUBLIC and granted to a table's owner by enable_audit() and
+// protect_column(); a parent that changed owner since may lack the grant.
+// let_owner_clone_zerocut_triggers() grants (as the extension's owner) the
+// ones `relid`'s owner lacks, so the clone runs as the owner: never as a
+// superuser, since an ATTACH checks foreign keys as the role running it and
+// those checks can reach the owner's code (an implicit cast on its type).
+// attach_partition() does that, then runs `attach_sql` (an ALTER TABLE
+// <parent> ATTACH PARTITION) as the parent's owner, restricted.
+void let_owner_clone_zerocut_triggers(zc::pg::SpiSession& spi, Oid relid);
 void attach_partition(zc::pg::SpiSession& spi, Oid parent, const std::string& attach_sql);
 
 // Creates "<parent>_default" when the parent has no default partition;
