@@ -269,7 +269,7 @@ RESET ROLE;
 SELECT tgrelid::regclass AS parent, tgname, c.relkind FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
 WHERE tgrelid IN ('appschema.audited'::regclass, 'appschema.guarded'::regclass) ORDER BY 1::text, 2;
 -- Every partition zerocut makes for them later clones those triggers too
--- (a default-partition rescue here), attached as the extension's owner.
+-- (a default-partition rescue here), made and attached as the owner.
 SET ROLE app;
 INSERT INTO appschema.audited VALUES (3, '1980-01-01', 'rescued'), (4, '1981-01-01', 'rescued');
 INSERT INTO appschema.guarded VALUES (3, '1980-01-01', '+86 138 0000 0078');
