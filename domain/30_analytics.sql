@@ -88,3 +88,7 @@ BEGIN
     END IF;
 END
 $$;
+-- security_invoker: the view reads its tables with the caller's rights and
+-- row-level security, not its owner's (zerocut.enable_workspace_isolation()
+-- filters them per workspace; a plain view would show every workspace).
+ALTER VIEW workspace_domain.v_user_workspace_optimized SET (security_invoker = true);

@@ -35,7 +35,9 @@ INSERT INTO public_may_execute VALUES
     ('zerocut.jsonb_log_ops_triconsistent(internal,smallint,jsonb,integer,internal,internal,internal)', 'GIN operator class support'),
     ('zerocut.jsonb_log_ops_compare_partial(bigint,bigint,smallint,internal)', 'GIN operator class support'),
     ('zerocut.encrypt_sensitive_data(text,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key'),
-    ('zerocut.decrypt_sensitive_data(bytea,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key');
+    ('zerocut.decrypt_sensitive_data(bytea,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key'),
+    ('zerocut.tenant_tables()', 'lists tables from catalogs every role can read'),
+    ('zerocut.log_row_workspace(jsonb)', 'a pure function of its argument');
 
 -- Functions PUBLIC may execute that the list does not open.
 SELECT p.oid::regprocedure AS public_function_not_in_list
