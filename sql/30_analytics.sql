@@ -280,10 +280,18 @@ SELECT username, workspace_name, workspace_code, role, is_owner, balance, api_ke
 FROM workspace_domain.v_user_workspace_optimized WHERE workspace_id >= 100 ORDER BY workspace_id, user_id;
 SELECT column_name, data_type FROM information_schema.columns
 WHERE table_schema = 'workspace_domain' AND table_name = 'v_user_workspace_optimized' ORDER BY ordinal_position;
--- Any role that can read the tables can read the views.
+-- A role granted the views reads them.  v_user_workspace_optimized is
+-- security_invoker (its tables' grants and row-level security are the
+-- reader's own, see docs/isolation.md): it needs SELECT on its tables too.
 GRANT SELECT ON data_statistics.mv_workspace_analytics, workspace_domain.v_user_workspace_optimized TO regress_analytics_reader;
-GRANT USAGE ON SCHEMA user_management TO regress_analytics_reader;
-GRANT SELECT ON user_management."USER" TO regress_analytics_reader;
+GRANT USAGE ON SCHEMA user_management, financial_management, api_management TO regress_analytics_reader;
+SET ROLE regress_analytics_reader;
+SELECT count(*) FROM workspace_domain.v_user_workspace_optimized;
+RESET ROLE;
+GRANT SELECT ON user_management."USER", workspace_domain.user_workspace, workspace_domain.workspace,
+                financial_management.account, api_management.api_key, data_statistics.usage_stats
+    TO regress_analytics_reader;
+SELECT reloptions FROM pg_class WHERE oid = 'workspace_domain.v_user_workspace_optimized'::regclass;
 SET ROLE regress_analytics_reader;
 SELECT (SELECT count(*) FROM workspace_domain.v_user_workspace_optimized) > 0 AS reader_sees_view,
        (SELECT count(*) FROM data_statistics.mv_workspace_analytics) > 0 AS reader_sees_mv;

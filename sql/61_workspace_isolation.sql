@@ -1,0 +1,228 @@
+-- Workspace isolation (issue 17): setup_roles(), enable/disable_workspace_isolation().
+-- A matrix as application_user: 3 workspaces x users of different
+-- memberships x every tenant table x SELECT / INSERT / UPDATE / DELETE /
+-- COPY; only the app user's workspaces are visible or writable.
+SELECT zerocut.install_domain_schema() IS NOT NULL AS installed;
+
+-- Workspaces 901 (active), 902 (active), 903 (deleted).  Users:
+--   9001 active member of 901 and 902      9002 inactive member of 901
+--   9003 no membership                     9004 member of deleted 903 only
+--   9005 active member of 902
+INSERT INTO user_management."USER" (id, email, password_hash, username)
+SELECT id, 'u' || id || '@example.com', 'hash', 'user' || id FROM generate_series(9001, 9005) AS id;
+INSERT INTO workspace_domain.workspace (id, name, code, status) VALUES
+    (901, 'Alpha', 'alpha', 'active'), (902, 'Beta', 'beta', 'active'), (903, 'Gone', 'gone', 'deleted');
+INSERT INTO workspace_domain.user_workspace (user_id, workspace_id, status) VALUES
+    (9001, 901, 'active'), (9001, 902, 'active'), (9002, 901, 'inactive'), (9004, 903, 'active'), (9005, 902, 'active');
+INSERT INTO financial_management.account (workspace_id, balance) SELECT id, 10 FROM unnest(ARRAY[901, 902, 903]) AS id;
+INSERT INTO api_management.api_key (workspace_id, user_id, name, key_prefix, key_hash)
+SELECT w, 9001, 'key', 'zc_', 'hash-' || w FROM unnest(ARRAY[901, 902, 903]) AS w;
+INSERT INTO data_statistics.usage_stats (workspace_id, date, api_calls)
+SELECT w, DATE '2020-01-15', 1 FROM unnest(ARRAY[901, 902, 903]) AS w;
+INSERT INTO financial_management.consumption_record (workspace_id, amount, created_at)
+SELECT w, 1, TIMESTAMPTZ '2020-01-15 12:00+00' FROM unnest(ARRAY[901, 902, 903]) AS w;
+-- An archive table: the domain's policy moves consumption records older
+-- than six months (all of these); those of 2020 come back.
+INSERT INTO financial_management.consumption_record (workspace_id, amount, created_at)
+SELECT w, 2, TIMESTAMPTZ '2019-06-15 12:00+00' FROM unnest(ARRAY[901, 902, 903]) AS w;
+SELECT source, rows_moved, status FROM zerocut.archive() ORDER BY 1;
+SELECT zerocut.restore_archived('financial_management.consumption_record', TIMESTAMPTZ '2020-01-01 00:00+00',
+                                TIMESTAMPTZ '2020-02-01 00:00+00') AS restored;
+
+-- Bad calls change nothing.
+SELECT zerocut.enable_workspace_isolation(NULL);
+SELECT zerocut.enable_workspace_isolation('regress_no_such_role');
+SELECT zerocut.disable_workspace_isolation() IS NULL AS nothing_to_undo;
+
+SELECT zerocut.setup_roles();
+SELECT zerocut.setup_roles();  -- idempotent
+SELECT rolname, rolcanlogin, rolsuper, rolbypassrls, rolcreaterole, rolcreatedb
+FROM pg_roles WHERE rolname IN ('application_user', 'readonly_user') ORDER BY 1;
+CREATE ROLE regress_app LOGIN IN ROLE application_user;
+CREATE ROLE regress_reader LOGIN IN ROLE readonly_user;
+CREATE ROLE regress_bypass BYPASSRLS;
+SELECT zerocut.enable_workspace_isolation('regress_bypass');
+SET ROLE regress_app;
+SELECT zerocut.enable_workspace_isolation();  -- superusers only
+RESET ROLE;
+
+SELECT zerocut.enable_workspace_isolation();
+SELECT zerocut.enable_workspace_isolation();  -- idempotent
+-- Every tenant table and partition is forced, with its policies.
+SELECT t.relation, t.tenant_key,
+       bool_and(c.relrowsecurity AND c.relforcerowsecurity) AS forced,
+       count(*) AS tables_in_tree,
+       string_agg(DISTINCT p.polname || ':' || p.polcmd, ',' ORDER BY p.polname || ':' || p.polcmd) AS policies
+FROM zerocut.tenant_tables() t
+CROSS JOIN LATERAL (SELECT t.relation AS relid UNION SELECT relid FROM pg_partition_tree(t.relation)) tree
+JOIN pg_class c ON c.oid = tree.relid
+LEFT JOIN pg_policy p ON p.polrelid = tree.relid
+GROUP BY 1, 2 ORDER BY 1::text;
+-- The policy's form: the list is an initplan, computed once per statement.
+SELECT pg_get_expr(polqual, polrelid) AS using_expression
+FROM pg_policy WHERE polrelid = 'api_management.api_key'::regclass AND polname = 'zerocut_isolation';
+-- The index it needs (consumption_record had only a partial one).
+SELECT relation, created_index FROM zerocut.workspace_isolation WHERE created_index IS NOT NULL ORDER BY 1::text;
+
+-- What one app user sees of one table: its workspaces (or user ids).
+CREATE FUNCTION regress_visible(setting text, target regclass) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    key text := CASE WHEN target = 'user_management."USER"'::regclass THEN 'id'
+                     WHEN target = 'workspace_domain.workspace'::regclass THEN 'id'
+                     WHEN target = 'audit_log.system_log'::regclass THEN 'zerocut.log_row_workspace(metadata)'
+                     ELSE 'workspace_id' END;
+    seen text;
+BEGIN
+    PERFORM set_config('app.current_user_id', coalesce(setting, ''), true);
+    EXECUTE format('SELECT coalesce(string_agg(DISTINCT %s::text, '' ''), ''-'') FROM %s', key, target) INTO seen;
+    RETURN seen;
+END
+$$;
+-- A write as one app user, rolled back: "ok N" (rows) or the SQLSTATE.
+CREATE FUNCTION regress_write(setting text, statement text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    rows bigint;
+BEGIN
+    PERFORM set_config('app.current_user_id', coalesce(setting, ''), true);
+    BEGIN
+        EXECUTE statement;
+        GET DIAGNOSTICS rows = ROW_COUNT;
+        RAISE EXCEPTION USING ERRCODE = 'ZZ000', MESSAGE = rows::text;
+    EXCEPTION WHEN SQLSTATE 'ZZ000' THEN
+        RETURN 'ok ' || SQLERRM;
+    WHEN OTHERS THEN
+        RETURN SQLSTATE;
+    END;
+END
+$$;
+GRANT EXECUTE ON FUNCTION regress_visible(text, regclass), regress_write(text, text) TO PUBLIC;
+
+SET ROLE regress_app;
+-- Reads: each user x each tenant table.  Bad settings see nothing, raise nothing.
+SELECT s.setting, t.relation, regress_visible(s.setting, t.relation) AS visible
+FROM (VALUES (NULL), (''), ('abc'), ('-1'), ('0'), ('2147483648'), ('9001'), ('9002'), ('9003'), ('9004'), ('9005'))
+     AS s(setting)
+CROSS JOIN zerocut.tenant_tables() t
+ORDER BY t.relation::text, s.setting NULLS FIRST;
+
+-- Writes as 9001 (member of 901 and 902) into 903 (foreign): refused or
+-- no row; into 901: allowed.  Then the same as 9003 (no membership).
+SELECT u.setting, w.what, regress_write(u.setting, w.statement) AS result
+FROM (VALUES ('9001'), ('9003')) AS u(setting)
+CROSS JOIN (VALUES
+    ('insert api_key own', $$INSERT INTO api_management.api_key (workspace_id, name, key_prefix, key_hash) VALUES (901, 'n', 'p', 'h-new')$$),
+    ('insert api_key foreign', $$INSERT INTO api_management.api_key (workspace_id, name, key_prefix, key_hash) VALUES (903, 'n', 'p', 'h-new')$$),
+    ('update api_key own', $$UPDATE api_management.api_key SET name = 'x' WHERE workspace_id = 901$$),
+    ('update api_key foreign', $$UPDATE api_management.api_key SET name = 'x' WHERE workspace_id = 903$$),
+    ('move api_key to foreign', $$UPDATE api_management.api_key SET workspace_id = 903 WHERE workspace_id = 901$$),
+    ('delete api_key foreign', $$DELETE FROM api_management.api_key WHERE workspace_id = 903$$),
+    ('insert usage foreign', $$INSERT INTO data_statistics.usage_stats (workspace_id, date) VALUES (903, DATE '2020-01-16')$$),
+    ('insert usage own', $$INSERT INTO data_statistics.usage_stats (workspace_id, date) VALUES (902, DATE '2020-01-16')$$),
+    ('update usage all', $$UPDATE data_statistics.usage_stats SET api_calls = api_calls + 1$$),
+    ('insert record foreign', $$INSERT INTO financial_management.consumption_record (workspace_id, amount, created_at) VALUES (903, 1, TIMESTAMPTZ '2020-01-16 00:00+00')$$),
+    ('delete record all', $$DELETE FROM financial_management.consumption_record$$),
+    ('update account all', $$UPDATE financial_management.account SET balance = balance + 1$$),
+    ('insert member foreign', $$INSERT INTO workspace_domain.user_workspace (user_id, workspace_id) VALUES (9003, 903)$$),
+    ('update workspace all', $$UPDATE workspace_domain.workspace SET description = 'x'$$),
+    ('insert workspace', $$INSERT INTO workspace_domain.workspace (id, name, code) VALUES (904, 'n', 'n')$$),
+    ('update self', $$UPDATE user_management."USER" SET username = 'me' WHERE id = 9001$$),
+    ('update co-member', $$UPDATE user_management."USER" SET username = 'you' WHERE id = 9005$$),
+    ('delete co-member', $$DELETE FROM user_management."USER" WHERE id = 9005$$),
+    ('update archive', $$UPDATE archive.consumption_record_archive SET amount = 3$$),
+    ('write the log', $$INSERT INTO audit_log.system_log (message) VALUES ('forged')$$)
+) AS w(what, statement)
+ORDER BY 1, 2;
+
+-- COPY: out shows only visible rows, in refuses a foreign row.
+BEGIN;
+SELECT zerocut.set_app_user(9005);
+COPY (SELECT workspace_id FROM api_management.api_key ORDER BY 1) TO STDOUT;
+COPY api_management.api_key (workspace_id, name, key_prefix, key_hash) FROM STDIN;
+901	copied	p	h-copied
+\.
+ROLLBACK;
+
+-- SET LOCAL does not leak into the next transaction.
+BEGIN;
+SET LOCAL app.current_user_id = '9001';
+SELECT count(*) AS workspaces_in_transaction FROM workspace_domain.workspace;
+COMMIT;
+SELECT current_setting('app.current_user_id', true) AS after_commit,
+       (SELECT count(*) FROM workspace_domain.workspace) AS workspaces_after_commit;
+
+-- The dashboard: own workspace answers, a foreign one fails exactly like a
+-- missing one (no existence leak).
+BEGIN;
+SELECT zerocut.set_app_user(9005);
+SELECT (zerocut.get_workspace_dashboard_stats(902)::jsonb ->> 'api_key_count') AS own_workspace_keys;
+SAVEPOINT s;
+SELECT zerocut.get_workspace_dashboard_stats(901);
+ROLLBACK TO s;
+SELECT zerocut.get_workspace_dashboard_stats(999);
+ROLLBACK;
+
+-- No direct way around: partitions read directly are filtered the same way.
+BEGIN;
+SELECT zerocut.set_app_user(9005);
+SELECT workspace_id FROM financial_management.consumption_record_default ORDER BY 1;
+ROLLBACK;
+-- The security_invoker view follows the policies.
+BEGIN;
+SELECT zerocut.set_app_user(9001);
+SELECT user_id, workspace_id FROM workspace_domain.v_user_workspace_optimized ORDER BY 1, 2;
+ROLLBACK;
+-- Nothing else: no DDL, no analytics view (a materialized view has no
+-- row security), no zerocut job.
+CREATE TABLE workspace_domain.regress_app_table (id int);
+SELECT count(*) FROM data_statistics.mv_workspace_analytics;
+TRUNCATE api_management.api_key;
+RESET ROLE;
+
+-- readonly_user reads everything, writes nothing, also in tables made
+-- later and in next month's partition.
+CREATE TABLE financial_management.regress_later (id int);
+INSERT INTO financial_management.regress_later VALUES (1);
+SELECT zerocut.create_monthly_partition('financial_management.consumption_record', DATE '2035-03-01') IS NOT NULL AS later_partition;
+SET ROLE regress_reader;
+SELECT t.relation, regress_visible(NULL, t.relation) AS visible
+FROM zerocut.tenant_tables() t ORDER BY 1::text;
+SELECT count(*) AS later_table_rows FROM financial_management.regress_later;
+SELECT regress_write(NULL, $$INSERT INTO financial_management.regress_later VALUES (2)$$) AS insert_later_table,
+       regress_write(NULL, $$INSERT INTO financial_management.consumption_record_2035_03 (workspace_id, amount, created_at) VALUES (901, 1, TIMESTAMPTZ '2035-03-02 00:00+00')$$) AS insert_partition,
+       regress_write(NULL, $$INSERT INTO financial_management.consumption_record (workspace_id, amount, created_at) VALUES (901, 1, TIMESTAMPTZ '2035-03-02 00:00+00')$$) AS insert_parent,
+       regress_write(NULL, $$UPDATE workspace_domain.workspace SET name = 'x'$$) AS update_workspace,
+       regress_write(NULL, $$DELETE FROM audit_log.system_log$$) AS delete_log;
+RESET ROLE;
+-- The new partition got the parent's policies (zerocut copies them).
+SELECT polname FROM pg_policy WHERE polrelid = 'financial_management.consumption_record_2035_03'::regclass ORDER BY 1;
+
+-- The owner's jobs see every row through forced row security.
+SELECT zerocut.refresh_analytics_views() IS NOT NULL AS refreshed;
+SELECT count(*) AS workspaces_in_analytics FROM data_statistics.mv_workspace_analytics;
+
+-- disable undoes exactly what enable did (the later partition included).
+SELECT zerocut.disable_workspace_isolation();
+SELECT count(*) AS zerocut_policies FROM pg_policy WHERE polname LIKE 'zerocut%';
+SELECT count(*) AS tables_with_row_security FROM pg_class WHERE relrowsecurity OR relforcerowsecurity;
+SELECT count(*) AS registry_rows FROM zerocut.workspace_isolation;
+SELECT to_regclass('financial_management.consumption_record_zerocut_workspace_idx') AS created_index_after_disable;
+-- A table that had row security of its own keeps it.
+ALTER TABLE api_management.api_key ENABLE ROW LEVEL SECURITY;
+SELECT zerocut.enable_workspace_isolation();
+SELECT zerocut.disable_workspace_isolation();
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'api_management.api_key'::regclass;
+ALTER TABLE api_management.api_key DISABLE ROW LEVEL SECURITY;
+
+-- Leave the database as we found it.
+DROP TABLE financial_management.regress_later, financial_management.consumption_record_2035_03;
+DROP TABLE archive.consumption_record_archive;
+DROP FUNCTION regress_visible(text, regclass), regress_write(text, text);
+DROP ROLE regress_app, regress_reader, regress_bypass;
+SET client_min_messages = warning;
+TRUNCATE user_management."USER", workspace_domain.workspace, financial_management.consumption_record,
+         audit_log.system_log CASCADE;
+RESET client_min_messages;
+REFRESH MATERIALIZED VIEW data_statistics.mv_workspace_analytics WITH NO DATA;
+-- The roles stay (they own nothing); their grants go with the tables'.
+DROP OWNED BY application_user, readonly_user;
+DROP ROLE application_user, readonly_user;
