@@ -15,10 +15,12 @@
 --   'log'          audit_log.system_log: audit rows of tenant tables carry
 --                  their workspace in the row image
 -- Partitions are not listed: what applies to a partitioned table is applied
--- to its whole tree.
+-- to its whole tree.  SECURITY DEFINER: any role may ask (the names come
+-- from catalogs it can read anyway), and the archive tables' names from
+-- zerocut.archive_policy, which it cannot.
 CREATE FUNCTION zerocut.tenant_tables()
     RETURNS TABLE(relation regclass, tenant_key text)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
     WITH workspace_scoped AS (
