@@ -595,10 +595,12 @@ $$;
 --   'log'          audit_log.system_log: audit rows of tenant tables carry
 --                  their workspace in the row image
 -- Partitions are not listed: what applies to a partitioned table is applied
--- to its whole tree.
+-- to its whole tree.  SECURITY DEFINER: any role may ask (the names come
+-- from catalogs it can read anyway), and the archive tables' names from
+-- zerocut.archive_policy, which it cannot.
 CREATE FUNCTION zerocut.tenant_tables()
     RETURNS TABLE(relation regclass, tenant_key text)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
     WITH workspace_scoped AS (
@@ -783,6 +785,13 @@ BEGIN
     -- dashboard (each function's own grants still decide).
     GRANT USAGE ON SCHEMA zerocut TO application_user, readonly_user;
     GRANT EXECUTE ON FUNCTION zerocut.current_workspace_ids(), zerocut.visible_user_ids() TO application_user;
+    -- Isolation enabled before readonly_user existed gave it no policy.
+    IF has_table_privilege('zerocut.workspace_isolation', 'SELECT')
+       AND EXISTS (SELECT FROM zerocut.workspace_isolation w
+               WHERE NOT EXISTS (SELECT FROM pg_policy p
+                                 WHERE p.polrelid = w.relation AND p.polname = 'zerocut_readonly')) THEN
+        RAISE NOTICE 'workspace isolation was enabled before readonly_user existed: it sees no rows until SELECT zerocut.enable_workspace_isolation(); runs again';
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION zerocut.setup_roles() IS
