@@ -35,7 +35,9 @@ INSERT INTO public_may_execute VALUES
     ('zerocut.jsonb_log_ops_triconsistent(internal,smallint,jsonb,integer,internal,internal,internal)', 'GIN operator class support'),
     ('zerocut.jsonb_log_ops_compare_partial(bigint,bigint,smallint,internal)', 'GIN operator class support'),
     ('zerocut.encrypt_sensitive_data(text,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key'),
-    ('zerocut.decrypt_sensitive_data(bytea,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key');
+    ('zerocut.decrypt_sensitive_data(bytea,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key'),
+    ('zerocut.current_app_user_id()', 'reads app.current_user_id, a setting any role may read and set; for RLS policies'),
+    ('zerocut.set_app_user(integer)', 'SET LOCAL of app.current_user_id, which any role may do itself; not an identity');
 
 -- Functions PUBLIC may execute that the list does not open.
 SELECT p.oid::regprocedure AS public_function_not_in_list
