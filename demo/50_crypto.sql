@@ -72,3 +72,26 @@ WHERE phone_encrypted IS NOT NULL GROUP BY 1;
 SELECT id, zerocut.decrypt(phone_encrypted, 'user_management.USER.phone') AS still_decrypts
 FROM user_management."USER" WHERE phone_bidx = zerocut.blind_index('+86 139 0000 4242');
 SELECT level, message FROM audit_log.system_log WHERE message LIKE 'crypto:%' ORDER BY id;
+
+\echo
+\echo '== keys per role: EXECUTE on decrypt() lets a role call it, zerocut.grant_key() says with which keys'
+CREATE ROLE demo_support;
+GRANT USAGE ON SCHEMA zerocut, user_management TO demo_support;
+GRANT SELECT ON user_management."USER" TO demo_support;
+GRANT EXECUTE ON FUNCTION zerocut.decrypt(bytea, text) TO demo_support;
+SET ROLE demo_support;
+DO $$
+DECLARE state text; msg text;
+BEGIN
+    PERFORM zerocut.decrypt(phone_encrypted, 'user_management.USER.phone') FROM user_management."USER" WHERE id = 7;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+    RAISE NOTICE 'without a grant: % %', state, msg;
+END $$;
+RESET ROLE;
+SELECT zerocut.grant_key('default', 'demo_support', encrypt => false);
+SET ROLE demo_support;
+SELECT id, zerocut.decrypt(phone_encrypted, 'user_management.USER.phone') AS phone_for_support
+FROM user_management."USER" WHERE id = 7;
+RESET ROLE;
+SELECT key_name, grantee, can_encrypt, can_decrypt FROM zerocut.key_grant ORDER BY 1, 2;

@@ -25,7 +25,7 @@ CREATE FUNCTION zerocut.keyring_invalidate() RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'zc_keyring_invalidate';
 COMMENT ON FUNCTION zerocut.keyring_invalidate() IS
-    'Statement trigger on zerocut.encryption_keys: any change (rotation, manual DELETE, restore) invalidates every backend''s key cache';
+    'Statement trigger on zerocut.encryption_keys and zerocut.key_grant: any change (rotation, a grant, manual DML, restore) invalidates every backend''s key or grant cache';
 CREATE TRIGGER keyring_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON zerocut.encryption_keys
     FOR EACH STATEMENT EXECUTE FUNCTION zerocut.keyring_invalidate();
 SELECT pg_catalog.pg_extension_config_dump('zerocut.encryption_keys_id_seq', '');
@@ -125,6 +125,43 @@ CREATE FUNCTION zerocut.blind_index(data bytea, key_name text DEFAULT 'default')
 COMMENT ON FUNCTION zerocut.blind_index(bytea, text) IS
     'HMAC-SHA256 of bytes under the blind-index key of key_name (what protect_column writes for a bytea column); equal to the text version for the same bytes';
 REVOKE ALL ON FUNCTION zerocut.blind_index(bytea, text) FROM PUBLIC;
+
+-- Keys per role (issue 17): EXECUTE on encrypt()/decrypt() says which
+-- functions a role may call, zerocut.key_grant with which keys.  Written only
+-- by grant_key()/revoke_key() (superusers and the extension's owner), read by
+-- the C++ as the extension's owner.  grantee is a regrole: a role dropped and
+-- made again under the same name does not inherit the grants, and pg_dump
+-- writes (and restores) the role by name.
+CREATE TABLE zerocut.key_grant (
+    key_name    text NOT NULL,
+    grantee     regrole NOT NULL,
+    can_encrypt boolean NOT NULL,
+    can_decrypt boolean NOT NULL,
+    PRIMARY KEY (key_name, grantee),
+    CHECK (can_encrypt OR can_decrypt)
+);
+COMMENT ON TABLE zerocut.key_grant IS
+    'Who may use which key: roles with the privileges of grantee may encrypt/blind-index (can_encrypt) and decrypt (can_decrypt) under every version of key_name; written by grant_key()/revoke_key(); kept by pg_dump';
+REVOKE ALL ON TABLE zerocut.key_grant FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('zerocut.key_grant', '');
+CREATE TRIGGER keyring_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON zerocut.key_grant
+    FOR EACH STATEMENT EXECUTE FUNCTION zerocut.keyring_invalidate();
+
+CREATE FUNCTION zerocut.grant_key(key_name text, role name, encrypt boolean DEFAULT true, decrypt boolean DEFAULT true)
+    RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_grant_key';
+COMMENT ON FUNCTION zerocut.grant_key(text, name, boolean, boolean) IS
+    'Lets role (and the roles with its privileges) use every version of key_name: encrypt and blind_index (encrypt), decrypt (decrypt); adds to its rights; superusers and the extension owner only';
+REVOKE ALL ON FUNCTION zerocut.grant_key(text, name, boolean, boolean) FROM PUBLIC;
+
+CREATE FUNCTION zerocut.revoke_key(key_name text, role name, encrypt boolean DEFAULT true, decrypt boolean DEFAULT true)
+    RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_revoke_key';
+COMMENT ON FUNCTION zerocut.revoke_key(text, name, boolean, boolean) IS
+    'Takes the named rights on key_name from role (a grant left with neither is deleted); superusers and the extension owner only';
+REVOKE ALL ON FUNCTION zerocut.revoke_key(text, name, boolean, boolean) FROM PUBLIC;
 
 -- The registry of protected columns, written by protect_column() as the
 -- extension's owner; protect_column_trigger() works only for what it

@@ -148,11 +148,13 @@ SELECT pg_temp.try($$SELECT zerocut.encrypt('x')$$);
 SET zerocut.key_file = 'zc_regress_crypto.key';
 SELECT zerocut.decrypt(zerocut.encrypt('back')) AS right_key_again;
 
--- Privileges: a non-superuser granted encrypt/decrypt uses the keyring but
+-- Privileges: a non-superuser granted encrypt/decrypt, and the key it may
+-- use (sql/55_crypto_key_grants.sql tests key grants), uses the keyring but
 -- cannot read the keys, manage keys, or see or change the GUC.
 CREATE ROLE zc_crypto_app;
 GRANT USAGE ON SCHEMA zerocut TO zc_crypto_app;
 GRANT EXECUTE ON FUNCTION zerocut.encrypt(text, text, text), zerocut.decrypt(bytea, text) TO zc_crypto_app;
+SELECT zerocut.grant_key('billing', 'zc_crypto_app');
 SET zerocut.key_file = 'zc_regress_crypto.key';  -- setting it empties the key cache: the role reads the keyring
 SET ROLE zc_crypto_app;
 SELECT zerocut.decrypt(zerocut.encrypt('app data', 'billing', 'c'), 'c') AS app_round_trip;
@@ -166,6 +168,7 @@ SELECT pg_temp.try($$SELECT set_config('zerocut.key_file', '/tmp/mine.key', fals
 SELECT pg_temp.try($$SELECT zerocut.decrypt_bytea(zerocut.encrypt('x'))$$);
 RESET ROLE;
 REVOKE ALL ON FUNCTION zerocut.encrypt(text, text, text), zerocut.decrypt(bytea, text) FROM zc_crypto_app;
+SELECT zerocut.revoke_key('billing', 'zc_crypto_app');
 REVOKE USAGE ON SCHEMA zerocut FROM zc_crypto_app;
 DROP ROLE zc_crypto_app;
 

@@ -96,8 +96,14 @@ SELECT count(*) AS columns_added FROM pg_attribute
 WHERE attrelid = 'crypto_sec_own.o'::regclass AND attname = 'c_encrypted' AND NOT attisdropped;
 SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_own.owned', 'secret', blind_index => false) ->> 'trigger'$$);
 RESET ROLE;
--- With EXECUTE on encrypt() it may encrypt under the key, not yet make a blind index.
+-- EXECUTE on encrypt() is not enough either: the key itself must be granted
+-- (issue 17, sql/55).  With both it may encrypt under the key, not yet make
+-- a blind index; a key that does not exist is reported as such.
 GRANT EXECUTE ON FUNCTION zerocut.encrypt(text, text, text) TO zc_sec_owner;
+SET ROLE zc_sec_owner;
+SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_own.o', 'c', blind_index => false) ->> 'trigger'$$);
+RESET ROLE;
+SELECT zerocut.grant_key('default', 'zc_sec_owner', decrypt => false);
 SET ROLE zc_sec_owner;
 SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_own.o', 'c', 'default') ->> 'trigger'$$);
 SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_own.o', 'c', blind_index => false) ->> 'trigger'$$);
@@ -153,6 +159,7 @@ REVOKE ALL ON FUNCTION zerocut.protect_column(regclass, name, text, boolean, boo
 REVOKE ALL ON SCHEMA zerocut FROM zc_sec_owner, zc_sec_attacker;
 REVOKE ALL ON crypto_sec_victim FROM zc_sec_attacker;
 REVOKE ALL ON FUNCTION zerocut.protect_column_trigger() FROM zc_sec_owner;
+SELECT zerocut.revoke_key('default', 'zc_sec_owner');
 DROP ROLE zc_sec_owner, zc_sec_attacker;
 
 -- ---------------------------------------------------------------------------

@@ -1272,3 +1272,72 @@ COMMENT ON FUNCTION zerocut.check_security() IS
     'Security linter for tenant isolation: one row per finding (severity, object, problem, fix as SQL), high before medium before low, then by object; empty on a clean install with isolation enabled. For the DBA: EXECUTE is revoked from PUBLIC, so the application''s roles cannot list the weak spots; a superuser runs it, or grants EXECUTE to an auditing role (it reads only catalogs, as its caller). docs/check_security.md';
 -- Not PUBLIC's: a ready-made list of what to exploit (see the COMMENT).
 REVOKE ALL ON FUNCTION zerocut.check_security() FROM PUBLIC;
+-- issue 17: key grants
+-- Keys per role.  Before, EXECUTE on encrypt()/decrypt() let a role use
+-- every key; now each key must also be granted (zerocut.key_grant).  So that
+-- every role keeps what it could do, each non-superuser role (other than the
+-- extension's owner, which needs no grant) that has EXECUTE, granted to it
+-- directly rather than to PUBLIC, on a function using a key gets that right
+-- on every existing key: encrypt for encrypt(), blind_index() and
+-- reencrypt(), decrypt for decrypt(), decrypt_bytea() and reencrypt().  A
+-- member of such a role keeps inheriting it.  Keys created later are granted
+-- with grant_key().
+COMMENT ON FUNCTION zerocut.keyring_invalidate() IS
+    'Statement trigger on zerocut.encryption_keys and zerocut.key_grant: any change (rotation, a grant, manual DML, restore) invalidates every backend''s key or grant cache';
+-- Keys per role (issue 17): EXECUTE on encrypt()/decrypt() says which
+-- functions a role may call, zerocut.key_grant with which keys.  Written only
+-- by grant_key()/revoke_key() (superusers and the extension's owner), read by
+-- the C++ as the extension's owner.  grantee is a regrole: a role dropped and
+-- made again under the same name does not inherit the grants, and pg_dump
+-- writes (and restores) the role by name.
+CREATE TABLE zerocut.key_grant (
+    key_name    text NOT NULL,
+    grantee     regrole NOT NULL,
+    can_encrypt boolean NOT NULL,
+    can_decrypt boolean NOT NULL,
+    PRIMARY KEY (key_name, grantee),
+    CHECK (can_encrypt OR can_decrypt)
+);
+COMMENT ON TABLE zerocut.key_grant IS
+    'Who may use which key: roles with the privileges of grantee may encrypt/blind-index (can_encrypt) and decrypt (can_decrypt) under every version of key_name; written by grant_key()/revoke_key(); kept by pg_dump';
+REVOKE ALL ON TABLE zerocut.key_grant FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('zerocut.key_grant', '');
+CREATE TRIGGER keyring_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON zerocut.key_grant
+    FOR EACH STATEMENT EXECUTE FUNCTION zerocut.keyring_invalidate();
+
+CREATE FUNCTION zerocut.grant_key(key_name text, role name, encrypt boolean DEFAULT true, decrypt boolean DEFAULT true)
+    RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_grant_key';
+COMMENT ON FUNCTION zerocut.grant_key(text, name, boolean, boolean) IS
+    'Lets role (and the roles with its privileges) use every version of key_name: encrypt and blind_index (encrypt), decrypt (decrypt); adds to its rights; superusers and the extension owner only';
+REVOKE ALL ON FUNCTION zerocut.grant_key(text, name, boolean, boolean) FROM PUBLIC;
+
+CREATE FUNCTION zerocut.revoke_key(key_name text, role name, encrypt boolean DEFAULT true, decrypt boolean DEFAULT true)
+    RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_revoke_key';
+COMMENT ON FUNCTION zerocut.revoke_key(text, name, boolean, boolean) IS
+    'Takes the named rights on key_name from role (a grant left with neither is deleted); superusers and the extension owner only';
+REVOKE ALL ON FUNCTION zerocut.revoke_key(text, name, boolean, boolean) FROM PUBLIC;
+INSERT INTO zerocut.key_grant (key_name, grantee, can_encrypt, can_decrypt)
+SELECT k.name, r.grantee::pg_catalog.regrole, pg_catalog.bool_or(r.encrypt), pg_catalog.bool_or(r.decrypt)
+FROM (SELECT DISTINCT name FROM zerocut.encryption_keys) k
+CROSS JOIN (
+    SELECT a.grantee,
+           f.oid IN ('zerocut.encrypt(text,text,text)'::pg_catalog.regprocedure,
+                     'zerocut.encrypt(bytea,text,text)'::pg_catalog.regprocedure,
+                     'zerocut.blind_index(text,text)'::pg_catalog.regprocedure,
+                     'zerocut.blind_index(bytea,text)'::pg_catalog.regprocedure,
+                     'zerocut.reencrypt(bytea,text)'::pg_catalog.regprocedure) AS encrypt,
+           f.oid IN ('zerocut.decrypt(bytea,text)'::pg_catalog.regprocedure,
+                     'zerocut.decrypt_bytea(bytea,text)'::pg_catalog.regprocedure,
+                     'zerocut.reencrypt(bytea,text)'::pg_catalog.regprocedure) AS decrypt
+    FROM pg_catalog.pg_proc f, pg_catalog.aclexplode(f.proacl) a
+    WHERE f.pronamespace = 'zerocut'::pg_catalog.regnamespace
+      AND f.proname IN ('encrypt', 'blind_index', 'reencrypt', 'decrypt', 'decrypt_bytea')
+      AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0
+) r
+JOIN pg_catalog.pg_roles o ON o.oid = r.grantee
+WHERE NOT o.rolsuper AND r.grantee <> (SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'zerocut')
+GROUP BY k.name, r.grantee;

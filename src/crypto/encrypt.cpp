@@ -3,9 +3,11 @@
 //
 // AES-256-GCM under the active version of `key_name`, random 96-bit nonce,
 // `context` bound as associated data.  NULL data gives NULL (like a column
-// that has no value); a NULL key name is an error.
+// that has no value); a NULL key name is an error.  The caller needs the
+// encrypt right on the key (zerocut.grant_key()).
 #include <string>
 
+#include "crypto/key_grants.hpp"
 #include "crypto/keyring.hpp"
 #include "pg/boundary.hpp"
 #include "pg/values.hpp"
@@ -18,6 +20,7 @@ Datum encrypt_call(FunctionCallInfo fcinfo, zc::core::PayloadType type)
     zc::pg::require_arg(fcinfo, 1, "key_name");
     std::string key_name = zc::pg::text_arg(fcinfo, 1);
     std::optional<std::string> context = zc::crypto::optional_text_arg(fcinfo, 2);
+    zc::crypto::require_key_right(key_name, zc::crypto::KeyRight::encrypt, "zerocut.encrypt()");
     zc::crypto::Bytes data = zc::crypto::bytes_arg(fcinfo, 0);
     zc::crypto::DataKey key = zc::crypto::active_key(key_name, "key_name");
     bytea* result = zc::crypto::seal(key, type, data.data, data.size,

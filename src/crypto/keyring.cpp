@@ -395,6 +395,8 @@ std::optional<std::uint32_t> load_keys(const std::string& where, const zc::pg::P
     return first;
 }
 
+}  // namespace
+
 bool key_exists(const std::string& name)
 {
     zc::pg::PinnedSearchPath path;
@@ -404,14 +406,12 @@ bool key_exists(const std::string& name)
         .has_value();
 }
 
-[[noreturn]] void no_such_key(const std::string& name, const char* argument)
+void no_such_key(const std::string& name, const char* argument)
 {
     throw Error(sqlstate::undefined_object, label(argument) + ": encryption key \"" + name + "\" does not exist", "",
                 "Create it with SELECT zerocut.create_key(" + zc::pg::quote_literal(name) +
                     "); (as a superuser or a role granted it).");
 }
-
-}  // namespace
 
 DataKey::~DataKey()
 {

@@ -47,6 +47,11 @@ DataKey active_key(const std::string& name, const char* argument);
 // rotation never changes blind indexes.
 DataKey blind_index_key(const std::string& name, const char* argument);
 
+// Whether a key named `name` exists (any version).
+bool key_exists(const std::string& name);
+// 42704: `argument "<argument>": encryption key "<name>" does not exist`.
+[[noreturn]] void no_such_key(const std::string& name, const char* argument);
+
 struct NewKey {
     std::uint32_t id;
     std::int32_t version;

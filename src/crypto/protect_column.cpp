@@ -12,6 +12,7 @@
 
 #include "core/json.hpp"
 #include "core/envelope.hpp"
+#include "crypto/key_grants.hpp"
 #include "crypto/keyring.hpp"
 #include "crypto/protected_columns.hpp"
 #include "pg/boundary.hpp"
@@ -69,7 +70,10 @@ struct Protected {
 // blind index is made) for the column's type.  EXECUTE on protect_column()
 // alone is no licence to a key: else the owner of any table could protect a
 // column of its own under another's key and compare blind indexes (or make
-// ciphertexts) it could not compute itself.
+// ciphertexts) it could not compute itself.  Nor is EXECUTE on encrypt()
+// a licence to every key: the caller must hold the encrypt right on this one
+// (zerocut.grant_key()).  The trigger then encrypts for every writer of the
+// table without checking them: the key's use was authorised here.
 void require_key_use(zc::pg::SpiSession& spi, const std::string& key_name, bool bytea_column, bool blind)
 {
     std::string type = bytea_column ? "bytea" : "text";
@@ -87,6 +91,7 @@ void require_key_use(zc::pg::SpiSession& spi, const std::string& key_name, bool 
                             "GRANT EXECUTE ON FUNCTION " + needed[0] + (blind ? ", " + needed[1] : std::string()) +
                                 " to the role" + (blind ? ", or pass blind_index => false" : "") + ".");
     }
+    zc::crypto::require_key_right(key_name, zc::crypto::KeyRight::encrypt, "zerocut.protect_column()");
 }
 
 Protected protect(Oid relid, const std::string& col, const std::string& key_name, bool blind, bool keep)

@@ -3,10 +3,12 @@
 // Decrypts with the version the envelope names and encrypts again (same
 // payload type and context) with the active version of the same key name.
 // A ciphertext already under the active version is returned unchanged.
+// The caller needs both the decrypt and the encrypt right on the key.
 #include <openssl/crypto.h>
 
 #include <string>
 
+#include "crypto/key_grants.hpp"
 #include "crypto/keyring.hpp"
 #include "pg/boundary.hpp"
 
@@ -16,6 +18,8 @@ ZC_FUNCTION(zc_reencrypt)
     std::optional<std::string> context = zc::crypto::optional_text_arg(fcinfo, 1);
     std::optional<std::string_view> aad = context ? std::optional<std::string_view>(*context) : std::nullopt;
     zc::crypto::Bytes ciphertext = zc::crypto::bytes_arg(fcinfo, 0);
+    for (auto right : {zc::crypto::KeyRight::decrypt, zc::crypto::KeyRight::encrypt})
+        zc::crypto::require_envelope_right(ciphertext, right, "zerocut.reencrypt()", "ciphertext");
     zc::core::PayloadType type{};
     varlena* plain = zc::crypto::open(ciphertext.data, ciphertext.size, aad, false, "ciphertext", &type);
     std::uint32_t old_id = zc::crypto::envelope_key_id(ciphertext.data, ciphertext.size, "ciphertext");

@@ -81,6 +81,8 @@ zc_as_owner grep -rqaF -- "$CONTROL" "$ZC_DATA/base" || fail "control: the heap 
 zc_as_owner grep -rqaF -- "$CONTROL" "$ZC_DATA/pg_wal" || fail "control: the WAL grep does not work"
 [ "$(zc_psql -At -c "SELECT count(*) FROM pg_stat_statements WHERE strpos(query, '$CONTROL') > 0")" != 0 ] \
     || fail "control: the pg_stat_statements check does not work"
+# A key grant (issue 17) is configuration too, its role written by name.
+zc_psql -q -c "CREATE ROLE zc_leak_reader" -c "SELECT zerocut.grant_key('default', 'zc_leak_reader', encrypt => false)" >/dev/null
 DUMP=$ZC_DIR/dump.sql
 zc_as_owner "$ZC_BINDIR/pg_dump" -h "$ZC_SOCK" -p "$ZC_PORT" -U postgres postgres >"$DUMP"
 grep -q "zerocut.encryption_keys" "$DUMP" || fail "pg_dump did not keep the keyring"
@@ -92,7 +94,9 @@ zc_psql -q -d restored -f "$DUMP" >/dev/null 2>"$ZC_DIR/restore.err" || { cat "$
 [ "$(zc_psql -At -d restored -c "SELECT string_agg(zerocut.decrypt(phone_encrypted, 'public.customer.phone'), ',' ORDER BY id) FROM customer")" = "$P1,$P3" ] || fail "restored values do not decrypt"
 zc_psql -q -d restored -c "INSERT INTO customer VALUES (9, '$P2')" >/dev/null
 [ "$(zc_psql -At -d restored -c "SELECT phone IS NULL AND zerocut.decrypt(phone_encrypted, 'public.customer.phone') = '$P2' FROM customer WHERE id = 9")" = t ] || fail "the trigger does not encrypt after restore"
-echo "  pg_dump/restore keeps the wrapped keys; restored rows decrypt and are not encrypted twice"
+[ "$(zc_psql -At -d restored -c "SELECT string_agg(format('%s %s %s %s', key_name, grantee, can_encrypt, can_decrypt), ',') FROM zerocut.key_grant")" = "default zc_leak_reader f t" ] \
+    || fail "the key grant was not restored by role name"
+echo "  pg_dump/restore keeps the wrapped keys and key grants; restored rows decrypt and are not encrypted twice"
 
 # ---- the greps ---------------------------------------------------------------
 check_absent() {  # check_absent needle where...

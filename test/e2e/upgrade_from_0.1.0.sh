@@ -121,6 +121,16 @@ CREATE TRIGGER zc_protect_c BEFORE INSERT OR UPDATE ON mal.own FOR EACH ROW
     EXECUTE FUNCTION zerocut.protect_column_trigger('c', 'default', 'true', 'false', 'mal.own.c');
 RESET ROLE;
 REVOKE USAGE ON SCHEMA zerocut FROM zc_mallory;
+-- roles that use keys through EXECUTE alone (0.1.0 had no key grants): one
+-- encrypts and decrypts, one only decrypts, and a member inherits the latter
+SELECT zerocut.create_key('billing');
+CREATE ROLE zc_up_crypto_app;
+CREATE ROLE zc_up_crypto_reader;
+CREATE ROLE zc_up_crypto_member IN ROLE zc_up_crypto_reader;
+GRANT USAGE ON SCHEMA zerocut, user_management TO zc_up_crypto_app, zc_up_crypto_reader;
+GRANT EXECUTE ON FUNCTION zerocut.encrypt(text, text, text), zerocut.decrypt(bytea, text) TO zc_up_crypto_app;
+GRANT EXECUTE ON FUNCTION zerocut.decrypt(bytea, text) TO zc_up_crypto_reader;
+GRANT SELECT ON user_management."USER" TO zc_up_crypto_reader;
 SQL
 [ "$(zc_psql -At -c "SELECT extversion FROM pg_extension WHERE extname = 'zerocut'")" = "$OLD_VERSION" ] \
     || { echo "FAIL: not at $OLD_VERSION"; exit 1; }
@@ -176,7 +186,13 @@ owners=$(zc_psql -At -c "SELECT string_agg(DISTINCT pg_get_userbyid(c.relowner),
 [ "$(zc_psql -At -c "SELECT extversion FROM pg_extension WHERE extname = 'zerocut'")" = "$NEW_VERSION" ] \
     || { echo "FAIL: not at $NEW_VERSION after the update"; exit 1; }
 
-# 4. The updated extension's objects equal a fresh install's.
+# 4. The updated extension's objects equal a fresh install's.  (The crypto
+# roles' EXECUTE grants would show in the functions' ACLs: taken away for the
+# comparison, given back after.)
+crypto_execute="GRANT EXECUTE ON FUNCTION zerocut.encrypt(text, text, text), zerocut.decrypt(bytea, text) TO zc_up_crypto_app;
+                GRANT EXECUTE ON FUNCTION zerocut.decrypt(bytea, text) TO zc_up_crypto_reader;"
+crypto_revoke=${crypto_execute//GRANT/REVOKE}
+zc_psql -q -c "${crypto_revoke// TO / FROM }" >/dev/null
 describe() {  # database
     zc_psql -At -d "$1" <<'SQL'
 WITH members AS (
@@ -223,6 +239,7 @@ if ! diff -u "$WORKDIR/objects.fresh" "$WORKDIR/objects.updated"; then
     exit 1
 fi
 echo "objects: $(wc -l <"$WORKDIR/objects.fresh") lines equal to a fresh install's"
+zc_psql -q -c "$crypto_execute" >/dev/null
 
 # 5. Every row and setting is still there.
 row_digest >"$WORKDIR/rows.after"
@@ -298,5 +315,29 @@ SQL
 echo "$out"
 [ "$(echo "$out" | grep -c '^ERROR:  42501')" = 2 ] || { echo "FAIL: a write through a hand-made protect trigger did not fail with 42501"; exit 1; }
 echo "$out" | grep -qx "mallory rows 0" || { echo "FAIL: rows written through a hand-made protect trigger"; exit 1; }
+# Roles that could use keys with EXECUTE alone were granted every key as
+# they used it (issue 17), and still can.
+grants=$(zc_psql -At -c "SELECT string_agg(format('%s %s %s %s', key_name, grantee, can_encrypt, can_decrypt), ',' ORDER BY key_name, grantee::text)
+                         FROM zerocut.key_grant")
+echo "key grants: $grants"
+[ "$grants" = "billing zc_up_crypto_app t t,billing zc_up_crypto_reader f t,default zc_up_crypto_app t t,default zc_up_crypto_reader f t" ] \
+    || { echo "FAIL: the update did not grant the keys to the roles that used them"; exit 1; }
+out=$(zc_psql -qAt -v ON_ERROR_STOP=0 2>&1 <<'SQL' || true
+GRANT EXECUTE ON FUNCTION zerocut.encrypt(text, text, text) TO zc_up_crypto_reader;
+SET ROLE zc_up_crypto_app;
+SELECT 'app ' || zerocut.decrypt(zerocut.encrypt('x', 'billing', 'c'), 'c');
+RESET ROLE;
+SET ROLE zc_up_crypto_member;
+SELECT 'member ' || count(*) FILTER (WHERE zerocut.decrypt(phone_encrypted, 'user_management.USER.phone') IS NOT NULL)
+       || '/' || count(phone_encrypted) FROM user_management."USER";
+SELECT zerocut.encrypt('x', 'default');
+RESET ROLE;
+REVOKE EXECUTE ON FUNCTION zerocut.encrypt(text, text, text) FROM zc_up_crypto_reader;
+SQL
+)
+echo "$out"
+echo "$out" | grep -qx "app x" || { echo "FAIL: zc_up_crypto_app cannot use its key after the update"; exit 1; }
+echo "$out" | grep -qE "^member ([1-9][0-9]*)/\1$" || { echo "FAIL: zc_up_crypto_member cannot decrypt after the update"; exit 1; }
+echo "$out" | grep -q '^ERROR:  permission denied for key "default"' || { echo "FAIL: the update let a decrypt-only role encrypt"; exit 1; }
 zc_check_server_log
 echo ok
