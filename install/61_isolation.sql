@@ -205,6 +205,13 @@ BEGIN
     -- dashboard (each function's own grants still decide).
     GRANT USAGE ON SCHEMA zerocut TO application_user, readonly_user;
     GRANT EXECUTE ON FUNCTION zerocut.current_workspace_ids(), zerocut.visible_user_ids() TO application_user;
+    -- Isolation enabled before readonly_user existed gave it no policy.
+    IF has_table_privilege('zerocut.workspace_isolation', 'SELECT')
+       AND EXISTS (SELECT FROM zerocut.workspace_isolation w
+               WHERE NOT EXISTS (SELECT FROM pg_policy p
+                                 WHERE p.polrelid = w.relation AND p.polname = 'zerocut_readonly')) THEN
+        RAISE NOTICE 'workspace isolation was enabled before readonly_user existed: it sees no rows until SELECT zerocut.enable_workspace_isolation(); runs again';
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION zerocut.setup_roles() IS

@@ -77,7 +77,7 @@ SET zerocut.audit_redact_columns = '"unterminated';
 SELECT name, context FROM pg_settings WHERE name = 'zerocut.audit_redact_columns';
 
 -- ---------------------------------------------------------------------------
--- app.current_user_id: NULL when unset, '' or not an integer; never an error.
+-- app.current_user_id: NULL when unset, '' or not a positive integer; never an error.
 CREATE TABLE who (id int PRIMARY KEY, v int);
 SELECT zerocut.enable_audit('who');
 INSERT INTO who VALUES (1, 0);
@@ -95,6 +95,9 @@ SET LOCAL app.current_user_id = '7';
 UPDATE who SET v = 5;
 COMMIT;
 UPDATE who SET v = 6;   -- after SET LOCAL ended the setting is '': NULL, and no error
+SET app.current_user_id = '-1';
+UPDATE who SET v = 7;   -- not a positive id: NULL, as zerocut.current_app_user_id() reads it
+RESET app.current_user_id;
 SELECT metadata #>> '{new_data,v}' AS v, user_id FROM audit_rows('who');
 
 -- ---------------------------------------------------------------------------

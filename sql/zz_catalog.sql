@@ -37,7 +37,9 @@ INSERT INTO public_may_execute VALUES
     ('zerocut.encrypt_sensitive_data(text,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key'),
     ('zerocut.decrypt_sensitive_data(bytea,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key'),
     ('zerocut.tenant_tables()', 'lists tables from catalogs every role can read'),
-    ('zerocut.log_row_workspace(jsonb)', 'a pure function of its argument');
+    ('zerocut.log_row_workspace(jsonb)', 'a pure function of its argument'),
+    ('zerocut.current_app_user_id()', 'reads app.current_user_id, a setting any role may read and set; for RLS policies'),
+    ('zerocut.set_app_user(integer)', 'SET LOCAL of app.current_user_id, which any role may do itself; not an identity');
 
 -- Functions PUBLIC may execute that the list does not open.
 SELECT p.oid::regprocedure AS public_function_not_in_list

@@ -582,6 +582,18 @@ BEGIN
 END
 $$;
 
+-- issue 17: app user context
+CREATE FUNCTION zerocut.current_app_user_id() RETURNS integer
+    LANGUAGE c STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zc_current_app_user_id';
+COMMENT ON FUNCTION zerocut.current_app_user_id() IS
+    'The application user of this transaction: app.current_user_id as a positive integer; NULL, never an error, when it is unset, empty (as a pooled connection keeps it after SET LOCAL), not an integer, zero, negative or above 2147483647. Use it in policies as (SELECT zerocut.current_app_user_id()) so it runs once per query';
+
+CREATE FUNCTION zerocut.set_app_user(user_id integer) RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
+    AS 'MODULE_PATHNAME', 'zc_set_app_user';
+COMMENT ON FUNCTION zerocut.set_app_user(integer) IS
+    'Sets app.current_user_id for the current transaction only (as SET LOCAL: gone at COMMIT or ROLLBACK, so pool-safe); NULL clears it for the transaction; a zero or negative user_id is an error (22023). Outside a transaction block it lasts only until the end of the statement, with a WARNING (25P01)';
 -- issue 17: tenant isolation (install/61_isolation.sql)
 -- The tables whose rows belong to a workspace, with the key a policy filters
 -- them by.  Found by name and shape, never by OID, so it follows renamed
@@ -595,10 +607,12 @@ $$;
 --   'log'          audit_log.system_log: audit rows of tenant tables carry
 --                  their workspace in the row image
 -- Partitions are not listed: what applies to a partitioned table is applied
--- to its whole tree.
+-- to its whole tree.  SECURITY DEFINER: any role may ask (the names come
+-- from catalogs it can read anyway), and the archive tables' names from
+-- zerocut.archive_policy, which it cannot.
 CREATE FUNCTION zerocut.tenant_tables()
     RETURNS TABLE(relation regclass, tenant_key text)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
     WITH workspace_scoped AS (
@@ -783,6 +797,13 @@ BEGIN
     -- dashboard (each function's own grants still decide).
     GRANT USAGE ON SCHEMA zerocut TO application_user, readonly_user;
     GRANT EXECUTE ON FUNCTION zerocut.current_workspace_ids(), zerocut.visible_user_ids() TO application_user;
+    -- Isolation enabled before readonly_user existed gave it no policy.
+    IF has_table_privilege('zerocut.workspace_isolation', 'SELECT')
+       AND EXISTS (SELECT FROM zerocut.workspace_isolation w
+               WHERE NOT EXISTS (SELECT FROM pg_policy p
+                                 WHERE p.polrelid = w.relation AND p.polname = 'zerocut_readonly')) THEN
+        RAISE NOTICE 'workspace isolation was enabled before readonly_user existed: it sees no rows until SELECT zerocut.enable_workspace_isolation(); runs again';
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION zerocut.setup_roles() IS

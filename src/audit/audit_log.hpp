@@ -79,9 +79,6 @@ Jsonb* build_truncate(AuditRelation* rel);
 // again after the log or any role changes.
 void require_usable_log();
 
-// app.current_user_id as an integer, nullopt when unset, empty or invalid.
-std::optional<int32> current_app_user();
-
 // Appends one row, or one row per element of `metadata` (one set-based
 // INSERT on the SQL path), to audit_log.system_log as its owner, after
 // require_usable_log()'s checks (cached).

@@ -6,7 +6,8 @@
 // row per changed row (level INFO, message "<table> record created|updated|
 // deleted", metadata {operation, schema, table, relid, pk, old_data,
 // new_data, xid, session_user, current_user, application_name}, user_id
-// from app.current_user_id), for a table zerocut.enable_audit() recorded in
+// from app.current_user_id as security/app_user.hpp reads it: NULL unless a
+// positive integer), for a table zerocut.enable_audit() recorded in
 // zerocut.audit_config (any other: 42501).  Statement mode writes the same rows
 // with one set-based INSERT per statement.  Arguments (written by
 // zerocut.enable_audit()): changed_only=true|false, exclude=<column>...
@@ -15,6 +16,7 @@
 
 #include "audit/audit_log.hpp"
 #include "pg/boundary.hpp"
+#include "security/app_user.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -263,7 +265,7 @@ ZC_FUNCTION(zc_audit_trigger_function)
     if (TRIGGER_FIRED_FOR_STATEMENT(data->tg_event) && !TRIGGER_FIRED_BY_TRUNCATE(data->tg_event))
         require_transition_tables(data);
     AuditRelation* rel = zc::audit::audit_relation(data);
-    std::optional<int32> user_id = zc::audit::current_app_user();
+    std::optional<int32> user_id = zc::security::current_app_user();
     if (TRIGGER_FIRED_BY_TRUNCATE(data->tg_event)) {
         Jsonb* metadata = zc::pg::guard([=] { return zc::audit::build_truncate(rel); });
         zc::audit::write_log_row(rel->message_truncate, metadata, user_id);

@@ -6,7 +6,6 @@
 #include <string>
 
 #include "audit/audit_log_internal.hpp"
-#include "core/audit_options.hpp"
 #include "core/errors.hpp"
 #include "pg/boundary.hpp"
 #include "pg/module.hpp"
@@ -135,12 +134,6 @@ void arrays_of_rows(const LogRow* rows, int count, Datum* values)
 }
 
 }  // namespace
-
-std::optional<int32> current_app_user()
-{
-    const char* setting = zc::pg::guard([] { return GetConfigOption("app.current_user_id", true, false); });
-    return core::audit::parse_user_id(setting);
-}
 
 void write_log_row(const char* message, Jsonb* metadata, std::optional<int32> user_id)
 {

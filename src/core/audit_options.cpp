@@ -1,9 +1,6 @@
 #include "core/audit_options.hpp"
 
 #include <cctype>
-#include <cerrno>
-#include <climits>
-#include <cstdlib>
 
 #include "core/errors.hpp"
 
@@ -111,22 +108,6 @@ std::optional<std::vector<std::string>> parse_column_list(std::string_view text)
         names.push_back(std::move(name));
     }
     return names;
-}
-
-std::optional<int32_t> parse_user_id(const char* text)
-{
-    if (text == nullptr) return std::nullopt;
-    const char* p = text;
-    while (*p && is_blank(*p)) ++p;
-    if (*p == '\0') return std::nullopt;
-    errno = 0;
-    char* end = nullptr;
-    long long value = std::strtoll(p, &end, 10);
-    if (end == p || errno == ERANGE) return std::nullopt;
-    while (*end && is_blank(*end)) ++end;
-    if (*end != '\0') return std::nullopt;
-    if (value < INT32_MIN || value > INT32_MAX) return std::nullopt;
-    return static_cast<int32_t>(value);
 }
 
 std::string log_message(std::string_view table, std::string_view operation)

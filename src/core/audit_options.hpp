@@ -1,10 +1,9 @@
 // Pure logic of the audit trigger (no postgres.h): the options carried by
 // the trigger's arguments, the redaction column list of the GUC
-// zerocut.audit_redact_columns, the acting user from app.current_user_id,
-// and the names of the triggers enable_audit() manages.
+// zerocut.audit_redact_columns, and the names of the triggers enable_audit()
+// manages.  (The acting user, app.current_user_id: core/app_user.hpp.)
 #pragma once
 
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,10 +38,6 @@ const char* mode_name(Mode mode);
 // as written; blanks around names ignored, empty entries skipped.  nullopt
 // when the list is malformed (unterminated quote, junk after a quote).
 std::optional<std::vector<std::string>> parse_column_list(std::string_view text);
-
-// app.current_user_id as an integer: nullopt when unset, empty, not an
-// integer or out of the int4 range.  Blanks around the number are allowed.
-std::optional<int32_t> parse_user_id(const char* text);
 
 // The names of the triggers enable_audit() creates.
 inline constexpr const char* row_trigger = "zerocut_audit_row";

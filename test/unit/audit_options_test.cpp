@@ -70,22 +70,6 @@ TEST(AuditOptions, ColumnListRejectsMalformed)
     EXPECT_FALSE(parse_column_list("\"\"").has_value());
 }
 
-TEST(AuditOptions, UserId)
-{
-    EXPECT_FALSE(parse_user_id(nullptr).has_value());
-    EXPECT_FALSE(parse_user_id("").has_value());
-    EXPECT_FALSE(parse_user_id("   ").has_value());
-    EXPECT_FALSE(parse_user_id("abc").has_value());
-    EXPECT_FALSE(parse_user_id("42abc").has_value());
-    EXPECT_FALSE(parse_user_id("4.2").has_value());
-    EXPECT_FALSE(parse_user_id("2147483648").has_value());
-    EXPECT_FALSE(parse_user_id("99999999999999999999999").has_value());
-    EXPECT_EQ(parse_user_id("42"), 42);
-    EXPECT_EQ(parse_user_id(" 42 "), 42);
-    EXPECT_EQ(parse_user_id("-7"), -7);
-    EXPECT_EQ(parse_user_id("-2147483648"), INT32_MIN);
-}
-
 TEST(AuditOptions, Messages)
 {
     EXPECT_EQ(log_message("USER", "INSERT"), "USER record created");
