@@ -29,7 +29,7 @@ packages=(
     postgresql-$VERSION-cron postgresql-$VERSION-partman postgresql-$VERSION-pgaudit
     postgresql-$VERSION-auto-failover
     build-essential cmake pkg-config libfmt-dev libssl-dev libgtest-dev googletest
-    libipc-run-perl iproute2 procps openssl
+    libipc-run-perl iproute2 procps openssl pgbouncer
 )
 STAMP=$( (echo "$SUITE"; printf '%s\n' "${packages[@]}") | md5sum | cut -c1-16)
 

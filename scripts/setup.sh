@@ -10,7 +10,7 @@ packages=(
     postgresql-15-cron postgresql-15-partman postgresql-15-pgaudit
     libipc-run-perl gnuplot-nox
     clang-format clang-tidy cppcheck
-    iproute2 debootstrap faketime openssl
+    iproute2 debootstrap faketime openssl pgbouncer
 )
 
 missing=()
