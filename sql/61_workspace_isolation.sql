@@ -135,6 +135,9 @@ CROSS JOIN (VALUES
     ('update self', $$UPDATE user_management."USER" SET username = 'me' WHERE id = 9001$$),
     ('update co-member', $$UPDATE user_management."USER" SET username = 'you' WHERE id = 9005$$),
     ('delete co-member', $$DELETE FROM user_management."USER" WHERE id = 9005$$),
+    ('delete self', $$DELETE FROM user_management."USER" WHERE id = 9001$$),
+    ('insert user', $$INSERT INTO user_management."USER" (id, email, password_hash, username) VALUES (9009, 'x@example.com', 'h', 'x')$$),
+    ('update archive own', $$UPDATE archive.consumption_record_archive SET amount = 3 WHERE workspace_id = 901$$),
     ('update archive', $$UPDATE archive.consumption_record_archive SET amount = 3$$),
     ('write the log', $$INSERT INTO audit_log.system_log (message) VALUES ('forged')$$)
 ) AS w(what, statement)

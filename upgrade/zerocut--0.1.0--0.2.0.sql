@@ -837,6 +837,7 @@ DECLARE
     index_name name;
     expression text;
     policy_name name;
+    is_archive boolean;
     has_readonly boolean := EXISTS (SELECT FROM pg_roles WHERE rolname = 'readonly_user');
 BEGIN
     IF role IS NULL THEN
@@ -872,6 +873,9 @@ BEGIN
             WHEN 'user' THEN 'id = (SELECT zerocut.current_app_user_id())'
             WHEN 'log' THEN 'zerocut.log_row_workspace(metadata) = ANY ((SELECT zerocut.current_workspace_ids())::integer[])'
         END;
+        is_archive := tenant.relation IN (SELECT to_regclass(format('%I.%I', p.target_schema, p.target_table))
+                                          FROM zerocut.archive_policy p)
+                      OR (SELECT relnamespace FROM pg_class WHERE oid = tenant.relation) = to_regnamespace('archive');
         -- The index the policy needs: one led by workspace_id, no predicate.
         index_name := NULL;
         IF tenant.tenant_key = 'workspace_id'
@@ -890,7 +894,13 @@ BEGIN
                     JOIN pg_class c ON c.oid = p.relid AND c.relkind IN ('r', 'p') LOOP
             INSERT INTO zerocut.workspace_isolation AS w (relation, policy_role, had_row_security,
                                                           had_force_row_security, created_index)
-            SELECT part, role, c.relrowsecurity, c.relforcerowsecurity,
+            -- A partition or archive table made since an earlier enable
+            -- copied our flags and policies: its own state was "off".
+            SELECT part, role,
+                   c.relrowsecurity AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = part
+                                                    AND p.polname = 'zerocut_isolation'),
+                   c.relforcerowsecurity AND NOT EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = part
+                                                         AND p.polname = 'zerocut_isolation'),
                    CASE WHEN part = tenant.relation THEN index_name END
             FROM pg_class c WHERE c.oid = part
             ON CONFLICT (relation) DO UPDATE
@@ -903,18 +913,25 @@ BEGIN
                                                                      'zerocut_readonly') LOOP
                 EXECUTE format('DROP POLICY %I ON %s', policy_name, part);
             END LOOP;
-            IF tenant.tenant_key = 'log' THEN
-                -- Audit rows are written by zerocut as the log's owner; the
-                -- role only reads its workspaces' rows.
+            IF tenant.tenant_key = 'log' OR is_archive THEN
+                -- Audit rows are written by zerocut as the log's owner, and
+                -- archive rows by the archive job as the owner: the role
+                -- only reads its workspaces' rows, whatever grants an
+                -- archive table copied from its source.
                 EXECUTE format('CREATE POLICY zerocut_isolation ON %s FOR SELECT TO %I USING (%s)',
                                part, role, expression);
+            ELSIF tenant.tenant_key = 'user' THEN
+                -- A user changes only their own row; signing up and deleting
+                -- users (whose foreign keys cascade into workspaces as the
+                -- owner) are provisioning steps, not the app role's.
+                EXECUTE format('CREATE POLICY zerocut_isolation ON %s FOR UPDATE TO %I USING (%s) WITH CHECK (%s)',
+                               part, role, expression, expression);
             ELSE
                 EXECUTE format('CREATE POLICY zerocut_isolation ON %s FOR ALL TO %I USING (%s) WITH CHECK (%s)',
                                part, role, expression, expression);
             END IF;
             IF tenant.tenant_key = 'user' THEN
-                -- Members of a shared workspace see each other; each user
-                -- writes only their own row (the policy above).
+                -- Members of a shared workspace see each other.
                 EXECUTE format('CREATE POLICY zerocut_isolation_members ON %s FOR SELECT TO %I '
                                'USING (id = ANY ((SELECT zerocut.visible_user_ids())::integer[]))', part, role);
             END IF;
