@@ -656,7 +656,8 @@ COMMENT ON FUNCTION zerocut.tenant_tables() IS
 -- int4 is NULL.
 CREATE FUNCTION zerocut.log_row_workspace(metadata jsonb) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN (SELECT CASE WHEN workspace ~ '^[0-9]{1,9}$' THEN workspace::integer END
+    RETURN (SELECT CASE WHEN workspace ~ '^[0-9]{1,10}$'
+                        THEN CASE WHEN workspace::bigint <= 2147483647 THEN workspace::integer END END
             FROM (SELECT CASE WHEN metadata ->> 'schema' = 'workspace_domain' AND metadata ->> 'table' = 'workspace'
                                   THEN metadata #>> '{pk,id}'
                               ELSE coalesce(metadata #>> '{new_data,workspace_id}',
@@ -666,35 +667,17 @@ COMMENT ON FUNCTION zerocut.log_row_workspace(jsonb) IS
     'The workspace of an audit row of a tenant table (row image workspace_id, or a workspace row''s id), NULL for other rows; never an error; used by the isolation policy on audit_log.system_log';
 
 -- The workspaces the current app user (zerocut.current_app_user_id()) is an
--- active member of, active workspaces only; empty without a user.  SECURITY
--- DEFINER: the policies of user_workspace and workspace call it, and it must
--- read them past those policies (as the extension's owner, a superuser).
--- STABLE: a policy writes it as an initplan, `(SELECT ...)`, run once per
--- statement.
+-- active member of, active workspaces only; empty without a user.  In C++
+-- (src/security/current_workspace_ids.cpp): it reads user_workspace and
+-- workspace as user_workspace's owner past their policies (which call it),
+-- and keeps its answer while the caller's snapshot is unchanged, so the
+-- several initplans of one transaction read the memberships once.  STABLE:
+-- a policy writes it as an initplan, `(SELECT ...)`, run once per statement.
 CREATE FUNCTION zerocut.current_workspace_ids() RETURNS integer[]
-    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    app_user integer := zerocut.current_app_user_id();
-BEGIN
-    IF app_user IS NULL THEN
-        RETURN '{}';
-    END IF;
-    IF to_regclass('workspace_domain.user_workspace') IS NULL OR to_regclass('workspace_domain.workspace') IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = '42P01',
-            MESSAGE = 'zerocut.current_workspace_ids() needs the domain tables workspace_domain.workspace and user_workspace',
-            HINT = 'Run SELECT zerocut.install_domain_schema();';
-    END IF;
-    RETURN ARRAY(SELECT m.workspace_id
-                 FROM workspace_domain.user_workspace m
-                 JOIN workspace_domain.workspace w ON w.id = m.workspace_id
-                 WHERE m.user_id = app_user AND m.status = 'active' AND w.status = 'active'
-                 ORDER BY m.workspace_id);
-END
-$$;
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zc_current_workspace_ids';
 COMMENT ON FUNCTION zerocut.current_workspace_ids() IS
-    'The workspaces the current app user (app.current_user_id) is an active member of, active workspaces only; empty without a user; SECURITY DEFINER, executable by the roles isolation is enabled for';
+    'The workspaces the current app user (app.current_user_id) is an active member of, active workspaces only; empty without a user; reads as user_workspace''s owner, answer kept while the snapshot is unchanged; executable by the roles isolation is enabled for';
 REVOKE ALL ON FUNCTION zerocut.current_workspace_ids() FROM PUBLIC;
 
 -- The users the current app user may see: themself and the active members
@@ -722,8 +705,10 @@ COMMENT ON FUNCTION zerocut.visible_user_ids() IS
 REVOKE ALL ON FUNCTION zerocut.visible_user_ids() FROM PUBLIC;
 
 -- The application and read-only roles (seed: application_user,
--- readonly_user).  Runs with the caller's rights: creating roles needs
--- CREATEROLE, granting on the domain tables needs their owner.
+-- readonly_user).  Runs with the caller's rights, normally a superuser's:
+-- it creates roles (CREATEROLE) and grants on every table of the domain
+-- schemas, the audit log's partitions (the log owner's) included, which a
+-- non-superuser can only do if it owns them all.
 CREATE FUNCTION zerocut.setup_roles() RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -826,6 +811,25 @@ COMMENT ON TABLE zerocut.workspace_isolation IS
     'One row per table or partition zerocut.enable_workspace_isolation() put under row-level security: the role its policies are for, the row-security flags it had before, the index created for the policy; read by disable_workspace_isolation()';
 REVOKE ALL ON TABLE zerocut.workspace_isolation FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('zerocut.workspace_isolation', '');
+
+-- A dropped table or partition leaves the registry: a later table could get
+-- its OID, and disable_workspace_isolation() would then change that table.
+CREATE FUNCTION zerocut.workspace_isolation_forget_dropped() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM zerocut.workspace_isolation w
+    USING pg_catalog.pg_event_trigger_dropped_objects() d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND w.relation = d.objid;
+END
+$$;
+COMMENT ON FUNCTION zerocut.workspace_isolation_forget_dropped() IS
+    'sql_drop event trigger function: deletes the zerocut.workspace_isolation rows of dropped tables and partitions';
+REVOKE ALL ON FUNCTION zerocut.workspace_isolation_forget_dropped() FROM PUBLIC;
+CREATE EVENT TRIGGER zerocut_workspace_isolation_forget_dropped ON sql_drop
+    EXECUTE FUNCTION zerocut.workspace_isolation_forget_dropped();
+COMMENT ON EVENT TRIGGER zerocut_workspace_isolation_forget_dropped IS
+    'Deletes the zerocut.workspace_isolation row of a dropped table or partition (DROP TABLE, DROP SCHEMA ... CASCADE, DROP OWNED)';
 
 CREATE FUNCTION zerocut.enable_workspace_isolation(role name DEFAULT 'application_user') RETURNS void
     LANGUAGE plpgsql
@@ -997,13 +1001,16 @@ REVOKE ALL ON FUNCTION zerocut.disable_workspace_isolation() FROM PUBLIC;
 -- issue 17: check_security (install/65_check_security.sql)
 -- One row per finding, ordered by severity (high, medium, low), then object.
 -- Each check is one UNION ALL branch of the final SELECT, commented with its
--- number; checks 4 and 7 need the role application_user and return nothing
--- without it.  SECURITY INVOKER: it reads only catalogs and
+-- number; checks 4, 7 and 8-11 need the role application_user and return
+-- nothing without it.  SECURITY INVOKER: it reads only catalogs and
 -- zerocut.tenant_tables(), as its caller.
 CREATE FUNCTION zerocut.check_security()
     RETURNS TABLE(severity text, object text, problem text, fix text)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
+    -- The planner's estimates for the recursive role walks are huge, so JIT
+    -- would compile the query for ~0.4 s of an ~0.1 s run.
+    SET jit = off
     AS $$
     WITH RECURSIVE
     -- The schemas the domain installer makes, and zerocut's own.
@@ -1043,6 +1050,31 @@ CREATE FUNCTION zerocut.check_security()
         SELECT m.member, m.roleid FROM pg_auth_members m JOIN app_role a ON m.roleid = a.oid
         UNION
         SELECT m.member, m.roleid FROM pg_auth_members m JOIN app_member am ON m.roleid = am.member
+    ),
+    -- Every role that is a member of readonly_user, the same way.
+    readonly_member(member, via) AS (
+        SELECT m.member, m.roleid FROM pg_auth_members m JOIN pg_roles r ON m.roleid = r.oid
+        WHERE r.rolname = 'readonly_user'
+        UNION
+        SELECT m.member, m.roleid FROM pg_auth_members m JOIN readonly_member rm ON m.roleid = rm.member
+    ),
+    -- The roles the application's sessions may act as: application_user and
+    -- its members (superusers are check 4's).
+    app_subject AS (
+        SELECT a.oid FROM app_role a WHERE NOT a.rolsuper
+        UNION
+        SELECT m.member FROM app_member m JOIN pg_roles r ON r.oid = m.member WHERE NOT r.rolsuper
+    ),
+    -- The owners of tenant tables and partitions, and every role that is a
+    -- member of one (it can SET ROLE to the owner), with the role it was
+    -- granted on the way.
+    tenant_owner AS (
+        SELECT DISTINCT c.relowner AS owner FROM tenant_relation r JOIN pg_class c ON c.oid = r.relid
+    ),
+    owner_member(owner, member, via) AS (
+        SELECT o.owner, m.member, m.roleid FROM pg_auth_members m JOIN tenant_owner o ON m.roleid = o.owner
+        UNION
+        SELECT om.owner, m.member, m.roleid FROM pg_auth_members m JOIN owner_member om ON m.roleid = om.member
     ),
     -- Check 3's exceptions: zerocut functions PUBLIC may execute although
     -- they are VOLATILE or use keys, each with the reason (the same reasons
@@ -1280,6 +1312,82 @@ CREATE FUNCTION zerocut.check_security()
                AND (has_table_privilege(a.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE')
                     OR has_any_column_privilege(a.oid, c.oid, 'SELECT, INSERT, UPDATE')))
            OR (c.relkind = 'm' AND has_any_column_privilege(a.oid, c.oid, 'SELECT'))
+
+        UNION ALL
+        -- Check 8 (high): a permissive policy other than zerocut's on a
+        -- tenant table or partition that applies to the application's
+        -- roles: permissive policies are ORed, so every row it lets
+        -- through is visible (or writable) whatever the workspace.
+        SELECT 'high', format('policy %I on %s', p.polname, p.polrelid::regclass),
+               format('permissive policy for %s is ORed with zerocut''s isolation policy: the rows it allows are open to the application in every workspace',
+                      CASE WHEN 0 = ANY (p.polroles) THEN 'PUBLIC'
+                           ELSE (SELECT string_agg(quote_ident(r.rolname), ', ' ORDER BY r.rolname)
+                                 FROM pg_roles r WHERE r.oid = ANY (p.polroles)) END),
+               format('DROP POLICY %I ON %s;  -- or create it AS RESTRICTIVE, or for roles the application does not use',
+                      p.polname, p.polrelid::regclass)
+        FROM pg_policy p
+        JOIN tenant_relation r ON r.relid = p.polrelid
+        WHERE p.polpermissive AND EXISTS (SELECT 1 FROM app_role)
+          AND p.polname NOT IN ('zerocut_isolation', 'zerocut_isolation_members', 'zerocut_readonly')
+          AND (0 = ANY (p.polroles)
+               OR EXISTS (SELECT 1 FROM app_subject s, unnest(p.polroles) AS pr(role)
+                          WHERE pg_has_role(s.oid, pr.role, 'MEMBER')))
+
+        UNION ALL
+        -- Check 9 (high): a role of the application that is also a member
+        -- of readonly_user: readonly_user's policies (USING (true)) are ORed
+        -- with the application's, so its sessions read every workspace.
+        SELECT 'high', quote_ident(r.rolname),
+               format('member of %s and of readonly_user: readonly_user''s policies let its sessions read every workspace',
+                      CASE WHEN r.rolname = 'application_user' THEN 'the application role' ELSE 'application_user' END),
+               format('REVOKE %s FROM %I;',
+                      (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                       FROM readonly_member m JOIN pg_roles v ON v.oid = m.via WHERE m.member = r.oid),
+                      r.rolname)
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        WHERE s.oid IN (SELECT member FROM readonly_member)
+
+        UNION ALL
+        -- Check 10 (high): a role of the application that owns a tenant
+        -- table or can SET ROLE to its owner: the owner may turn the table's
+        -- row-level security off (ALTER TABLE ... NO FORCE / DISABLE).
+        SELECT 'high', quote_ident(r.rolname),
+               CASE WHEN r.oid = o.owner
+                    THEN format('%s owns tenant tables: it can turn their row-level security off',
+                                CASE WHEN r.rolname = 'application_user' THEN 'the application role'
+                                     ELSE 'a member of application_user' END)
+                    ELSE format('member of application_user and of %I, which owns tenant tables: it can SET ROLE %I and turn their row-level security off',
+                                (SELECT rolname FROM pg_roles WHERE oid = o.owner),
+                                (SELECT rolname FROM pg_roles WHERE oid = o.owner)) END,
+               CASE WHEN r.oid <> o.owner
+                    THEN format('REVOKE %s FROM %I;',
+                                (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                                 FROM owner_member m JOIN pg_roles v ON v.oid = m.via
+                                 WHERE m.owner = o.owner AND m.member = r.oid),
+                                r.rolname)
+                    WHEN r.rolname = 'application_user'
+                    THEN format('REASSIGN OWNED BY %I TO %s;', r.rolname,
+                                (SELECT e.extowner::regrole::text FROM pg_extension e WHERE e.extname = 'zerocut'))
+                    ELSE format('REVOKE %s FROM %I;',
+                                (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                                 FROM app_member m JOIN pg_roles v ON v.oid = m.via WHERE m.member = r.oid),
+                                r.rolname) END
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        JOIN tenant_owner o ON o.owner = r.oid
+                            OR EXISTS (SELECT 1 FROM owner_member m WHERE m.owner = o.owner AND m.member = r.oid)
+
+        UNION ALL
+        -- Check 11 (high, PostgreSQL 15 and older): a role of the
+        -- application with CREATEROLE: before 16 it may grant itself any
+        -- non-superuser role, the tables' owners included.
+        SELECT 'high', quote_ident(r.rolname),
+               'has CREATEROLE and acts for the application: before PostgreSQL 16 it can grant itself the tables'' owner and turn row-level security off',
+               format('ALTER ROLE %I NOCREATEROLE;', r.rolname)
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        WHERE r.rolcreaterole AND current_setting('server_version_num')::integer < 160000
     )
     SELECT f.severity, f.object, f.problem, f.fix
     FROM finding f
