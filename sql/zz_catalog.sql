@@ -39,7 +39,9 @@ INSERT INTO public_may_execute VALUES
     ('zerocut.tenant_tables()', 'lists table names only: those of the catalogs every role can read, and archive tables named in zerocut.archive_policy, which pg_class shows too'),
     ('zerocut.log_row_workspace(jsonb)', 'a pure function of its argument'),
     ('zerocut.current_app_user_id()', 'reads app.current_user_id, a setting any role may read and set; for RLS policies'),
-    ('zerocut.set_app_user(integer)', 'SET LOCAL of app.current_user_id, which any role may do itself; not an identity');
+    ('zerocut.set_app_user(integer)', 'SET LOCAL of app.current_user_id, which any role may do itself; not an identity'),
+    ('zerocut.cron_schedule_interval(text)', 'a pure function of its argument (reads a cron schedule)'),
+    ('zerocut.require_pg_cron(text)', 'raises an error or nothing, from catalogs and settings every role can read');
 
 -- Functions PUBLIC may execute that the list does not open.
 SELECT p.oid::regprocedure AS public_function_not_in_list
