@@ -84,10 +84,10 @@ void run_caller_sql(zc::pg::SpiSession&, const std::string& sql, const std::stri
     // SPI_execute() itself, not SpiSession::execute(): the codes SPI returns
     // instead of raising (transaction control, COPY to the client) get their
     // SQLSTATE and the same prefix as a raised error.
-    const char* text = sql.c_str();
+    const char* query = sql.c_str();
     int rc;
     try {
-        rc = zc::pg::guard([=] { return SPI_execute(text, false, 0); });
+        rc = zc::pg::guard([=] { return SPI_execute(query, false, 0); });
     } catch (const zc::pg::PgError& error) {
         ErrorData* data = error.data();
         std::string message = what + " failed with SQLSTATE ";
