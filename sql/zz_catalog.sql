@@ -39,7 +39,8 @@ INSERT INTO public_may_execute VALUES
     ('zerocut.tenant_tables()', 'lists tables from catalogs every role can read'),
     ('zerocut.log_row_workspace(jsonb)', 'a pure function of its argument'),
     ('zerocut.current_app_user_id()', 'reads app.current_user_id, a setting any role may read and set; for RLS policies'),
-    ('zerocut.set_app_user(integer)', 'SET LOCAL of app.current_user_id, which any role may do itself; not an identity');
+    ('zerocut.set_app_user(integer)', 'SET LOCAL of app.current_user_id, which any role may do itself; not an identity'),
+    ('zerocut.online_copy_pending(integer,integer)', 'the captured change keys of an online copy, only for the owner of its source (42501 otherwise); online copies read their log through it as the tables'' owner');
 
 -- Functions PUBLIC may execute that the list does not open.
 SELECT p.oid::regprocedure AS public_function_not_in_list
