@@ -64,7 +64,8 @@ COMMENT ON FUNCTION zerocut.tenant_tables() IS
 -- int4 is NULL.
 CREATE FUNCTION zerocut.log_row_workspace(metadata jsonb) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN (SELECT CASE WHEN workspace ~ '^[0-9]{1,9}$' THEN workspace::integer END
+    RETURN (SELECT CASE WHEN workspace ~ '^[0-9]{1,10}$'
+                        THEN CASE WHEN workspace::bigint <= 2147483647 THEN workspace::integer END END
             FROM (SELECT CASE WHEN metadata ->> 'schema' = 'workspace_domain' AND metadata ->> 'table' = 'workspace'
                                   THEN metadata #>> '{pk,id}'
                               ELSE coalesce(metadata #>> '{new_data,workspace_id}',
@@ -74,35 +75,17 @@ COMMENT ON FUNCTION zerocut.log_row_workspace(jsonb) IS
     'The workspace of an audit row of a tenant table (row image workspace_id, or a workspace row''s id), NULL for other rows; never an error; used by the isolation policy on audit_log.system_log';
 
 -- The workspaces the current app user (zerocut.current_app_user_id()) is an
--- active member of, active workspaces only; empty without a user.  SECURITY
--- DEFINER: the policies of user_workspace and workspace call it, and it must
--- read them past those policies (as the extension's owner, a superuser).
--- STABLE: a policy writes it as an initplan, `(SELECT ...)`, run once per
--- statement.
+-- active member of, active workspaces only; empty without a user.  In C++
+-- (src/security/current_workspace_ids.cpp): it reads user_workspace and
+-- workspace as user_workspace's owner past their policies (which call it),
+-- and keeps its answer while the caller's snapshot is unchanged, so the
+-- several initplans of one transaction read the memberships once.  STABLE:
+-- a policy writes it as an initplan, `(SELECT ...)`, run once per statement.
 CREATE FUNCTION zerocut.current_workspace_ids() RETURNS integer[]
-    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    app_user integer := zerocut.current_app_user_id();
-BEGIN
-    IF app_user IS NULL THEN
-        RETURN '{}';
-    END IF;
-    IF to_regclass('workspace_domain.user_workspace') IS NULL OR to_regclass('workspace_domain.workspace') IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = '42P01',
-            MESSAGE = 'zerocut.current_workspace_ids() needs the domain tables workspace_domain.workspace and user_workspace',
-            HINT = 'Run SELECT zerocut.install_domain_schema();';
-    END IF;
-    RETURN ARRAY(SELECT m.workspace_id
-                 FROM workspace_domain.user_workspace m
-                 JOIN workspace_domain.workspace w ON w.id = m.workspace_id
-                 WHERE m.user_id = app_user AND m.status = 'active' AND w.status = 'active'
-                 ORDER BY m.workspace_id);
-END
-$$;
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zc_current_workspace_ids';
 COMMENT ON FUNCTION zerocut.current_workspace_ids() IS
-    'The workspaces the current app user (app.current_user_id) is an active member of, active workspaces only; empty without a user; SECURITY DEFINER, executable by the roles isolation is enabled for';
+    'The workspaces the current app user (app.current_user_id) is an active member of, active workspaces only; empty without a user; reads as user_workspace''s owner, answer kept while the snapshot is unchanged; executable by the roles isolation is enabled for';
 REVOKE ALL ON FUNCTION zerocut.current_workspace_ids() FROM PUBLIC;
 
 -- The users the current app user may see: themself and the active members
@@ -130,8 +113,10 @@ COMMENT ON FUNCTION zerocut.visible_user_ids() IS
 REVOKE ALL ON FUNCTION zerocut.visible_user_ids() FROM PUBLIC;
 
 -- The application and read-only roles (seed: application_user,
--- readonly_user).  Runs with the caller's rights: creating roles needs
--- CREATEROLE, granting on the domain tables needs their owner.
+-- readonly_user).  Runs with the caller's rights, normally a superuser's:
+-- it creates roles (CREATEROLE) and grants on every table of the domain
+-- schemas, the audit log's partitions (the log owner's) included, which a
+-- non-superuser can only do if it owns them all.
 CREATE FUNCTION zerocut.setup_roles() RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -234,6 +219,25 @@ COMMENT ON TABLE zerocut.workspace_isolation IS
     'One row per table or partition zerocut.enable_workspace_isolation() put under row-level security: the role its policies are for, the row-security flags it had before, the index created for the policy; read by disable_workspace_isolation()';
 REVOKE ALL ON TABLE zerocut.workspace_isolation FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('zerocut.workspace_isolation', '');
+
+-- A dropped table or partition leaves the registry: a later table could get
+-- its OID, and disable_workspace_isolation() would then change that table.
+CREATE FUNCTION zerocut.workspace_isolation_forget_dropped() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM zerocut.workspace_isolation w
+    USING pg_catalog.pg_event_trigger_dropped_objects() d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND w.relation = d.objid;
+END
+$$;
+COMMENT ON FUNCTION zerocut.workspace_isolation_forget_dropped() IS
+    'sql_drop event trigger function: deletes the zerocut.workspace_isolation rows of dropped tables and partitions';
+REVOKE ALL ON FUNCTION zerocut.workspace_isolation_forget_dropped() FROM PUBLIC;
+CREATE EVENT TRIGGER zerocut_workspace_isolation_forget_dropped ON sql_drop
+    EXECUTE FUNCTION zerocut.workspace_isolation_forget_dropped();
+COMMENT ON EVENT TRIGGER zerocut_workspace_isolation_forget_dropped IS
+    'Deletes the zerocut.workspace_isolation row of a dropped table or partition (DROP TABLE, DROP SCHEMA ... CASCADE, DROP OWNED)';
 
 CREATE FUNCTION zerocut.enable_workspace_isolation(role name DEFAULT 'application_user') RETURNS void
     LANGUAGE plpgsql

@@ -5,13 +5,16 @@
 
 -- One row per finding, ordered by severity (high, medium, low), then object.
 -- Each check is one UNION ALL branch of the final SELECT, commented with its
--- number; checks 4 and 7 need the role application_user and return nothing
--- without it.  SECURITY INVOKER: it reads only catalogs and
+-- number; checks 4, 7 and 8-11 need the role application_user and return
+-- nothing without it.  SECURITY INVOKER: it reads only catalogs and
 -- zerocut.tenant_tables(), as its caller.
 CREATE FUNCTION zerocut.check_security()
     RETURNS TABLE(severity text, object text, problem text, fix text)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
+    -- The planner's estimates for the recursive role walks are huge, so JIT
+    -- would compile the query for ~0.4 s of an ~0.1 s run.
+    SET jit = off
     AS $$
     WITH RECURSIVE
     -- The schemas the domain installer makes, and zerocut's own.
@@ -51,6 +54,31 @@ CREATE FUNCTION zerocut.check_security()
         SELECT m.member, m.roleid FROM pg_auth_members m JOIN app_role a ON m.roleid = a.oid
         UNION
         SELECT m.member, m.roleid FROM pg_auth_members m JOIN app_member am ON m.roleid = am.member
+    ),
+    -- Every role that is a member of readonly_user, the same way.
+    readonly_member(member, via) AS (
+        SELECT m.member, m.roleid FROM pg_auth_members m JOIN pg_roles r ON m.roleid = r.oid
+        WHERE r.rolname = 'readonly_user'
+        UNION
+        SELECT m.member, m.roleid FROM pg_auth_members m JOIN readonly_member rm ON m.roleid = rm.member
+    ),
+    -- The roles the application's sessions may act as: application_user and
+    -- its members (superusers are check 4's).
+    app_subject AS (
+        SELECT a.oid FROM app_role a WHERE NOT a.rolsuper
+        UNION
+        SELECT m.member FROM app_member m JOIN pg_roles r ON r.oid = m.member WHERE NOT r.rolsuper
+    ),
+    -- The owners of tenant tables and partitions, and every role that is a
+    -- member of one (it can SET ROLE to the owner), with the role it was
+    -- granted on the way.
+    tenant_owner AS (
+        SELECT DISTINCT c.relowner AS owner FROM tenant_relation r JOIN pg_class c ON c.oid = r.relid
+    ),
+    owner_member(owner, member, via) AS (
+        SELECT o.owner, m.member, m.roleid FROM pg_auth_members m JOIN tenant_owner o ON m.roleid = o.owner
+        UNION
+        SELECT om.owner, m.member, m.roleid FROM pg_auth_members m JOIN owner_member om ON m.roleid = om.member
     ),
     -- Check 3's exceptions: zerocut functions PUBLIC may execute although
     -- they are VOLATILE or use keys, each with the reason (the same reasons
@@ -288,6 +316,82 @@ CREATE FUNCTION zerocut.check_security()
                AND (has_table_privilege(a.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE')
                     OR has_any_column_privilege(a.oid, c.oid, 'SELECT, INSERT, UPDATE')))
            OR (c.relkind = 'm' AND has_any_column_privilege(a.oid, c.oid, 'SELECT'))
+
+        UNION ALL
+        -- Check 8 (high): a permissive policy other than zerocut's on a
+        -- tenant table or partition that applies to the application's
+        -- roles: permissive policies are ORed, so every row it lets
+        -- through is visible (or writable) whatever the workspace.
+        SELECT 'high', format('policy %I on %s', p.polname, p.polrelid::regclass),
+               format('permissive policy for %s is ORed with zerocut''s isolation policy: the rows it allows are open to the application in every workspace',
+                      CASE WHEN 0 = ANY (p.polroles) THEN 'PUBLIC'
+                           ELSE (SELECT string_agg(quote_ident(r.rolname), ', ' ORDER BY r.rolname)
+                                 FROM pg_roles r WHERE r.oid = ANY (p.polroles)) END),
+               format('DROP POLICY %I ON %s;  -- or create it AS RESTRICTIVE, or for roles the application does not use',
+                      p.polname, p.polrelid::regclass)
+        FROM pg_policy p
+        JOIN tenant_relation r ON r.relid = p.polrelid
+        WHERE p.polpermissive AND EXISTS (SELECT 1 FROM app_role)
+          AND p.polname NOT IN ('zerocut_isolation', 'zerocut_isolation_members', 'zerocut_readonly')
+          AND (0 = ANY (p.polroles)
+               OR EXISTS (SELECT 1 FROM app_subject s, unnest(p.polroles) AS pr(role)
+                          WHERE pg_has_role(s.oid, pr.role, 'MEMBER')))
+
+        UNION ALL
+        -- Check 9 (high): a role of the application that is also a member
+        -- of readonly_user: readonly_user's policies (USING (true)) are ORed
+        -- with the application's, so its sessions read every workspace.
+        SELECT 'high', quote_ident(r.rolname),
+               format('member of %s and of readonly_user: readonly_user''s policies let its sessions read every workspace',
+                      CASE WHEN r.rolname = 'application_user' THEN 'the application role' ELSE 'application_user' END),
+               format('REVOKE %s FROM %I;',
+                      (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                       FROM readonly_member m JOIN pg_roles v ON v.oid = m.via WHERE m.member = r.oid),
+                      r.rolname)
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        WHERE s.oid IN (SELECT member FROM readonly_member)
+
+        UNION ALL
+        -- Check 10 (high): a role of the application that owns a tenant
+        -- table or can SET ROLE to its owner: the owner may turn the table's
+        -- row-level security off (ALTER TABLE ... NO FORCE / DISABLE).
+        SELECT 'high', quote_ident(r.rolname),
+               CASE WHEN r.oid = o.owner
+                    THEN format('%s owns tenant tables: it can turn their row-level security off',
+                                CASE WHEN r.rolname = 'application_user' THEN 'the application role'
+                                     ELSE 'a member of application_user' END)
+                    ELSE format('member of application_user and of %I, which owns tenant tables: it can SET ROLE %I and turn their row-level security off',
+                                (SELECT rolname FROM pg_roles WHERE oid = o.owner),
+                                (SELECT rolname FROM pg_roles WHERE oid = o.owner)) END,
+               CASE WHEN r.oid <> o.owner
+                    THEN format('REVOKE %s FROM %I;',
+                                (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                                 FROM owner_member m JOIN pg_roles v ON v.oid = m.via
+                                 WHERE m.owner = o.owner AND m.member = r.oid),
+                                r.rolname)
+                    WHEN r.rolname = 'application_user'
+                    THEN format('REASSIGN OWNED BY %I TO %s;', r.rolname,
+                                (SELECT e.extowner::regrole::text FROM pg_extension e WHERE e.extname = 'zerocut'))
+                    ELSE format('REVOKE %s FROM %I;',
+                                (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                                 FROM app_member m JOIN pg_roles v ON v.oid = m.via WHERE m.member = r.oid),
+                                r.rolname) END
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        JOIN tenant_owner o ON o.owner = r.oid
+                            OR EXISTS (SELECT 1 FROM owner_member m WHERE m.owner = o.owner AND m.member = r.oid)
+
+        UNION ALL
+        -- Check 11 (high, PostgreSQL 15 and older): a role of the
+        -- application with CREATEROLE: before 16 it may grant itself any
+        -- non-superuser role, the tables' owners included.
+        SELECT 'high', quote_ident(r.rolname),
+               'has CREATEROLE and acts for the application: before PostgreSQL 16 it can grant itself the tables'' owner and turn row-level security off',
+               format('ALTER ROLE %I NOCREATEROLE;', r.rolname)
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        WHERE r.rolcreaterole AND current_setting('server_version_num')::integer < 160000
     )
     SELECT f.severity, f.object, f.problem, f.fix
     FROM finding f

@@ -27,7 +27,7 @@ DIR=${ZC_PG_ROOT_CACHE:-/var/cache/zerocut}/pg-root-$VERSION
 packages=(
     postgresql-$VERSION postgresql-server-dev-$VERSION postgresql-contrib
     postgresql-$VERSION-cron postgresql-$VERSION-partman postgresql-$VERSION-pgaudit
-    postgresql-$VERSION-auto-failover
+    postgresql-$VERSION-auto-failover pg-auto-failover-cli pgbackrest
     build-essential cmake pkg-config libfmt-dev libssl-dev libgtest-dev googletest
     libipc-run-perl iproute2 procps openssl pgbouncer
 )

@@ -11,6 +11,7 @@ packages=(
     libipc-run-perl gnuplot-nox
     clang-format clang-tidy cppcheck
     iproute2 debootstrap faketime openssl pgbouncer
+    pgbackrest postgresql-15-auto-failover pg-auto-failover-cli
 )
 
 missing=()

@@ -120,6 +120,22 @@ FROM crypto_sec_own.owned;
 SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_victim', 'phone')$$);
 RESET ROLE;
 SELECT zerocut.decrypt(secret_encrypted, 'crypto_sec_own.owned.secret') AS owner_row_decrypts FROM crypto_sec_own.owned;
+-- Under forced row security with no policy for the owner (workspace
+-- isolation), protect_column()'s checks still see every row: the foreign
+-- ciphertext is found, and the rows to backfill are all counted.
+CREATE TABLE crypto_sec_own.forced (id int, secret text, secret_encrypted bytea);
+INSERT INTO crypto_sec_own.forced VALUES (1, 'a', '\x00'), (2, 'b', NULL), (3, 'c', NULL);
+ALTER TABLE crypto_sec_own.forced OWNER TO zc_sec_owner;
+ALTER TABLE crypto_sec_own.forced ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+SET ROLE zc_sec_owner;
+SELECT count(*) AS rows_the_owner_sees FROM crypto_sec_own.forced;
+SELECT pg_temp.try($$SELECT zerocut.protect_column('crypto_sec_own.forced', 'secret', blind_index => false) ->> 'trigger'$$);
+RESET ROLE;
+UPDATE crypto_sec_own.forced SET secret_encrypted = NULL;
+SET ROLE zc_sec_owner;
+SELECT zerocut.protect_column('crypto_sec_own.forced', 'secret', blind_index => false) ->> 'rows_to_backfill' AS rows_to_backfill;
+RESET ROLE;
+DROP TABLE crypto_sec_own.forced;
 -- The backfill's step (encrypt_column_batch) updates the table as its
 -- owner, restricted: the owner's BEFORE UPDATE trigger does not run with the
 -- rights of the superuser who ran the backfill (it would make zc_sec_owner

@@ -186,3 +186,13 @@ RESET ROLE;
 -- Clean up.
 DROP TABLE ctx_notes, ctx_seed_notes;
 DROP ROLE regress_ctx_app;
+
+-- log_row_workspace(): the workspace of an audit row, NULL (never an error)
+-- for anything that is not a plain int4.
+SELECT m AS metadata, zerocut.log_row_workspace(m::jsonb) AS workspace
+FROM (VALUES ('{"new_data": {"workspace_id": 7}}'), ('{"old_data": {"workspace_id": 2147483647}}'),
+             ('{"new_data": {"workspace_id": 2147483648}}'), ('{"new_data": {"workspace_id": 99999999999}}'),
+             ('{"new_data": {"workspace_id": -1}}'), ('{"new_data": {"workspace_id": "x"}}'),
+             ('{"new_data": {"workspace_id": 1.5}}'), ('{"new_data": {"workspace_id": null}, "old_data": {"workspace_id": 3}}'),
+             ('{"schema": "workspace_domain", "table": "workspace", "pk": {"id": 1000000000}}'),
+             ('{"schema": "user_management", "table": "USER", "pk": {"id": 5}}'), ('{}')) AS v(m);

@@ -53,6 +53,11 @@ SELECT zerocut.enable_workspace_isolation();  -- idempotent
 SELECT zerocut.create_monthly_partition('financial_management.consumption_record', DATE '2035-03-01') IS NOT NULL AS later_partition;
 INSERT INTO financial_management.consumption_record (workspace_id, amount, created_at)
 SELECT w, 5, TIMESTAMPTZ '2035-03-02 00:00+00' FROM unnest(ARRAY[901, 902, 903]) AS w;
+-- enable again covers it; what it records as "before" is the state before
+-- zerocut (off), not the flags it copied from the parent.
+SELECT zerocut.enable_workspace_isolation();
+SELECT had_row_security, had_force_row_security FROM zerocut.workspace_isolation
+WHERE relation = 'financial_management.consumption_record_2035_03'::regclass;
 -- Every tenant table and partition is forced, with its policies.
 SELECT t.relation, t.tenant_key,
        bool_and(c.relrowsecurity AND c.relforcerowsecurity) AS forced,
@@ -191,6 +196,30 @@ SELECT count(*) FROM data_statistics.mv_workspace_analytics;
 TRUNCATE api_management.api_key;
 RESET ROLE;
 
+-- current_workspace_ids() keeps its answer while the snapshot is the same
+-- and reads again when it is not: after the transaction's own write, after
+-- a rolled-back savepoint (same snapshot fields, the savepoint's writes
+-- gone), for another user; as the app role its policies follow.
+BEGIN;
+SELECT zerocut.set_app_user(9001);
+SELECT zerocut.current_workspace_ids() AS first, zerocut.current_workspace_ids() AS again;
+UPDATE workspace_domain.user_workspace SET status = 'inactive' WHERE user_id = 9001 AND workspace_id = 901;
+SELECT zerocut.current_workspace_ids() AS after_own_write;
+SAVEPOINT regress_membership;
+UPDATE workspace_domain.user_workspace SET status = 'active' WHERE user_id = 9001 AND workspace_id = 901;
+SELECT zerocut.current_workspace_ids() AS in_savepoint;
+ROLLBACK TO SAVEPOINT regress_membership;
+SELECT zerocut.current_workspace_ids() AS after_rollback_to_savepoint;
+SET LOCAL ROLE regress_app;
+SELECT array_agg(workspace_id ORDER BY workspace_id) AS app_sees_keys FROM api_management.api_key;
+SELECT zerocut.set_app_user(9004);
+SELECT zerocut.current_workspace_ids() AS other_user;
+SELECT zerocut.set_app_user(NULL);
+SELECT zerocut.current_workspace_ids() AS no_user;
+ROLLBACK;
+SELECT zerocut.set_app_user(9001);  -- a new transaction, nothing kept from the last
+SELECT zerocut.current_workspace_ids() AS next_transaction;
+
 -- readonly_user reads everything, writes nothing, also in tables made
 -- later and in next month's partition (made after setup_roles()).
 CREATE TABLE financial_management.regress_later (id int);
@@ -207,6 +236,33 @@ SELECT regress_write(NULL, $$INSERT INTO financial_management.regress_later VALU
 RESET ROLE;
 -- The later partition got the parent's policies (zerocut copies them).
 SELECT polname FROM pg_policy WHERE polrelid = 'financial_management.consumption_record_2035_03'::regclass ORDER BY 1;
+
+-- An archive table made after enable (a new archive policy's first run)
+-- copies its source's grants, row security and a read-only policy: the
+-- app role reads its own workspaces' archived rows and writes none.
+SELECT zerocut.set_archive_policy('data_statistics.usage_stats', 'date', '1 year');
+SELECT source, rows_moved, status FROM zerocut.archive('data_statistics.usage_stats');
+SELECT relrowsecurity, relforcerowsecurity,
+       (SELECT string_agg(polname || ':' || polcmd::text, ' ' ORDER BY polname) FROM pg_policy WHERE polrelid = c.oid)
+           AS policies
+FROM pg_class c WHERE c.oid = 'data_statistics_archive.usage_stats_archive'::regclass;
+SET ROLE regress_app;
+SELECT regress_visible('9005', 'data_statistics_archive.usage_stats_archive') AS visible_9005,
+       regress_write('9005', $$UPDATE data_statistics_archive.usage_stats_archive SET api_calls = 0$$) AS update_all,
+       regress_write('9005', $$INSERT INTO data_statistics_archive.usage_stats_archive (id, workspace_id, date) VALUES (999999, 902, DATE '2019-01-01')$$)
+           AS insert_own,
+       regress_write('9005', $$DELETE FROM data_statistics_archive.usage_stats_archive$$) AS delete_all;
+RESET ROLE;
+-- enable registers it; dropping it (or any registered table) removes its
+-- row, so a later table with its OID is never taken for it.
+SELECT zerocut.enable_workspace_isolation();
+SELECT count(*) AS registered FROM zerocut.workspace_isolation WHERE relation = 'data_statistics_archive.usage_stats_archive'::regclass;
+CREATE TEMP TABLE regress_archive_oid AS SELECT 'data_statistics_archive.usage_stats_archive'::regclass::oid AS relid;
+SELECT zerocut.restore_archived('data_statistics.usage_stats', '-infinity', 'infinity') AS restored;
+DROP TABLE data_statistics_archive.usage_stats_archive;
+SELECT count(*) AS still_registered FROM zerocut.workspace_isolation WHERE relation IN (SELECT relid FROM regress_archive_oid);
+DELETE FROM zerocut.archive_policy WHERE source_table = 'usage_stats';
+DROP SCHEMA data_statistics_archive;
 
 -- The owner's jobs see every row through forced row security.
 SELECT zerocut.refresh_analytics_views() IS NOT NULL AS refreshed;

@@ -177,6 +177,57 @@ SELECT * FROM zerocut.check_security();
 SELECT pg_temp.apply_fixes();
 SELECT * FROM zerocut.check_security();
 
+-- 8. A permissive policy of someone else's on a tenant table, for PUBLIC
+-- and for application_user: ORed with zerocut's, it reopens every
+-- workspace.  One for another role, or AS RESTRICTIVE, is not reported.
+CREATE POLICY regress_lint_open ON api_management.api_key FOR SELECT USING (true);
+CREATE POLICY regress_lint_app ON workspace_domain.workspace FOR SELECT TO application_user USING (status = 'active');
+CREATE ROLE regress_lint_other;
+CREATE POLICY regress_lint_other ON api_management.api_key FOR SELECT TO regress_lint_other USING (true);
+CREATE POLICY regress_lint_narrow ON api_management.api_key AS RESTRICTIVE FOR SELECT USING (status <> 'revoked');
+SELECT * FROM zerocut.check_security();
+SELECT pg_temp.apply_fixes();
+SELECT * FROM zerocut.check_security();
+DROP POLICY regress_lint_other ON api_management.api_key;
+DROP POLICY regress_lint_narrow ON api_management.api_key;
+DROP ROLE regress_lint_other;
+
+-- 9. An application login that is also granted readonly_user (through a
+-- group): readonly_user's USING (true) is ORed in.
+CREATE ROLE regress_lint_analysts IN ROLE readonly_user;
+CREATE ROLE regress_lint_app LOGIN IN ROLE application_user, regress_lint_analysts;
+SELECT * FROM zerocut.check_security();
+SELECT pg_temp.apply_fixes();
+SELECT * FROM zerocut.check_security();
+DROP ROLE regress_lint_app, regress_lint_analysts;
+
+-- 10. An application login that can SET ROLE to the tables' owner, and
+-- one that owns a tenant table.
+CREATE ROLE regress_lint_owner;
+ALTER TABLE api_management.api_key OWNER TO regress_lint_owner;
+CREATE ROLE regress_lint_app LOGIN IN ROLE application_user, regress_lint_owner;
+SELECT * FROM zerocut.check_security();
+SELECT pg_temp.apply_fixes();
+SELECT * FROM zerocut.check_security();
+GRANT application_user TO regress_lint_owner;
+SELECT * FROM zerocut.check_security();
+SELECT pg_temp.apply_fixes();
+SELECT * FROM zerocut.check_security();
+ALTER TABLE api_management.api_key OWNER TO CURRENT_USER;
+DROP ROLE regress_lint_app, regress_lint_owner;
+
+-- 11. An application login with CREATEROLE: reported before PostgreSQL 16
+-- (it could grant itself the owner), not on 16 and later.
+CREATE ROLE regress_lint_app LOGIN CREATEROLE IN ROLE application_user;
+SELECT count(*) = CASE WHEN current_setting('server_version_num')::integer < 160000 THEN 1 ELSE 0 END
+           AS createrole_reported_as_expected
+FROM zerocut.check_security() WHERE object = 'regress_lint_app' AND problem LIKE 'has CREATEROLE%';
+SELECT pg_temp.apply_fixes() IN (0, 1) AS fixed;
+SELECT * FROM zerocut.check_security();
+SELECT rolcreaterole = (current_setting('server_version_num')::integer >= 160000) AS createrole_as_expected
+FROM pg_roles WHERE rolname = 'regress_lint_app';
+DROP ROLE regress_lint_app;
+
 -- Leave the database as we found it: isolation off, the roles gone.
 SELECT zerocut.disable_workspace_isolation();
 DROP OWNED BY application_user, readonly_user;

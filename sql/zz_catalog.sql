@@ -36,10 +36,12 @@ INSERT INTO public_may_execute VALUES
     ('zerocut.jsonb_log_ops_compare_partial(bigint,bigint,smallint,internal)', 'GIN operator class support'),
     ('zerocut.encrypt_sensitive_data(text,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key'),
     ('zerocut.decrypt_sensitive_data(bytea,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key'),
-    ('zerocut.tenant_tables()', 'lists tables from catalogs every role can read'),
+    ('zerocut.tenant_tables()', 'lists table names only: those of the catalogs every role can read, and archive tables named in zerocut.archive_policy, which pg_class shows too'),
     ('zerocut.log_row_workspace(jsonb)', 'a pure function of its argument'),
     ('zerocut.current_app_user_id()', 'reads app.current_user_id, a setting any role may read and set; for RLS policies'),
     ('zerocut.set_app_user(integer)', 'SET LOCAL of app.current_user_id, which any role may do itself; not an identity'),
+    ('zerocut.cron_schedule_interval(text)', 'a pure function of its argument (reads a cron schedule)'),
+    ('zerocut.require_pg_cron(text)', 'raises an error or nothing, from catalogs and settings every role can read'),
     ('zerocut.online_copy_pending(integer,integer)', 'the captured change keys of an online copy, only for the owner of its source (42501 otherwise); online copies read their log through it as the tables'' owner');
 
 -- Functions PUBLIC may execute that the list does not open.

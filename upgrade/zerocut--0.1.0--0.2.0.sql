@@ -656,7 +656,8 @@ COMMENT ON FUNCTION zerocut.tenant_tables() IS
 -- int4 is NULL.
 CREATE FUNCTION zerocut.log_row_workspace(metadata jsonb) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN (SELECT CASE WHEN workspace ~ '^[0-9]{1,9}$' THEN workspace::integer END
+    RETURN (SELECT CASE WHEN workspace ~ '^[0-9]{1,10}$'
+                        THEN CASE WHEN workspace::bigint <= 2147483647 THEN workspace::integer END END
             FROM (SELECT CASE WHEN metadata ->> 'schema' = 'workspace_domain' AND metadata ->> 'table' = 'workspace'
                                   THEN metadata #>> '{pk,id}'
                               ELSE coalesce(metadata #>> '{new_data,workspace_id}',
@@ -666,35 +667,17 @@ COMMENT ON FUNCTION zerocut.log_row_workspace(jsonb) IS
     'The workspace of an audit row of a tenant table (row image workspace_id, or a workspace row''s id), NULL for other rows; never an error; used by the isolation policy on audit_log.system_log';
 
 -- The workspaces the current app user (zerocut.current_app_user_id()) is an
--- active member of, active workspaces only; empty without a user.  SECURITY
--- DEFINER: the policies of user_workspace and workspace call it, and it must
--- read them past those policies (as the extension's owner, a superuser).
--- STABLE: a policy writes it as an initplan, `(SELECT ...)`, run once per
--- statement.
+-- active member of, active workspaces only; empty without a user.  In C++
+-- (src/security/current_workspace_ids.cpp): it reads user_workspace and
+-- workspace as user_workspace's owner past their policies (which call it),
+-- and keeps its answer while the caller's snapshot is unchanged, so the
+-- several initplans of one transaction read the memberships once.  STABLE:
+-- a policy writes it as an initplan, `(SELECT ...)`, run once per statement.
 CREATE FUNCTION zerocut.current_workspace_ids() RETURNS integer[]
-    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    app_user integer := zerocut.current_app_user_id();
-BEGIN
-    IF app_user IS NULL THEN
-        RETURN '{}';
-    END IF;
-    IF to_regclass('workspace_domain.user_workspace') IS NULL OR to_regclass('workspace_domain.workspace') IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = '42P01',
-            MESSAGE = 'zerocut.current_workspace_ids() needs the domain tables workspace_domain.workspace and user_workspace',
-            HINT = 'Run SELECT zerocut.install_domain_schema();';
-    END IF;
-    RETURN ARRAY(SELECT m.workspace_id
-                 FROM workspace_domain.user_workspace m
-                 JOIN workspace_domain.workspace w ON w.id = m.workspace_id
-                 WHERE m.user_id = app_user AND m.status = 'active' AND w.status = 'active'
-                 ORDER BY m.workspace_id);
-END
-$$;
+    LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zc_current_workspace_ids';
 COMMENT ON FUNCTION zerocut.current_workspace_ids() IS
-    'The workspaces the current app user (app.current_user_id) is an active member of, active workspaces only; empty without a user; SECURITY DEFINER, executable by the roles isolation is enabled for';
+    'The workspaces the current app user (app.current_user_id) is an active member of, active workspaces only; empty without a user; reads as user_workspace''s owner, answer kept while the snapshot is unchanged; executable by the roles isolation is enabled for';
 REVOKE ALL ON FUNCTION zerocut.current_workspace_ids() FROM PUBLIC;
 
 -- The users the current app user may see: themself and the active members
@@ -722,8 +705,10 @@ COMMENT ON FUNCTION zerocut.visible_user_ids() IS
 REVOKE ALL ON FUNCTION zerocut.visible_user_ids() FROM PUBLIC;
 
 -- The application and read-only roles (seed: application_user,
--- readonly_user).  Runs with the caller's rights: creating roles needs
--- CREATEROLE, granting on the domain tables needs their owner.
+-- readonly_user).  Runs with the caller's rights, normally a superuser's:
+-- it creates roles (CREATEROLE) and grants on every table of the domain
+-- schemas, the audit log's partitions (the log owner's) included, which a
+-- non-superuser can only do if it owns them all.
 CREATE FUNCTION zerocut.setup_roles() RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -826,6 +811,25 @@ COMMENT ON TABLE zerocut.workspace_isolation IS
     'One row per table or partition zerocut.enable_workspace_isolation() put under row-level security: the role its policies are for, the row-security flags it had before, the index created for the policy; read by disable_workspace_isolation()';
 REVOKE ALL ON TABLE zerocut.workspace_isolation FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('zerocut.workspace_isolation', '');
+
+-- A dropped table or partition leaves the registry: a later table could get
+-- its OID, and disable_workspace_isolation() would then change that table.
+CREATE FUNCTION zerocut.workspace_isolation_forget_dropped() RETURNS event_trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM zerocut.workspace_isolation w
+    USING pg_catalog.pg_event_trigger_dropped_objects() d
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0 AND w.relation = d.objid;
+END
+$$;
+COMMENT ON FUNCTION zerocut.workspace_isolation_forget_dropped() IS
+    'sql_drop event trigger function: deletes the zerocut.workspace_isolation rows of dropped tables and partitions';
+REVOKE ALL ON FUNCTION zerocut.workspace_isolation_forget_dropped() FROM PUBLIC;
+CREATE EVENT TRIGGER zerocut_workspace_isolation_forget_dropped ON sql_drop
+    EXECUTE FUNCTION zerocut.workspace_isolation_forget_dropped();
+COMMENT ON EVENT TRIGGER zerocut_workspace_isolation_forget_dropped IS
+    'Deletes the zerocut.workspace_isolation row of a dropped table or partition (DROP TABLE, DROP SCHEMA ... CASCADE, DROP OWNED)';
 
 CREATE FUNCTION zerocut.enable_workspace_isolation(role name DEFAULT 'application_user') RETURNS void
     LANGUAGE plpgsql
@@ -997,13 +1001,16 @@ REVOKE ALL ON FUNCTION zerocut.disable_workspace_isolation() FROM PUBLIC;
 -- issue 17: check_security (install/65_check_security.sql)
 -- One row per finding, ordered by severity (high, medium, low), then object.
 -- Each check is one UNION ALL branch of the final SELECT, commented with its
--- number; checks 4 and 7 need the role application_user and return nothing
--- without it.  SECURITY INVOKER: it reads only catalogs and
+-- number; checks 4, 7 and 8-11 need the role application_user and return
+-- nothing without it.  SECURITY INVOKER: it reads only catalogs and
 -- zerocut.tenant_tables(), as its caller.
 CREATE FUNCTION zerocut.check_security()
     RETURNS TABLE(severity text, object text, problem text, fix text)
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
+    -- The planner's estimates for the recursive role walks are huge, so JIT
+    -- would compile the query for ~0.4 s of an ~0.1 s run.
+    SET jit = off
     AS $$
     WITH RECURSIVE
     -- The schemas the domain installer makes, and zerocut's own.
@@ -1043,6 +1050,31 @@ CREATE FUNCTION zerocut.check_security()
         SELECT m.member, m.roleid FROM pg_auth_members m JOIN app_role a ON m.roleid = a.oid
         UNION
         SELECT m.member, m.roleid FROM pg_auth_members m JOIN app_member am ON m.roleid = am.member
+    ),
+    -- Every role that is a member of readonly_user, the same way.
+    readonly_member(member, via) AS (
+        SELECT m.member, m.roleid FROM pg_auth_members m JOIN pg_roles r ON m.roleid = r.oid
+        WHERE r.rolname = 'readonly_user'
+        UNION
+        SELECT m.member, m.roleid FROM pg_auth_members m JOIN readonly_member rm ON m.roleid = rm.member
+    ),
+    -- The roles the application's sessions may act as: application_user and
+    -- its members (superusers are check 4's).
+    app_subject AS (
+        SELECT a.oid FROM app_role a WHERE NOT a.rolsuper
+        UNION
+        SELECT m.member FROM app_member m JOIN pg_roles r ON r.oid = m.member WHERE NOT r.rolsuper
+    ),
+    -- The owners of tenant tables and partitions, and every role that is a
+    -- member of one (it can SET ROLE to the owner), with the role it was
+    -- granted on the way.
+    tenant_owner AS (
+        SELECT DISTINCT c.relowner AS owner FROM tenant_relation r JOIN pg_class c ON c.oid = r.relid
+    ),
+    owner_member(owner, member, via) AS (
+        SELECT o.owner, m.member, m.roleid FROM pg_auth_members m JOIN tenant_owner o ON m.roleid = o.owner
+        UNION
+        SELECT om.owner, m.member, m.roleid FROM pg_auth_members m JOIN owner_member om ON m.roleid = om.member
     ),
     -- Check 3's exceptions: zerocut functions PUBLIC may execute although
     -- they are VOLATILE or use keys, each with the reason (the same reasons
@@ -1280,6 +1312,82 @@ CREATE FUNCTION zerocut.check_security()
                AND (has_table_privilege(a.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE')
                     OR has_any_column_privilege(a.oid, c.oid, 'SELECT, INSERT, UPDATE')))
            OR (c.relkind = 'm' AND has_any_column_privilege(a.oid, c.oid, 'SELECT'))
+
+        UNION ALL
+        -- Check 8 (high): a permissive policy other than zerocut's on a
+        -- tenant table or partition that applies to the application's
+        -- roles: permissive policies are ORed, so every row it lets
+        -- through is visible (or writable) whatever the workspace.
+        SELECT 'high', format('policy %I on %s', p.polname, p.polrelid::regclass),
+               format('permissive policy for %s is ORed with zerocut''s isolation policy: the rows it allows are open to the application in every workspace',
+                      CASE WHEN 0 = ANY (p.polroles) THEN 'PUBLIC'
+                           ELSE (SELECT string_agg(quote_ident(r.rolname), ', ' ORDER BY r.rolname)
+                                 FROM pg_roles r WHERE r.oid = ANY (p.polroles)) END),
+               format('DROP POLICY %I ON %s;  -- or create it AS RESTRICTIVE, or for roles the application does not use',
+                      p.polname, p.polrelid::regclass)
+        FROM pg_policy p
+        JOIN tenant_relation r ON r.relid = p.polrelid
+        WHERE p.polpermissive AND EXISTS (SELECT 1 FROM app_role)
+          AND p.polname NOT IN ('zerocut_isolation', 'zerocut_isolation_members', 'zerocut_readonly')
+          AND (0 = ANY (p.polroles)
+               OR EXISTS (SELECT 1 FROM app_subject s, unnest(p.polroles) AS pr(role)
+                          WHERE pg_has_role(s.oid, pr.role, 'MEMBER')))
+
+        UNION ALL
+        -- Check 9 (high): a role of the application that is also a member
+        -- of readonly_user: readonly_user's policies (USING (true)) are ORed
+        -- with the application's, so its sessions read every workspace.
+        SELECT 'high', quote_ident(r.rolname),
+               format('member of %s and of readonly_user: readonly_user''s policies let its sessions read every workspace',
+                      CASE WHEN r.rolname = 'application_user' THEN 'the application role' ELSE 'application_user' END),
+               format('REVOKE %s FROM %I;',
+                      (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                       FROM readonly_member m JOIN pg_roles v ON v.oid = m.via WHERE m.member = r.oid),
+                      r.rolname)
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        WHERE s.oid IN (SELECT member FROM readonly_member)
+
+        UNION ALL
+        -- Check 10 (high): a role of the application that owns a tenant
+        -- table or can SET ROLE to its owner: the owner may turn the table's
+        -- row-level security off (ALTER TABLE ... NO FORCE / DISABLE).
+        SELECT 'high', quote_ident(r.rolname),
+               CASE WHEN r.oid = o.owner
+                    THEN format('%s owns tenant tables: it can turn their row-level security off',
+                                CASE WHEN r.rolname = 'application_user' THEN 'the application role'
+                                     ELSE 'a member of application_user' END)
+                    ELSE format('member of application_user and of %I, which owns tenant tables: it can SET ROLE %I and turn their row-level security off',
+                                (SELECT rolname FROM pg_roles WHERE oid = o.owner),
+                                (SELECT rolname FROM pg_roles WHERE oid = o.owner)) END,
+               CASE WHEN r.oid <> o.owner
+                    THEN format('REVOKE %s FROM %I;',
+                                (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                                 FROM owner_member m JOIN pg_roles v ON v.oid = m.via
+                                 WHERE m.owner = o.owner AND m.member = r.oid),
+                                r.rolname)
+                    WHEN r.rolname = 'application_user'
+                    THEN format('REASSIGN OWNED BY %I TO %s;', r.rolname,
+                                (SELECT e.extowner::regrole::text FROM pg_extension e WHERE e.extname = 'zerocut'))
+                    ELSE format('REVOKE %s FROM %I;',
+                                (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                                 FROM app_member m JOIN pg_roles v ON v.oid = m.via WHERE m.member = r.oid),
+                                r.rolname) END
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        JOIN tenant_owner o ON o.owner = r.oid
+                            OR EXISTS (SELECT 1 FROM owner_member m WHERE m.owner = o.owner AND m.member = r.oid)
+
+        UNION ALL
+        -- Check 11 (high, PostgreSQL 15 and older): a role of the
+        -- application with CREATEROLE: before 16 it may grant itself any
+        -- non-superuser role, the tables' owners included.
+        SELECT 'high', quote_ident(r.rolname),
+               'has CREATEROLE and acts for the application: before PostgreSQL 16 it can grant itself the tables'' owner and turn row-level security off',
+               format('ALTER ROLE %I NOCREATEROLE;', r.rolname)
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        WHERE r.rolcreaterole AND current_setting('server_version_num')::integer < 160000
     )
     SELECT f.severity, f.object, f.problem, f.fix
     FROM finding f
@@ -1358,6 +1466,687 @@ CROSS JOIN (
 JOIN pg_catalog.pg_roles o ON o.oid = r.grantee
 WHERE NOT o.rolsuper AND r.grantee <> (SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'zerocut')
 GROUP BY k.name, r.grantee;
+
+-- issue 18: monitoring views (install/70_monitoring.sql)
+-- This part: the monitoring views and configuration advice (issue 18, part
+-- A) -- the seed's 性能监控视图 and 连接池优化 with the names PostgreSQL
+-- really has.  docs/monitoring.md has the design and who may call what.
+--
+-- Who may use them: the members of pg_monitor (PostgreSQL's role for
+-- monitoring tools; it includes pg_read_all_stats and pg_read_all_settings),
+-- not PUBLIC.  Everything runs as its caller (views read pg_stat_* whose
+-- functions check the querying role, not the view's owner), so a role
+-- without pg_read_all_stats sees other roles' sessions and statements
+-- without their query text, state and times.  Nothing here changes data.
+
+-- pg_monitor needs to reach the objects granted to it below.
+GRANT USAGE ON SCHEMA zerocut TO pg_monitor;
+
+-- The seed's v_slow_queries, from whichever pg_stat_statements version is
+-- installed: 1.8 and later (PostgreSQL 13+; 1.10 on 15, 1.11 on 17) name the
+-- times total_exec_time/mean_exec_time, older ones total_time/mean_time.
+-- pg_stat_statements is looked up when called (dynamic SQL), so zerocut
+-- installs without it, and the view over this function too.
+CREATE FUNCTION zerocut.slow_queries(min_mean_ms double precision DEFAULT 100)
+    RETURNS TABLE(query text, calls bigint, total_time double precision, mean_time double precision, rows bigint,
+                  hit_percent double precision, queryid bigint, username name, dbname name)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    statements_schema name;
+    statements regclass;
+    time_suffix text;
+BEGIN
+    IF min_mean_ms IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'argument "min_mean_ms" must not be NULL';
+    END IF;
+    IF min_mean_ms = 'NaN'::double precision OR min_mean_ms < 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('argument "min_mean_ms" must be a number of milliseconds >= 0 (%s given)', min_mean_ms);
+    END IF;
+    SELECT n.nspname INTO statements_schema
+    FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+    WHERE e.extname = 'pg_stat_statements';
+    IF statements_schema IS NOT NULL THEN
+        statements := to_regclass(format('%I.pg_stat_statements', statements_schema));
+    END IF;
+    IF statements IS NULL THEN
+        -- pg_settings hides shared_preload_libraries from a role without
+        -- pg_read_all_settings: then the HINT names both steps.
+        IF EXISTS (SELECT FROM pg_settings s WHERE s.name = 'shared_preload_libraries'
+                   AND s.setting ~ '(^|[\s,"/])pg_stat_statements(\.so)?"?\s*(,|$)') THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('pg_stat_statements is not installed in database %s', current_database()),
+                HINT = 'It is in shared_preload_libraries: run CREATE EXTENSION pg_stat_statements in this database.';
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('pg_stat_statements is not installed in database %s', current_database()),
+            HINT = 'Add pg_stat_statements to shared_preload_libraries in postgresql.conf, restart the server, '
+                   'then run CREATE EXTENSION pg_stat_statements in this database.';
+    END IF;
+    time_suffix := CASE WHEN EXISTS (SELECT FROM pg_attribute a
+                                     WHERE a.attrelid = statements AND a.attname = 'mean_exec_time'
+                                       AND NOT a.attisdropped)
+                        THEN '_exec_time' ELSE '_time' END;
+    BEGIN
+        RETURN QUERY EXECUTE format(
+            'SELECT s.query, s.calls, s.%1$I::float8, s.%2$I::float8, s.rows, '
+            '       (100.0 * s.shared_blks_hit / nullif(s.shared_blks_hit + s.shared_blks_read, 0))::float8, '
+            '       s.queryid, r.rolname, d.datname '
+            'FROM %3$s s '
+            'LEFT JOIN pg_catalog.pg_roles r ON r.oid = s.userid '
+            'LEFT JOIN pg_catalog.pg_database d ON d.oid = s.dbid '
+            'WHERE s.%2$I >= $1 '
+            'ORDER BY s.%2$I DESC',
+            'total' || time_suffix, 'mean' || time_suffix, statements)
+        USING min_mean_ms;
+    EXCEPTION WHEN object_not_in_prerequisite_state THEN
+        -- Installed but not loaded: "pg_stat_statements must be loaded via shared_preload_libraries".
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state', MESSAGE = SQLERRM,
+            HINT = 'Add pg_stat_statements to shared_preload_libraries in postgresql.conf and restart the server.';
+    END;
+END
+$$;
+COMMENT ON FUNCTION zerocut.slow_queries(double precision) IS
+    'Statements whose mean execution time is at least min_mean_ms (the seed''s v_slow_queries columns, slowest first), from whichever pg_stat_statements version is installed; ERROR with a HINT when it is not; runs as its caller (other roles'' query text needs pg_read_all_stats)';
+REVOKE ALL ON FUNCTION zerocut.slow_queries(double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION zerocut.slow_queries(double precision) TO pg_monitor;
+
+CREATE VIEW zerocut.v_slow_queries AS
+    SELECT s.query, s.calls, s.total_time, s.mean_time, s.rows, s.hit_percent, s.queryid, s.username, s.dbname
+    FROM zerocut.slow_queries() s
+    ORDER BY s.mean_time DESC;
+COMMENT ON VIEW zerocut.v_slow_queries IS
+    'The seed''s slow-query view: zerocut.slow_queries() with its default of 100 ms mean time';
+GRANT SELECT ON zerocut.v_slow_queries TO pg_monitor;
+
+-- Every table, partitioned table and materialized view outside the system
+-- schemas with its heap, TOAST and index bytes.  A partitioned table counts
+-- every partition below it (any level); partitions are not listed again.
+-- The size functions wait while a table is locked ACCESS EXCLUSIVE (as
+-- psql's \dt+ does); a table dropped meanwhile counts 0.
+CREATE VIEW zerocut.v_table_sizes AS
+    SELECT n.nspname AS schemaname, c.relname,
+           CASE c.relkind WHEN 'p' THEN 'partitioned table' WHEN 'm' THEN 'materialized view' ELSE 'table' END AS kind,
+           s.partitions,
+           s.table_bytes - s.toast_bytes AS table_bytes, s.toast_bytes, s.index_bytes,
+           s.table_bytes + s.index_bytes AS total_bytes,
+           pg_catalog.pg_size_pretty(s.table_bytes + s.index_bytes) AS total_size
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE m.relid <> c.oid AND m.isleaf) AS partitions,
+               coalesce(sum(coalesce(pg_catalog.pg_table_size(m.relid), 0)), 0)::bigint AS table_bytes,
+               coalesce(sum(coalesce(pg_catalog.pg_total_relation_size(nullif(mc.reltoastrelid, 0)), 0)), 0)::bigint
+                   AS toast_bytes,
+               coalesce(sum(coalesce(pg_catalog.pg_indexes_size(m.relid), 0)), 0)::bigint AS index_bytes
+        FROM (SELECT c.oid AS relid, true AS isleaf WHERE c.relkind <> 'p'
+              UNION ALL
+              SELECT t.relid, t.isleaf FROM pg_catalog.pg_partition_tree(c.oid) t WHERE c.relkind = 'p') m
+        JOIN pg_catalog.pg_class mc ON mc.oid = m.relid
+    ) s
+    WHERE c.relkind IN ('r', 'p', 'm') AND NOT c.relispartition
+      AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+    ORDER BY s.table_bytes + s.index_bytes DESC, n.nspname, c.relname;
+COMMENT ON VIEW zerocut.v_table_sizes IS
+    'Heap, TOAST and index bytes of every user table, partitioned table (its partitions summed, not listed again) and materialized view, largest first';
+GRANT SELECT ON zerocut.v_table_sizes TO pg_monitor;
+
+-- The seed's v_index_usage with pg_stat_user_indexes' real column names.
+-- An index that enforces a constraint (unique, primary key, exclusion) or
+-- is the replica identity is never "Unused": dropping it changes what the
+-- table accepts or what logical replication sends.  Counts start at the
+-- last statistics reset (pg_stat_database.stats_reset).
+CREATE VIEW zerocut.v_index_usage AS
+    SELECT s.schemaname, s.relname, s.indexrelname,
+           s.idx_scan AS scans, s.idx_tup_read AS tuples_read, s.idx_tup_fetch AS tuples_fetched,
+           z.size_bytes, pg_catalog.pg_size_pretty(z.size_bytes) AS size,
+           i.indisunique AS is_unique, i.indisprimary AS is_primary,
+           (i.indisunique OR i.indisprimary OR i.indisexclusion OR i.indisreplident) AS enforces_constraint,
+           CASE WHEN NOT i.indisvalid THEN 'Invalid'
+                WHEN s.idx_scan >= 100 THEN 'Active'
+                WHEN i.indisunique OR i.indisprimary OR i.indisexclusion OR i.indisreplident THEN 'Constraint'
+                WHEN s.idx_scan = 0 THEN 'Unused'
+                ELSE 'Low Usage' END AS status
+    FROM pg_catalog.pg_stat_user_indexes s
+    JOIN pg_catalog.pg_index i ON i.indexrelid = s.indexrelid
+    -- OFFSET 0: one pg_relation_size() call per index, not one per column.
+    CROSS JOIN LATERAL (SELECT coalesce(pg_catalog.pg_relation_size(s.indexrelid), 0) AS size_bytes OFFSET 0) z
+    ORDER BY s.idx_scan, z.size_bytes DESC, s.schemaname, s.relname, s.indexrelname;
+COMMENT ON VIEW zerocut.v_index_usage IS
+    'Scans and size of every user index with a status: Unused (no scan), Low Usage (< 100), Active, Constraint (unique, primary key, exclusion or replica identity with < 100 scans: never Unused), Invalid (a failed CREATE INDEX CONCURRENTLY)';
+GRANT SELECT ON zerocut.v_index_usage TO pg_monitor;
+
+-- The seed's v_connection_stats: the client connections to this database
+-- by state, plus how many of them wait for a lock and their share of
+-- max_connections.  Every state PostgreSQL has is a row, with 0 when no
+-- connection is in it, so "idle in transaction" always has its count;
+-- 'unknown' are other roles' connections whose state the caller may not see.
+CREATE VIEW zerocut.v_connection_stats AS
+    WITH client AS (
+        SELECT coalesce(a.state, 'unknown') AS state, a.state_change, a.wait_event_type
+        FROM pg_catalog.pg_stat_activity a
+        WHERE a.datname = pg_catalog.current_database() AND a.backend_type = 'client backend'
+    ),
+    known(state, ord) AS (
+        VALUES ('active', 1), ('idle', 2), ('idle in transaction', 3), ('idle in transaction (aborted)', 4),
+               ('fastpath function call', 5), ('disabled', 6)
+    ),
+    state_list AS (
+        SELECT k.state, k.ord FROM known k
+        UNION
+        SELECT DISTINCT c.state, 7 FROM client c WHERE c.state NOT IN (SELECT k.state FROM known k)
+    )
+    SELECT l.state, count(c.state) AS connection_count,
+           count(c.state) FILTER (WHERE c.wait_event_type = 'Lock') AS waiting_count,
+           avg(EXTRACT(EPOCH FROM pg_catalog.now() - c.state_change))::double precision AS avg_duration_seconds,
+           max(EXTRACT(EPOCH FROM pg_catalog.now() - c.state_change))::double precision AS max_duration_seconds,
+           round(100.0 * count(c.state) / pg_catalog.current_setting('max_connections')::integer, 1)::double precision
+               AS percent_of_max_connections
+    FROM state_list l
+    LEFT JOIN client c ON c.state = l.state
+    GROUP BY l.state, l.ord
+    ORDER BY l.ord, l.state;
+COMMENT ON VIEW zerocut.v_connection_stats IS
+    'Client connections to this database per state (every state a row, idle in transaction included), how many wait for a lock, how long they have been in the state, and their share of max_connections';
+GRANT SELECT ON zerocut.v_connection_stats TO pg_monitor;
+
+-- Shared-buffer hit ratios against the seed's target (缓存命中率达到 85%):
+-- the whole database, user tables (heap and TOAST), user indexes.  NULL
+-- ratio and meets_target before any block was read.  Reads served by the
+-- operating system's cache count as reads here.
+CREATE VIEW zerocut.v_cache_hit_ratio AS
+    SELECT b.kind, b.blocks_hit, b.blocks_read,
+           (100.0 * b.blocks_hit / nullif(b.blocks_hit + b.blocks_read, 0))::double precision AS hit_percent,
+           85::double precision AS target_percent,
+           100.0 * b.blocks_hit / nullif(b.blocks_hit + b.blocks_read, 0) >= 85 AS meets_target
+    FROM (
+        SELECT 'database'::text AS kind, 1 AS ord, d.blks_hit AS blocks_hit, d.blks_read AS blocks_read
+        FROM pg_catalog.pg_stat_database d WHERE d.datname = pg_catalog.current_database()
+        UNION ALL
+        SELECT 'tables', 2, coalesce(sum(t.heap_blks_hit + coalesce(t.toast_blks_hit, 0)), 0)::bigint,
+               coalesce(sum(t.heap_blks_read + coalesce(t.toast_blks_read, 0)), 0)::bigint
+        FROM pg_catalog.pg_statio_user_tables t
+        UNION ALL
+        SELECT 'indexes', 3, coalesce(sum(i.idx_blks_hit), 0)::bigint, coalesce(sum(i.idx_blks_read), 0)::bigint
+        FROM pg_catalog.pg_statio_user_indexes i
+    ) b
+    ORDER BY b.ord;
+COMMENT ON VIEW zerocut.v_cache_hit_ratio IS
+    'Shared-buffer hit percentage of this database, its user tables and its user indexes against the seed''s 85 % target';
+GRANT SELECT ON zerocut.v_cache_hit_ratio TO pg_monitor;
+
+-- Transactions open for at least min_duration, in every database: sessions
+-- (client backends and background workers such as pg_cron's; not
+-- autovacuum, WAL senders or parallel workers) and prepared transactions,
+-- which hold back VACUUM just the same.  Oldest first.
+CREATE FUNCTION zerocut.long_transactions(min_duration interval DEFAULT '5 minutes')
+    RETURNS TABLE(kind text, pid integer, gid text, datname name, usename name, application_name text, state text,
+                  xact_start timestamp with time zone, duration interval, wait_event_type text, wait_event text,
+                  xmin_age integer, query text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+#variable_conflict use_column
+BEGIN
+    IF min_duration IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'argument "min_duration" must not be NULL';
+    END IF;
+    IF min_duration < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'argument "min_duration" must not be negative';
+    END IF;
+    RETURN QUERY
+    SELECT t.* FROM (
+        SELECT 'session'::text, a.pid, NULL::text, a.datname, a.usename, a.application_name, a.state,
+               a.xact_start, now() - a.xact_start, a.wait_event_type, a.wait_event, age(a.backend_xmin), a.query
+        FROM pg_stat_activity a
+        WHERE a.xact_start <= now() - min_duration
+          AND a.backend_type NOT IN ('autovacuum worker', 'walsender', 'parallel worker')
+        UNION ALL
+        SELECT 'prepared', NULL, p.gid, p.database, p.owner, NULL, 'prepared',
+               p.prepared, now() - p.prepared, NULL, NULL, age(p.transaction), NULL
+        FROM pg_prepared_xacts p
+        WHERE p.prepared <= now() - min_duration
+    ) t(kind, pid, gid, datname, usename, application_name, state, xact_start, duration, wait_event_type,
+        wait_event, xmin_age, query)
+    ORDER BY t.xact_start, t.pid, t.gid;
+END
+$$;
+COMMENT ON FUNCTION zerocut.long_transactions(interval) IS
+    'Sessions and prepared transactions of every database whose transaction has been open for at least min_duration, oldest first, with what they wait for and how far they hold back VACUUM (xmin_age); runs as its caller (other roles'' sessions need pg_read_all_stats)';
+REVOKE ALL ON FUNCTION zerocut.long_transactions(interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION zerocut.long_transactions(interval) TO pg_monitor;
+
+CREATE VIEW zerocut.v_long_transactions AS
+    SELECT t.kind, t.pid, t.gid, t.datname, t.usename, t.application_name, t.state, t.xact_start, t.duration,
+           t.wait_event_type, t.wait_event, t.xmin_age, t.query
+    FROM zerocut.long_transactions() t
+    ORDER BY t.xact_start;
+COMMENT ON VIEW zerocut.v_long_transactions IS
+    'Transactions open for 5 minutes or more (zerocut.long_transactions() with its default)';
+GRANT SELECT ON zerocut.v_long_transactions TO pg_monitor;
+
+-- Replication as this server sees it, on a primary and on a standby:
+-- 'standby' rows are the standbys streaming from this server
+-- (pg_stat_replication; lag_bytes behind this server's WAL position),
+-- an 'upstream' row exists on a standby (its WAL receiver, 'disconnected'
+-- when there is none; lag_bytes received but not replayed, lag_seconds
+-- since the last replayed transaction's commit while it is behind), and a
+-- 'slot' row per replication slot (lag_bytes: the WAL it retains).
+CREATE VIEW zerocut.v_replication_status AS
+    WITH here AS (
+        SELECT pg_catalog.pg_is_in_recovery() AS in_recovery,
+               CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_replay_lsn()
+                    ELSE pg_catalog.pg_current_wal_lsn() END AS lsn
+    )
+    SELECT 'standby'::text AS kind, r.application_name::text AS name, r.client_addr::text AS client,
+           r.state, r.sync_state, pg_catalog.pg_wal_lsn_diff(h.lsn, r.replay_lsn) AS lag_bytes,
+           EXTRACT(EPOCH FROM r.replay_lag)::double precision AS lag_seconds
+    FROM pg_catalog.pg_stat_replication r CROSS JOIN here h
+    UNION ALL
+    SELECT 'upstream', w.slot_name::text, w.sender_host || ':' || w.sender_port, coalesce(w.status, 'disconnected'),
+           NULL, pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_last_wal_receive_lsn(), pg_catalog.pg_last_wal_replay_lsn()),
+           CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0
+                ELSE EXTRACT(EPOCH FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp())::double precision
+           END
+    FROM here h LEFT JOIN pg_catalog.pg_stat_wal_receiver w ON true
+    WHERE h.in_recovery
+    UNION ALL
+    SELECT 'slot', s.slot_name::text, s.database::text,
+           CASE WHEN s.wal_status = 'lost' THEN 'lost' WHEN s.active THEN 'active' ELSE 'inactive' END,
+           NULL, pg_catalog.pg_wal_lsn_diff(h.lsn, s.restart_lsn), NULL
+    FROM pg_catalog.pg_replication_slots s CROSS JOIN here h;
+COMMENT ON VIEW zerocut.v_replication_status IS
+    'Replication seen from this server: standbys streaming from it (standby), its own WAL receiver when it is a standby (upstream), and replication slots with the WAL they retain (slot); lag in bytes and seconds';
+GRANT SELECT ON zerocut.v_replication_status TO pg_monitor;
+
+-- The seed's postgresql.conf recommendations scaled to this server
+-- (src/core/config_advice.cpp has the rules; docs/monitoring.md explains
+-- them).  memory_bytes, cores and connections replace what is read from the
+-- machine and max_connections.  Runs as its caller; changes nothing.
+CREATE FUNCTION zerocut.config_advice(memory_bytes bigint DEFAULT NULL, cores integer DEFAULT NULL,
+                                      connections integer DEFAULT NULL)
+    RETURNS TABLE(setting text, current text, recommended text, reason text, gap text, needs_change boolean,
+                  needs_restart boolean)
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_config_advice';
+COMMENT ON FUNCTION zerocut.config_advice(bigint, integer, integer) IS
+    'The seed''s postgresql.conf settings (max_connections, shared_buffers, effective_cache_size, work_mem, maintenance_work_mem, checkpoint_completion_target, wal_buffers, default_statistics_target, random_page_cost, effective_io_concurrency) and shared_preload_libraries, recommended for this server''s memory, cores and connections (or those given), with the gap, whether to change and whether a restart is needed';
+REVOKE ALL ON FUNCTION zerocut.config_advice(bigint, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION zerocut.config_advice(bigint, integer, integer) TO pg_monitor;
+
+-- issue 18: jobs (install/72_jobs.sql)
+
+CREATE FUNCTION zerocut.cron_schedule_interval(schedule text) RETURNS interval
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'zc_cron_schedule_interval';
+COMMENT ON FUNCTION zerocut.cron_schedule_interval(text) IS
+    'The longest time between two runs of a pg_cron schedule (five cron fields, @hourly/@daily/@weekly/@monthly/@yearly, or ''N seconds''): ''1 hour'' for ''0 * * * *'', ''7 days'' for ''0 4 * * 0''; NULL for @reboot and for a schedule that never runs twice; 22023 naming the argument for text pg_cron would not accept';
+
+CREATE TABLE zerocut.job_schedule (
+    jobname      text PRIMARY KEY CHECK (jobname ~ '^zerocut-[a-z0-9][a-z0-9_-]*$'),
+    schedule     text NOT NULL CHECK (zerocut.cron_schedule_interval(schedule) IS NOT NULL
+                                      OR pg_catalog.lower(pg_catalog.btrim(schedule)) = '@reboot'),
+    command      text NOT NULL CHECK (pg_catalog.btrim(command) <> ''),
+    enabled      boolean NOT NULL DEFAULT true,
+    scheduled_at timestamptz
+);
+COMMENT ON TABLE zerocut.job_schedule IS
+    'zerocut''s pg_cron jobs: what schedule_jobs() registers (the enabled rows) under the job''s name; change a schedule here, then run schedule_jobs() again; kept by pg_dump (a restored row replaces the built-in row of the same name)';
+COMMENT ON COLUMN zerocut.job_schedule.jobname IS
+    'The pg_cron job name: zerocut- and lower-case letters, digits, - or _';
+COMMENT ON COLUMN zerocut.job_schedule.schedule IS
+    'pg_cron schedule (cron.timezone applies, GMT unless set): five cron fields, a shortcut such as @daily, or ''N seconds'' (pg_cron 1.5+)';
+COMMENT ON COLUMN zerocut.job_schedule.command IS
+    'The one SQL statement pg_cron runs, as the role that called schedule_jobs(), in this database';
+COMMENT ON COLUMN zerocut.job_schedule.enabled IS
+    'false: schedule_jobs() removes the job from pg_cron (a deleted built-in row comes back with the next restore; disable it instead)';
+COMMENT ON COLUMN zerocut.job_schedule.scheduled_at IS
+    'When schedule_jobs() last registered or changed the job (the jobs view counts a job overdue from here until its first success)';
+
+-- The built-in jobs.  Staggered minutes, so they do not start together.
+INSERT INTO zerocut.job_schedule (jobname, schedule, command) VALUES
+    ('zerocut-partition-maintenance', '5 * * * *', 'CALL zerocut.run_maintenance_proc()'),
+    ('zerocut-analytics-refresh', '15 * * * *', 'SELECT pg_catalog.count(*) FROM zerocut.refresh_analytics_views()'),
+    ('zerocut-archive', '30 2 * * *', 'CALL zerocut.archive_proc()'),
+    ('zerocut-auto-maintenance', '0 3 * * 0', 'SELECT pg_catalog.count(*) FROM zerocut.auto_maintenance()'),
+    ('zerocut-vacuum', '0 4 * * 0',
+     'VACUUM (ANALYZE) user_management."USER", workspace_domain.workspace, workspace_domain.user_workspace, '
+     'financial_management.account, financial_management.consumption_record, api_management.api_key, '
+     'data_statistics.usage_stats, audit_log.system_log'),
+    ('zerocut-prune-job-history', '45 0 * * *',
+     'DELETE FROM cron.job_run_details WHERE coalesce(end_time, start_time) < pg_catalog.now() - interval ''14 days''');
+SELECT pg_catalog.pg_extension_config_dump('zerocut.job_schedule', '');
+
+-- pg_dump writes every row of the table, and its restore runs CREATE
+-- EXTENSION first, which inserts the built-in rows again: a restored row
+-- then replaces the built-in row of its name instead of failing on the key.
+CREATE FUNCTION zerocut.job_schedule_merge() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE zerocut.job_schedule j
+    SET schedule = NEW.schedule, command = NEW.command, enabled = NEW.enabled, scheduled_at = NEW.scheduled_at
+    WHERE j.jobname = NEW.jobname;
+    IF FOUND THEN
+        RETURN NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION zerocut.job_schedule_merge() IS
+    'BEFORE INSERT trigger of zerocut.job_schedule: a row whose jobname exists replaces that row (so a pg_dump restore keeps changed built-in jobs)';
+REVOKE ALL ON FUNCTION zerocut.job_schedule_merge() FROM PUBLIC;
+CREATE TRIGGER job_schedule_merge BEFORE INSERT ON zerocut.job_schedule
+    FOR EACH ROW EXECUTE FUNCTION zerocut.job_schedule_merge();
+
+-- Raises the error that says what is missing for scheduling through pg_cron
+-- from this database, and that the caller may schedule zerocut's jobs.
+CREATE FUNCTION zerocut.require_pg_cron(caller text) RETURNS void
+    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cron_database text;
+    cron_version text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles r
+                   WHERE r.rolname = current_user
+                     AND (r.rolsuper OR r.oid = (SELECT e.extowner FROM pg_extension e WHERE e.extname = 'zerocut'))) THEN
+        RAISE EXCEPTION '%: only a superuser or the owner of extension zerocut may schedule zerocut''s jobs', caller
+            USING ERRCODE = '42501',
+                  HINT = 'pg_cron runs a job as the role that scheduled it: schedule them as the role that should '
+                         'do the work.';
+    END IF;
+    SELECT e.extversion INTO cron_version FROM pg_extension e WHERE e.extname = 'pg_cron';
+    IF cron_version IS NULL THEN
+        BEGIN
+            cron_database := coalesce(current_setting('cron.database_name', true), '');
+        EXCEPTION WHEN insufficient_privilege THEN
+            cron_database := NULL;  -- pg_cron's settings are for superusers (and pg_read_all_settings) only
+        END;
+        IF cron_database = '' THEN
+            RAISE EXCEPTION '%: pg_cron is not loaded in this server', caller
+                USING ERRCODE = '55000',
+                      HINT = format('Add pg_cron to shared_preload_libraries and set cron.database_name = %L in '
+                                    'postgresql.conf, restart the server, then run CREATE EXTENSION pg_cron in '
+                                    'database %I.', current_database(), current_database());
+        ELSIF cron_database <> current_database() THEN
+            RAISE EXCEPTION '%: pg_cron schedules jobs from database "%" (cron.database_name), not from "%"',
+                caller, cron_database, current_database()
+                USING ERRCODE = '55000',
+                      HINT = format('Set cron.database_name = %L and restart the server to schedule from here, or '
+                                    'in database %I run SELECT cron.schedule_in_database(jobname, schedule, '
+                                    'command, %L) for each enabled row of zerocut.job_schedule.',
+                                    current_database(), cron_database, current_database());
+        ELSE
+            RAISE EXCEPTION '%: extension pg_cron is not installed in this database', caller
+                USING ERRCODE = '55000',
+                      HINT = format('Run CREATE EXTENSION pg_cron; (pg_cron must be in shared_preload_libraries '
+                                    'with cron.database_name = %L).', current_database());
+        END IF;
+    END IF;
+    IF to_regprocedure('cron.schedule(text,text,text)') IS NULL
+       OR to_regprocedure('cron.unschedule(bigint)') IS NULL THEN
+        RAISE EXCEPTION '%: pg_cron % is too old (zerocut needs 1.4 or later)', caller, cron_version
+            USING ERRCODE = '55000', HINT = 'Run ALTER EXTENSION pg_cron UPDATE;';
+    END IF;
+    IF NOT has_schema_privilege('cron', 'USAGE') THEN
+        RAISE EXCEPTION '%: permission denied for schema cron', caller
+            USING ERRCODE = '42501', HINT = format('As a superuser: GRANT USAGE ON SCHEMA cron TO %I;', current_user);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION zerocut.require_pg_cron(text) IS
+    'Used by schedule_jobs()/unschedule_jobs() (caller names them in the message): an error with a hint unless the current user is a superuser or the extension owner (42501), pg_cron 1.4+ is installed in this database (55000: not loaded, scheduling from another database, not created, too old) and the user has USAGE on schema cron (42501); executable by PUBLIC: it reads only what every role may read';
+
+CREATE FUNCTION zerocut.schedule_jobs()
+    RETURNS TABLE(jobname text, schedule text, command text)
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job record;
+    found_job record;
+    removed text[] := '{}';
+    paused text[] := '{}';
+BEGIN
+    PERFORM zerocut.require_pg_cron('schedule_jobs()');
+    -- A job of the same name that another role owns, or that runs in another
+    -- database, would run beside ours: refuse rather than run twice.
+    FOR found_job IN EXECUTE
+        'SELECT j.jobname, j.username, j.database FROM cron.job j
+         JOIN zerocut.job_schedule s ON s.jobname = j.jobname
+         WHERE s.enabled AND (j.username <> current_user OR j.database <> current_database())
+         ORDER BY j.jobname, j.username, j.database'
+    LOOP
+        RAISE EXCEPTION 'schedule_jobs(): pg_cron job % already exists for role % in database %',
+            quote_literal(found_job.jobname), quote_ident(found_job.username), quote_ident(found_job.database)
+            USING ERRCODE = '42710',
+                  HINT = 'Remove it first (zerocut.unschedule_jobs() as a superuser removes every role''s zerocut '
+                         'jobs in this database), or call schedule_jobs() as that role.';
+    END LOOP;
+
+    FOR job IN SELECT s.jobname, s.schedule, s.command FROM zerocut.job_schedule s WHERE s.enabled
+               ORDER BY s.jobname LOOP
+        EXECUTE 'SELECT j.jobid, j.schedule, j.command, j.active FROM cron.job j
+                 WHERE j.jobname = $1 AND j.username = current_user'
+            INTO found_job USING job.jobname;
+        IF found_job.jobid IS NULL OR found_job.schedule IS DISTINCT FROM job.schedule
+           OR found_job.command IS DISTINCT FROM job.command THEN
+            -- pg_cron updates a job of the same name and role in place (its
+            -- jobid and history stay).
+            EXECUTE 'SELECT cron.schedule($1, $2, $3)' USING job.jobname, job.schedule, job.command;
+            UPDATE zerocut.job_schedule s SET scheduled_at = now() WHERE s.jobname = job.jobname;
+        END IF;
+        IF found_job.jobid IS NOT NULL AND NOT found_job.active THEN
+            paused := paused || job.jobname;
+        END IF;
+        jobname := job.jobname;
+        schedule := job.schedule;
+        command := job.command;
+        RETURN NEXT;
+    END LOOP;
+
+    -- The caller's zerocut jobs here that the table no longer enables.
+    FOR found_job IN EXECUTE
+        'SELECT j.jobid, j.jobname FROM cron.job j
+         WHERE left(j.jobname, 8) = ''zerocut-'' AND j.username = current_user AND j.database = current_database()
+           AND NOT EXISTS (SELECT FROM zerocut.job_schedule s WHERE s.jobname = j.jobname AND s.enabled)
+         ORDER BY j.jobname, j.jobid'
+    LOOP
+        EXECUTE 'SELECT cron.unschedule($1)' USING found_job.jobid;
+        removed := removed || found_job.jobname;
+    END LOOP;
+    IF cardinality(removed) > 0 THEN
+        RAISE NOTICE 'zerocut: schedule_jobs() removed the pg_cron jobs zerocut.job_schedule does not enable: %',
+            array_to_string(removed, ', ');
+    END IF;
+    IF cardinality(paused) > 0 THEN
+        RAISE NOTICE 'zerocut: these jobs are paused in pg_cron (cron.job.active = false) and stay paused: %',
+            array_to_string(paused, ', ')
+            USING HINT = 'Resume one with SELECT cron.alter_job(jobid, active => true);';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION zerocut.schedule_jobs() IS
+    'Registers in pg_cron, under the current role (pg_cron runs them as it) and in this database, every enabled job of zerocut.job_schedule; idempotent (an unchanged job is left alone, a changed schedule or command updates the job in place, keeping its jobid); removes the caller''s zerocut-* jobs the table does not enable; returns the registered jobs; superusers and the extension owner only; pg_cron missing or in another database: 55000 with a hint';
+REVOKE ALL ON FUNCTION zerocut.schedule_jobs() FROM PUBLIC;
+
+CREATE FUNCTION zerocut.unschedule_jobs()
+    RETURNS TABLE(jobid bigint, jobname text, username text)
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found_job record;
+BEGIN
+    PERFORM zerocut.require_pg_cron('unschedule_jobs()');
+    -- pg_cron's row security shows a role its own jobs, a superuser all.
+    FOR found_job IN EXECUTE
+        'SELECT j.jobid, j.jobname, j.username FROM cron.job j
+         WHERE left(j.jobname, 8) = ''zerocut-'' AND j.database = current_database()
+         ORDER BY j.jobname, j.username, j.jobid'
+    LOOP
+        EXECUTE 'SELECT cron.unschedule($1)' USING found_job.jobid;
+        jobid := found_job.jobid;
+        jobname := found_job.jobname;
+        username := found_job.username;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION zerocut.unschedule_jobs() IS
+    'Removes from pg_cron the jobs named zerocut-* that run in this database (a superuser''s call: every role''s; otherwise the caller''s own) and returns them; no other job is touched; superusers and the extension owner only';
+REVOKE ALL ON FUNCTION zerocut.unschedule_jobs() FROM PUBLIC;
+
+-- The jobs view's rows.  SECURITY DEFINER: a monitoring role granted the
+-- view sees the zerocut jobs as the extension's owner does (pg_cron shows a
+-- role only its own jobs), and needs no grant on pg_cron or job_schedule.
+-- cron.* is read with EXECUTE, so the function exists without pg_cron.
+CREATE FUNCTION zerocut.job_status()
+    RETURNS TABLE(jobname text, jobid bigint, username text, schedule text, command text, enabled boolean,
+                  state text, last_start timestamptz, last_status text, last_duration interval, last_error text,
+                  last_error_at timestamptz, last_success timestamptz, run_interval interval, overdue boolean,
+                  problem text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job record;
+    scheduled_at timestamptz;
+    since timestamptz;
+BEGIN
+    IF to_regclass('cron.job') IS NULL OR to_regclass('cron.job_run_details') IS NULL THEN
+        -- No pg_cron here: the configured jobs, none scheduled.
+        FOR job IN SELECT s.jobname, s.schedule, s.command, s.enabled FROM zerocut.job_schedule s
+                   ORDER BY s.jobname LOOP
+            jobname := job.jobname; jobid := NULL; username := NULL;
+            schedule := job.schedule; command := job.command; enabled := job.enabled;
+            state := CASE WHEN job.enabled THEN 'not scheduled' ELSE 'disabled' END;
+            last_start := NULL; last_status := NULL; last_duration := NULL; last_error := NULL;
+            last_error_at := NULL; last_success := NULL; overdue := NULL; problem := NULL;
+            BEGIN
+                run_interval := zerocut.cron_schedule_interval(job.schedule);
+            EXCEPTION WHEN invalid_parameter_value THEN
+                run_interval := NULL;
+            END;
+            RETURN NEXT;
+        END LOOP;
+        RETURN;
+    END IF;
+    FOR job IN EXECUTE
+        'WITH ours AS (
+             SELECT j.jobid, j.jobname, j.username, j.schedule, j.command, j.active
+             FROM cron.job j
+             WHERE left(j.jobname, 8) = ''zerocut-'' AND j.database = current_database()
+         ), runs AS (
+             SELECT d.jobid, max(d.runid) AS last_runid,
+                    max(d.runid) FILTER (WHERE d.status = ''failed'') AS failed_runid,
+                    max(d.end_time) FILTER (WHERE d.status = ''succeeded'') AS last_success
+             FROM cron.job_run_details d
+             WHERE d.jobid IN (SELECT o.jobid FROM ours o)
+             GROUP BY d.jobid
+         )
+         SELECT coalesce(o.jobname, s.jobname) AS jobname, o.jobid, o.username,
+                coalesce(o.schedule, s.schedule) AS schedule, coalesce(o.command, s.command) AS command,
+                s.enabled, o.active, s.scheduled_at,
+                l.start_time AS last_start, l.status AS last_status, l.end_time - l.start_time AS last_duration,
+                f.return_message AS last_error, coalesce(f.end_time, f.start_time) AS last_error_at,
+                r.last_success
+         FROM ours o
+         FULL JOIN zerocut.job_schedule s ON s.jobname = o.jobname
+         LEFT JOIN runs r ON r.jobid = o.jobid
+         LEFT JOIN cron.job_run_details l ON l.runid = r.last_runid
+         LEFT JOIN cron.job_run_details f ON f.runid = r.failed_runid
+         ORDER BY 1, o.username, o.jobid'
+    LOOP
+        jobname := job.jobname; jobid := job.jobid; username := job.username;
+        schedule := job.schedule; command := job.command; enabled := job.enabled;
+        state := CASE WHEN job.jobid IS NULL THEN CASE WHEN job.enabled THEN 'not scheduled' ELSE 'disabled' END
+                      WHEN NOT job.active THEN 'paused'
+                      ELSE 'scheduled' END;
+        last_start := job.last_start; last_status := job.last_status; last_duration := job.last_duration;
+        last_error := job.last_error; last_error_at := job.last_error_at; last_success := job.last_success;
+        BEGIN
+            run_interval := zerocut.cron_schedule_interval(job.schedule);
+        EXCEPTION WHEN invalid_parameter_value THEN
+            run_interval := NULL;
+        END;
+        -- Overdue: no success within two intervals of the last success, or
+        -- of the (re)scheduling when there was none since.
+        scheduled_at := CASE WHEN job.jobid IS NOT NULL THEN job.scheduled_at END;
+        since := greatest(job.last_success, scheduled_at);
+        overdue := CASE WHEN state <> 'scheduled' THEN false
+                        WHEN run_interval IS NULL OR since IS NULL THEN NULL
+                        ELSE since < now() - 2 * run_interval END;
+        problem := CASE WHEN state = 'scheduled' AND job.last_status = 'failed' THEN 'failed'
+                        WHEN overdue THEN 'overdue' END;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION zerocut.job_status() IS
+    'The rows of the view zerocut.jobs; SECURITY DEFINER (reads pg_cron as the extension owner); works without pg_cron (configured jobs, not scheduled)';
+REVOKE ALL ON FUNCTION zerocut.job_status() FROM PUBLIC;
+
+CREATE VIEW zerocut.jobs AS SELECT * FROM zerocut.job_status();
+COMMENT ON VIEW zerocut.jobs IS
+    'Every zerocut job (the rows of zerocut.job_schedule and the pg_cron jobs named zerocut-* in this database): schedule, state (scheduled, paused, not scheduled, disabled), last run (start, status, duration), last failure (message, time), last success, the longest interval between runs, overdue (no success within two intervals), and problem: failed (the last run failed) or overdue, NULL when healthy';
+
+CREATE FUNCTION zerocut.auto_maintenance(min_change_ratio real DEFAULT 0.1)
+    RETURNS TABLE(tbl regclass, action text, rows_changed bigint, duration interval)
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_auto_maintenance';
+COMMENT ON FUNCTION zerocut.auto_maintenance(real) IS
+    'ANALYZEs each domain table and partition whose rows changed since its last analyze (pg_stat n_mod_since_analyze) by more than min_change_ratio (0..1000000) of its rows, and each partitioned domain table whose partitions did (with its partitions); returns one row per such table (analyzed, skipped: locked by another session, or failed: message) and writes one summary row to audit_log.system_log; tables the caller may not ANALYZE are left out with a NOTICE; ANALYZE works as each table''s owner; on a hot standby no rows and a NOTICE';
+REVOKE ALL ON FUNCTION zerocut.auto_maintenance(real) FROM PUBLIC;
+
+-- issue 19: migration ledger
+-- (install/80_migrations.sql.)  The ledger starts empty: the next
+-- install_domain_schema() records the domain steps.
+CREATE TABLE zerocut.migration_versions (
+    version      text PRIMARY KEY CHECK (pg_catalog.btrim(version) <> '' AND pg_catalog.length(version) <= 200),
+    description  text,
+    checksum     text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),
+    applied_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    applied_by   name NOT NULL DEFAULT CURRENT_USER,
+    duration     interval,
+    rollback_sql text
+);
+COMMENT ON TABLE zerocut.migration_versions IS
+    'The migration ledger: one row per applied migration (sha256 checksum of its SQL, line endings as LF; who, when, how long; rollback SQL) and per domain-schema step of install_domain_schema() (versions "zerocut.domain.*"); written by apply_migration(), rollback_migration() and install_domain_schema(); kept by pg_dump';
+REVOKE ALL ON TABLE zerocut.migration_versions FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('zerocut.migration_versions', '');
+
+CREATE FUNCTION zerocut.apply_migration(p_version text, p_description text, p_migration_sql text,
+                                        p_rollback_sql text DEFAULT NULL) RETURNS boolean
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_apply_migration';
+COMMENT ON FUNCTION zerocut.apply_migration(text, text, text, text) IS
+    'Runs p_migration_sql once as its caller and records p_version with its checksum: true when applied, false (NOTICE) when applied before with the same SQL, 55000 when with other SQL; serialized on an advisory lock; an error rolls everything back and names the version and SQLSTATE; superusers and the extension owner only';
+REVOKE ALL ON FUNCTION zerocut.apply_migration(text, text, text, text) FROM PUBLIC;
+
+CREATE FUNCTION zerocut.rollback_migration(p_version text) RETURNS boolean
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'zc_rollback_migration';
+COMMENT ON FUNCTION zerocut.rollback_migration(text) IS
+    'Runs the recorded rollback SQL of p_version as its caller and removes the ledger row: 42704 when not applied, 55000 without rollback SQL; an error rolls everything back and names the version and SQLSTATE; superusers and the extension owner only';
+REVOKE ALL ON FUNCTION zerocut.rollback_migration(text) FROM PUBLIC;
+
+-- SECURITY DEFINER: a role granted EXECUTE sees what is applied without
+-- SELECT on the ledger, whose rollback SQL it does not see.
+CREATE FUNCTION zerocut.migration_status()
+    RETURNS TABLE (version text, description text, checksum text, applied_at timestamptz, applied_by name,
+                   duration interval, has_rollback boolean)
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT m.version, m.description, m.checksum, m.applied_at, m.applied_by, m.duration, m.rollback_sql IS NOT NULL
+    FROM zerocut.migration_versions m
+    ORDER BY m.applied_at, m.version;
+END;
+COMMENT ON FUNCTION zerocut.migration_status() IS
+    'The applied migrations and domain-schema steps in the order they were applied (applied_at, then version), without their rollback SQL (has_rollback says whether there is one); revoked from PUBLIC, grant EXECUTE to let a role see them';
+REVOKE ALL ON FUNCTION zerocut.migration_status() FROM PUBLIC;
+
 -- issue 19: online copy
 -- Online table copy with change capture (issue 19, docs/online_copy.md):
 -- CALL online_copy() copies a table into a new one in committed keyset

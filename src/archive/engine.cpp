@@ -437,6 +437,26 @@ void create_archive_schema(SpiSession& spi, const Rel& source, const std::string
 // The archive target `schema`.`table` of `source`, created like the source
 // (columns, defaults but sequences, constraints, indexes; partitioned the
 // same way) when missing.
+// Archived rows are read-only to the application (docs/isolation.md): the
+// source's workspace isolation policy, FOR ALL, is copied FOR SELECT, as
+// enable_workspace_isolation() makes it on an archive table.
+void make_isolation_policy_read_only(SpiSession& spi, Oid archive, const std::string& name)
+{
+    auto rows = query(spi,
+                      "SELECT (SELECT pg_catalog.string_agg(CASE WHEN r = 0 THEN 'PUBLIC' "
+                      "ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(r)) END, ', ') "
+                      "FROM pg_catalog.unnest(p.polroles) r), pg_catalog.pg_get_expr(p.polqual, p.polrelid) "
+                      "FROM pg_catalog.pg_policy p "
+                      "WHERE p.polrelid = $1 AND p.polname = 'zerocut_isolation' AND p.polcmd = '*'",
+                      {oid_param(archive)}, true);
+    if (rows.empty()) return;
+    query(spi, "DROP POLICY zerocut_isolation ON " + name, {});
+    query(spi,
+          "CREATE POLICY zerocut_isolation ON " + name + " FOR SELECT TO " + text_of(rows[0], 0) + " USING (" +
+              text_of(rows[0], 1) + ")",
+          {});
+}
+
 Rel ensure_target(SpiSession& spi, const Rel& source, const std::string& schema, const std::string& table,
                   const std::string& who)
 {
@@ -485,6 +505,7 @@ Rel ensure_target(SpiSession& spi, const Rel& source, const std::string& schema,
         query(spi, "ALTER TABLE " + name + " ALTER COLUMN " + text_of(row, 0) + " DROP DEFAULT", {});
     query(spi, "COMMENT ON TABLE " + name + " IS " + pg::quote_literal(archive_comment(source)), {});
     pg::copy_access(spi, source.oid, created);
+    make_isolation_policy_read_only(spi, created, name);
     return load_rel(spi, created, "archive target");
 }
 

@@ -155,9 +155,14 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
     if (encrypted.exists) {
         if (encrypted.type != BYTEAOID)
             throw zc::Error("42804", "column \"" + enc + "\" exists and is not of type bytea");
-        auto foreign = spi.query_text("SELECT count(*) FROM " + qualified + " WHERE " + zc::pg::quote_ident(enc) +
-                                      " IS NOT NULL AND (length(" + zc::pg::quote_ident(enc) + ") < 37 OR substr(" +
-                                      zc::pg::quote_ident(enc) + ", 1, 4) <> '\\x5a434501'::bytea)");
+        std::optional<std::string> foreign;
+        {
+            // Every row, past a forced row security the owner has no policy in.
+            zc::pg::AsTableOwner owner(relid);
+            foreign = spi.query_text("SELECT count(*) FROM " + qualified + " WHERE " + zc::pg::quote_ident(enc) +
+                                     " IS NOT NULL AND (length(" + zc::pg::quote_ident(enc) + ") < 37 OR substr(" +
+                                     zc::pg::quote_ident(enc) + ", 1, 4) <> '\\x5a434501'::bytea)");
+        }
         if (foreign && *foreign != "0")
             throw zc::Error(
                 zc::sqlstate::object_not_in_prerequisite_state,
@@ -205,10 +210,14 @@ Protected protect(Oid relid, const std::string& col, const std::string& key_name
                     (keep ? "'true'" : "'false'") + ", " + zc::pg::quote_literal(context) + ")");
         zc::pg::let_owner_execute(spi, "zerocut.protect_column_trigger()", relid);
     }
-    std::string pending =
-        spi.query_text("SELECT count(*) FROM " + qualified + " WHERE " + zc::pg::quote_ident(col) + " IS NOT NULL" +
-                       (keep ? " AND " + zc::pg::quote_ident(enc) + " IS NULL" : std::string()))
-            .value_or("0");
+    std::string pending;
+    {
+        zc::pg::AsTableOwner owner(relid);  // every row, as the backfill will see them
+        pending =
+            spi.query_text("SELECT count(*) FROM " + qualified + " WHERE " + zc::pg::quote_ident(col) + " IS NOT NULL" +
+                           (keep ? " AND " + zc::pg::quote_ident(enc) + " IS NULL" : std::string()))
+                .value_or("0");
+    }
     std::string json =
         "{\"table\": " + zc::core::json_string(schema + "." + table) + ", \"column\": " + zc::core::json_string(col) +
         ", \"encrypted_column\": " + zc::core::json_string(enc) +

@@ -4,6 +4,10 @@
 // (the repository's domain/ folder) in name order and returns their names, comma-separated.
 // Each capability adds its own file there; none of the objects created
 // belong to the extension, so DROP EXTENSION leaves them and their rows.
+// Every file is recorded in the migration ledger as version
+// "zerocut.domain.<file>" with its checksum (docs/migrations.md); a second
+// run runs the files again (they repair what is missing) and leaves rows
+// whose checksum is unchanged as they are.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -11,12 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "migrate/migration_ledger.hpp"
 #include "pg/boundary.hpp"
 #include "pg/job_lock.hpp"
 #include "pg/spi.hpp"
 #include "pg/values.hpp"
 
 extern "C" {
+#include "utils/timestamp.h"
 #include "commands/extension.h"
 }
 
@@ -71,14 +77,20 @@ std::string apply_domain_files()
     pinned.set("client_min_messages", "warning");  // no "already exists, skipping" noise
     // Two installers at once would race on CREATE ... IF NOT EXISTS.
     zc::pg::lock_installer();
+    // Before ALTER EXTENSION zerocut UPDATE to 0.2.0 there is no ledger.
+    bool ledger = zc::migrate::ledger_exists();
+    std::string caller = zc::migrate::current_user_name();
     std::string applied;
     for (const auto& file : files) {
         std::string sql = read_file(file);
+        TimestampTz started = zc::pg::guard([] { return GetCurrentTimestamp(); });
         try {
             spi.execute(sql);
         } catch (const zc::pg::PgError& error) {
             rethrow_with_file(error, file.filename().string());
         }
+        int64 elapsed_us = zc::pg::guard([] { return GetCurrentTimestamp(); }) - started;
+        if (ledger) zc::migrate::record_domain_step(spi, file.filename().string(), sql, caller, started, elapsed_us);
         applied += (applied.empty() ? "" : ",") + file.filename().string();
     }
     return applied;

@@ -8,8 +8,10 @@
 extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_database.h"
 #include "catalog/pg_namespace.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #if PG_VERSION_NUM >= 160000
 #include "parser/parse_relation.h"
@@ -29,6 +31,26 @@ inline bool owns_relation(Oid relid, Oid role)
     return object_ownercheck(RelationRelationId, relid, role);
 #else
     return pg_class_ownercheck(relid, role);
+#endif
+}
+
+// Whether `role` may ANALYZE (or VACUUM) relation `relid` as core's
+// commands decide: its owner (or a superuser), the current database's owner
+// for a relation that is not shared, and from 17 any role with the MAINTAIN
+// privilege on it (pg_maintain, GRANT MAINTAIN).  Lets a caller skip such a
+// relation quietly instead of meeting core's WARNING.  Can ereport: call in
+// guard().
+inline bool may_analyze_relation(Oid relid, bool shared, Oid role)
+{
+#if PG_VERSION_NUM >= 170000
+    if (pg_class_aclcheck(relid, role, ACL_MAINTAIN) == ACLCHECK_OK) return true;
+#endif
+    if (owns_relation(relid, role)) return true;
+    if (shared) return false;
+#if PG_VERSION_NUM >= 160000
+    return object_ownercheck(DatabaseRelationId, MyDatabaseId, role);
+#else
+    return pg_database_ownercheck(MyDatabaseId, role);
 #endif
 }
 
