@@ -616,6 +616,59 @@ ReplayCounts replay_chunk(SpiSession& spi, const Copy& copy, const Statements& s
     return counts;
 }
 
+// Catch-up in rounds.  A round replays, chunk by chunk, as many entries as
+// the log held when it began (oldest first), so it ends even while writers
+// keep logging; what they log meanwhile is the next round's.  Rounds go on
+// while they shrink the log, and stop once a round began with at most
+// `small` entries, or began with no fewer than the round before (the
+// writers log as fast as it replays: the rest waits), or after 50 rounds.
+// `chunk(limit)` replays at most `limit` entries (and commits, in a CALL).
+struct CatchUp {
+    int64_t replayed = 0, gone = 0, inserted = 0, pending = 0;
+    int rounds = 0;
+    bool converged = true;
+};
+
+CatchUp catch_up_rounds(SpiSession& spi, int copy_id, int batch_size, int64_t small,
+                        const std::function<ReplayCounts(int limit)>& chunk)
+{
+    CatchUp result;
+    int64_t previous = -1;
+    for (;;) {
+        int64_t at_start = 0;
+        {
+            pg::PinnedSearchPath pinned;
+            at_start = pending_count(spi, copy_id);
+        }
+        result.pending = at_start;
+        if (at_start == 0) return result;
+        if (previous >= 0 && at_start >= previous) {
+            result.converged = false;
+            return result;
+        }
+        if (result.rounds == 50) {
+            result.converged = at_start <= small;
+            return result;
+        }
+        ++result.rounds;
+        for (int64_t done = 0; done < at_start;) {
+            int limit = static_cast<int>(std::min<int64_t>(batch_size, at_start - done));
+            ReplayCounts counts = chunk(limit);
+            result.replayed += counts.logged;
+            result.gone += counts.gone;
+            result.inserted += counts.inserted;
+            done += counts.logged;
+            if (counts.logged < limit) break;
+        }
+        if (at_start <= small) {
+            pg::PinnedSearchPath pinned;
+            result.pending = pending_count(spi, copy_id);
+            return result;
+        }
+        previous = at_start;
+    }
+}
+
 struct Verification {
     int64_t source_rows = 0, target_rows = 0, pending = 0, target_total = 0;
     std::string source_hash, target_hash;
@@ -1226,21 +1279,24 @@ void run_online_copy(SpiSession& spi, Oid source, Oid target, const std::optiona
         }
     }
 
-    // Replay what was captured meanwhile, a batch of log entries per unit,
-    // until a unit finds fewer than a batch (caught up).
-    int64_t replayed = 0;
-    for (;;) {
+    // Replay what was captured meanwhile, a batch of log entries per unit
+    // (each committed), in rounds until the log is short (catch_up_rounds).
+    CatchUp caught = catch_up_rounds(spi, copy.copy_id, batch_size, batch_size, [&](int limit) {
         ReplayCounts counts;
         unit([&](const Copy& c, const Rel&, const Rel&, const Statements& st) {
-            counts = replay_chunk(spi, c, st, batch_size);
+            counts = replay_chunk(spi, c, st, limit);
             if (counts.logged > 0)
                 set_progress(spi, c.copy_id, "changes_replayed = changes_replayed + $2",
                              {pg::int8_param(counts.logged)});
         });
         commit("online_copy");
-        replayed += counts.logged;
-        if (counts.logged < batch_size) break;
-    }
+        return counts;
+    });
+    int64_t replayed = caught.replayed;
+    if (!caught.converged)
+        pg::notice("online_copy: the writers of " + src_name + " log changes about as fast as they are replayed (" +
+                   std::to_string(caught.pending) + " pending after " + std::to_string(caught.rounds) +
+                   " rounds); online_copy_finish replays the rest");
     int64_t pending = 0;
     {
         pg::PinnedSearchPath pinned;
@@ -1291,26 +1347,34 @@ FinishResult finish_online_copy(SpiSession& spi, Oid source, Oid target, bool sw
         r.compared = st.compared;
         if (swap) swap_prechecks(spi, src, tgt);
         int64_t target_total = 0;
+        // Catch up in this transaction (rounds: it ends while writers go on).
         auto catch_up = [&] {
-            for (;;) {
-                auto counts = replay_chunk(spi, copy, st, copy.batch_size);
-                r.replayed += counts.logged;
-                if (counts.logged < copy.batch_size) break;
-            }
-            Verification v = verify(spi, copy, st, src, tgt);
-            r.verified_rows = v.source_rows;
-            r.pending_rows = v.pending;
-            r.checksum = v.source_hash;
-            target_total = v.target_total;
+            CatchUp caught = catch_up_rounds(spi, copy.copy_id, copy.batch_size, copy.batch_size,
+                                             [&](int limit) { return replay_chunk(spi, copy, st, limit); });
+            r.replayed += caught.replayed;
+            return caught;
         };
         catch_up();
+        Verification v = verify(spi, copy, st, src, tgt);
+        r.verified_rows = v.source_rows;
+        r.pending_rows = v.pending;
+        r.checksum = v.source_hash;
+        target_total = v.target_total;
+        // What was logged during the verification (a scan of both tables) is
+        // replayed before the lock, so that the replay under it is short.  A
+        // replay re-copies rows from the source whatever was verified: the
+        // verified rows stay equal, the target's count follows the replays.
+        auto catch_up_after_verify = [&] {
+            CatchUp caught = catch_up();
+            target_total += caught.inserted - caught.gone;
+        };
+        catch_up_after_verify();
         std::string lock_sql = "LOCK TABLE " + src.qname + (swap ? ", " + tgt.qname : "") + " IN ACCESS EXCLUSIVE MODE";
         with_short_lock(
             "lock " + src.qname + (swap ? " and " + tgt.qname : "") + " (ACCESS EXCLUSIVE)", lock_sql,
             [&] {
                 // Writers are held off: the log is complete.  Everything
-                // pending since the verification is replayed here (none of
-                // it was replayed in between).
+                // still pending is replayed here.
                 auto counts = replay_chunk(spi, copy, st, 0);
                 r.replayed += counts.logged;
                 target_total += counts.inserted - counts.gone;
@@ -1320,9 +1384,9 @@ FinishResult finish_online_copy(SpiSession& spi, Oid source, Oid target, bool sw
             },
             spi, stats,
             [&] {
-                // Waited long: catch up (and verify again) so that the
-                // replay under the lock stays short.
-                if (pending_count(spi, copy.copy_id) > copy.batch_size) catch_up();
+                // Waited long: catch up again so that the replay under the
+                // lock stays short.
+                if (pending_count(spi, copy.copy_id) > copy.batch_size) catch_up_after_verify();
             });
         r.target_rows = target_total;
     }
