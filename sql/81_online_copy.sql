@@ -126,6 +126,11 @@ INSERT INTO oc.big VALUES (1001, 1001);
 CALL zerocut.online_copy('oc.big', 'oc.big2',
     '{"v": "CASE WHEN id = 500 AND current_setting(''oc.fail'', true) = ''on'' THEN v / 0 ELSE v END"}', 250);
 SELECT phase, rows_copied, batches, batch_size, last_key FROM zerocut.copy_progress;
+-- Not under REPEATABLE READ: the last replay, under the lock, would read the
+-- log with a snapshot taken before it and miss what was committed between.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT pg_temp.try($$SELECT verified_rows FROM zerocut.online_copy_finish('oc.big', 'oc.big2')$$) AS finish_repeatable_read;
+ROLLBACK;
 SELECT verified_rows, replayed, target_rows FROM zerocut.online_copy_finish('oc.big', 'oc.big2');
 SELECT oc.diff('oc.big', 'oc.big2') AS resumed;
 
