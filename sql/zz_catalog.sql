@@ -41,7 +41,8 @@ INSERT INTO public_may_execute VALUES
     ('zerocut.current_app_user_id()', 'reads app.current_user_id, a setting any role may read and set; for RLS policies'),
     ('zerocut.set_app_user(integer)', 'SET LOCAL of app.current_user_id, which any role may do itself; not an identity'),
     ('zerocut.cron_schedule_interval(text)', 'a pure function of its argument (reads a cron schedule)'),
-    ('zerocut.require_pg_cron(text)', 'raises an error or nothing, from catalogs and settings every role can read');
+    ('zerocut.require_pg_cron(text)', 'raises an error or nothing, from catalogs and settings every role can read'),
+    ('zerocut.online_copy_pending(integer,integer)', 'the captured change keys of an online copy, only for the owner of its source (42501 otherwise); online copies read their log through it as the tables'' owner');
 
 -- Functions PUBLIC may execute that the list does not open.
 SELECT p.oid::regprocedure AS public_function_not_in_list
