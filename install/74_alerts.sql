@@ -5,19 +5,22 @@
 --
 -- Who may use them: pg_monitor's members (like the views of part A), not
 -- PUBLIC.  monitor_facts() runs as its caller and reads only catalogs,
--- statistics, zerocut's own configuration tables and views, and two
--- functions granted below; the one part that reads a user table (the
+-- statistics, zerocut's own configuration tables and views, and
+-- job_status() (granted below) and check_security() (where the caller may
+-- execute it); the one part that reads a user table (the
 -- archive backlog) does so only where the caller may SELECT the column, and
 -- skips the table otherwise.
 
 -- What monitor_facts() reads besides catalogs and statistics: the
 -- partition registry, the archive policies (configuration, no business
--- data), the jobs (job_status() is SECURITY DEFINER: it reads pg_cron as the
--- extension owner) and the security linter (catalogs only).
+-- data) and the jobs (job_status() is SECURITY DEFINER: it reads pg_cron as
+-- the extension owner).  The security linter is not granted: its findings
+-- are a list of weak spots (install/65_check_security.sql), so they show
+-- only to callers who may execute check_security() -- superusers, or a role
+-- the DBA grants it to (docs/monitoring.md).
 GRANT SELECT ON zerocut.partition_config, zerocut.archive_policy TO pg_monitor;
 GRANT EXECUTE ON FUNCTION zerocut.job_status() TO pg_monitor;
 GRANT SELECT ON zerocut.jobs TO pg_monitor;
-GRANT EXECUTE ON FUNCTION zerocut.check_security() TO pg_monitor;
 
 -- One row per fact: kind and object say what it is about; metric, labels
 -- and value are its number (NULL metric: an alert only, e.g. one security
@@ -149,14 +152,18 @@ BEGIN
     -- - keep, as archive() computes it) by more than a day are still in the
     -- source: the daily archive job has missed them.  Read as the caller
     -- (its rights, its row-level security), only where it may SELECT the
-    -- time column, and skipped when the table is locked.
-    FOR policy IN SELECT p.source_schema, p.source_table, p.time_column, p.keep FROM zerocut.archive_policy p
+    -- time column (and use its schema), and skipped when the table is
+    -- locked.  The table is found in the catalogs, not by name lookup, which
+    -- fails on a schema the caller may not use.
+    FOR policy IN SELECT c.oid AS relid, p.time_column, p.keep
+                  FROM zerocut.archive_policy p
+                  JOIN pg_namespace n ON n.nspname = p.source_schema
+                  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.source_table
+                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = p.time_column AND a.attnum > 0
+                                     AND NOT a.attisdropped
+                  WHERE has_schema_privilege(n.oid, 'USAGE') AND has_column_privilege(c.oid, a.attnum, 'SELECT')
                   ORDER BY p.source_schema, p.source_table LOOP
-        source := to_regclass(format('%I.%I', policy.source_schema, policy.source_table));
-        CONTINUE WHEN source IS NULL;
-        CONTINUE WHEN NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = source
-                                  AND a.attname = policy.time_column AND NOT a.attisdropped);
-        CONTINUE WHEN NOT has_column_privilege(source, policy.time_column, 'SELECT');
+        source := policy.relid;
         cutoff := current_date - policy.keep;
         BEGIN
             EXECUTE format('SELECT pg_catalog.min(%1$I)::pg_catalog.timestamptz FROM %2$s WHERE %1$I < $1',
@@ -320,7 +327,7 @@ GRANT EXECUTE ON FUNCTION zerocut.find_alerts(interval, interval, double precisi
 CREATE VIEW zerocut.alerts AS
     SELECT a.severity, a.kind, a.object, a.problem, a.fix FROM zerocut.find_alerts() a;
 COMMENT ON VIEW zerocut.alerts IS
-    'One row per problem that needs a person (severity critical or warning, kind, object, problem, fix): failed or overdue zerocut jobs, fewer than 2 partitions made ahead, rows in a default partition, archive backlog over a day past the policy, cache hit ratio under 85 % (after 100000 block accesses), transactions open over 15 minutes, replication lag over 60 s, unused indexes of 100 MB or more, check_security() findings; empty when healthy; critical first';
+    'One row per problem that needs a person (severity critical or warning, kind, object, problem, fix): failed or overdue zerocut jobs, fewer than 2 partitions made ahead, rows in a default partition, archive backlog over a day past the policy, cache hit ratio under 85 % (after 100000 block accesses), transactions open over 15 minutes, replication lag over 60 s, unused indexes of 100 MB or more, check_security() findings (for callers who may execute check_security()); empty when healthy; critical first; pg_monitor members and superusers';
 GRANT SELECT ON zerocut.alerts TO pg_monitor;
 
 -- The numbers behind alerts, flat, for postgres_exporter or any poller
@@ -339,7 +346,7 @@ CREATE FUNCTION zerocut.metrics()
     ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION zerocut.metrics() IS
-    'The numbers behind zerocut.alerts as (name, labels, value) rows, for Prometheus'' postgres_exporter (docs/postgres_exporter_queries.yaml) or any poller: zerocut_alerts{severity}, zerocut_job_failed/overdue{job}, zerocut_partitions_ahead{table}, zerocut_default_partition_rows{table}, zerocut_archive_backlog_seconds{table}, zerocut_cache_hit_percent/blocks_hit/blocks_read{scope}, zerocut_long_transactions, zerocut_oldest_transaction_seconds, zerocut_replication_lag_seconds/bytes{kind,name}, zerocut_unused_index_bytes{index}, zerocut_security_findings{severity}; runs as its caller';
+    'The numbers behind zerocut.alerts as (name, labels, value) rows, for Prometheus'' postgres_exporter (docs/postgres_exporter_queries.yaml) or any poller: zerocut_alerts{severity}, zerocut_job_failed/overdue{job}, zerocut_partitions_ahead{table}, zerocut_default_partition_rows{table}, zerocut_archive_backlog_seconds{table}, zerocut_cache_hit_percent/blocks_hit/blocks_read{scope}, zerocut_long_transactions, zerocut_oldest_transaction_seconds, zerocut_replication_lag_seconds/bytes{kind,name}, zerocut_unused_index_bytes{index}, zerocut_security_findings{severity} (for callers who may execute check_security()); runs as its caller; pg_monitor members and superusers';
 REVOKE ALL ON FUNCTION zerocut.metrics() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION zerocut.metrics() TO pg_monitor;
 

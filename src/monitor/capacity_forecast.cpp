@@ -116,8 +116,8 @@ ZC_FUNCTION(zc_capacity_forecast)
     std::optional<int32> months_until_full;
     if (free_bytes && total_growth > 0) {
         long double whole = std::floor(static_cast<long double>(*free_bytes) / total_growth);
-        months_until_full = whole > std::numeric_limits<int32>::max() ? std::numeric_limits<int32>::max()
-                                                                       : static_cast<int32>(whole);
+        months_until_full =
+            whole > std::numeric_limits<int32>::max() ? std::numeric_limits<int32>::max() : static_cast<int32>(whole);
     }
 
     zc::pg::guard([=] { InitMaterializedSRF(fcinfo, 0); });
