@@ -2,7 +2,8 @@
 # zerocut's jobs with a real pg_cron (docs/jobs.md):
 #  1. auto_maintenance() skips a table whose lock another session holds;
 #  2. schedule_jobs() registers a job that succeeds (auto_maintenance) and
-#     one that fails; pg_cron runs them and `jobs` shows both outcomes
+#     one that fails; pg_cron runs them and `jobs` shows both outcomes, and
+#     `alerts` the failing one (until unschedule_jobs());
 #     ('5 seconds' on pg_cron 1.5+, else every minute: up to ~60 s);
 #  3. a hot standby beside it: pg_cron runs nothing there, and every zerocut
 #     job command is a no-op with a NOTICE (auto_maintenance: no rows);
@@ -111,6 +112,13 @@ row=$(zc_psql -At -c "SELECT coalesce(problem, 'none') || ' ' || (last_success I
 row=$(zc_psql -At -c "SELECT (problem IN ('failed', 'overdue')) || ' ' || (last_error LIKE '%division by zero%')
                       FROM zerocut.jobs WHERE jobname = 'zerocut-e2e-fails'")
 [ "$row" = "true true" ] || fail "jobs shows the failing job as: $row"
+# ... and it is an alert (critical when failed, warning while overdue); the good one is not.
+alert=$(zc_psql -At -c "SELECT string_agg(object || ' ' || severity, ', ') FROM zerocut.alerts WHERE kind = 'job'")
+echo "job alerts: $alert"
+case "$alert" in
+    "zerocut-e2e-fails critical" | "zerocut-e2e-fails warning") ;;
+    *) fail "alerts shows the jobs as: $alert" ;;
+esac
 logged_after=$(zc_psql -At -c "SELECT count(*) FROM audit_log.system_log WHERE message LIKE 'Auto maintenance:%'")
 [ "$logged_after" -gt "$logged_before" ] || fail "the job's auto_maintenance() wrote no log row"
 
@@ -138,6 +146,7 @@ done
 removed=$(zc_psql -At -c "SELECT string_agg(jobname, ',' ORDER BY jobname) FROM zerocut.unschedule_jobs()")
 [ "$removed" = "zerocut-auto-maintenance,zerocut-e2e-fails" ] || fail "unschedule_jobs() removed: $removed"
 [ "$(zc_psql -At -c "SELECT count(*) FROM cron.job")" = 0 ] || fail "jobs left in cron.job"
+[ "$(zc_psql -At -c "SELECT count(*) FROM zerocut.alerts WHERE kind = 'job'")" = 0 ] || fail "job alerts left"
 
 # 5. Another database: pg_cron schedules only from cron.database_name.
 zc_psql -q -c "CREATE DATABASE other" -c "CREATE DATABASE restored"

@@ -3,7 +3,8 @@
 # primary a 'standby' row (streaming) and the standby's slot ('active',
 # then 'inactive' once the standby stops); on the standby an 'upstream'
 # row, and every monitoring view reads there without error (none calls
-# pg_current_wal_lsn() in recovery).  A primary and a replica made with
+# pg_current_wal_lsn() in recovery); replay paused there is a replication
+# lag alert until it resumes.  A primary and a replica made with
 # pg_basebackup, both throwaway.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -65,8 +66,30 @@ standby -At -c "SELECT (SELECT count(*) FROM zerocut.v_table_sizes) >= 1,
                        (SELECT count(*) FROM zerocut.v_connection_stats) >= 6,
                        (SELECT count(*) FROM zerocut.v_cache_hit_ratio) = 3,
                        (SELECT count(*) FROM zerocut.long_transactions('0')) >= 1,
-                       (SELECT count(*) FROM zerocut.config_advice()) = 11" | grep -qx 't|t|t|t|t|t' \
+                       (SELECT count(*) FROM zerocut.config_advice()) = 11,
+                       (SELECT count(*) FROM zerocut.metrics()) >= 1" | grep -qx 't|t|t|t|t|t|t' \
     || fail "standby: a monitoring view failed"
+
+# Replication lag as an alert (threshold 0 here; the view's 60 s is not
+# reached): replay paused on the standby while the primary writes, then
+# resumed; the alert goes once the standby has caught up.
+standby -q -c "SELECT pg_wal_replay_pause()"
+zc_psql -q -c "INSERT INTO zc_mon_t VALUES (2)"
+for _ in $(seq 1 60); do
+    [ "$(standby -At -c "SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()")" = t ] && break
+    sleep 0.5
+done
+lag_alerts() { standby -At -c "SELECT string_agg(severity || ' ' || object, ',') FROM zerocut.find_alerts(replication_lag => '$1') WHERE kind = 'replication_lag'"; }
+alert=$(lag_alerts 0)
+echo "standby, replay paused: $alert"
+[ "$alert" = "warning upstream zc_standby_slot" ] || fail "standby: no replication lag alert while paused: '$alert'"
+[ -z "$(lag_alerts 60)" ] || fail "standby: lag alert under 60 s"
+standby -q -c "SELECT pg_wal_replay_resume()"
+for _ in $(seq 1 60); do
+    [ -z "$(lag_alerts 0)" ] && break
+    sleep 0.5
+done
+[ -z "$(lag_alerts 0)" ] || fail "standby: the lag alert stayed after catching up"
 
 # The standby stops: no standby row, the slot is inactive and retains WAL.
 zc_as_owner "$ZC_BINDIR/pg_ctl" -D "$ZC_DIR/standby" -m fast -w stop >/dev/null
