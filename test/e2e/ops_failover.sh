@@ -23,7 +23,7 @@ command -v pg_autoctl >/dev/null || { echo "FAIL: pg_autoctl is not installed (s
 fail() {
     echo "FAIL: $*" >&2
     if [ -n "${D:-}" ]; then  # the last lines of every pg_autoctl log
-        for log in "$D"/*.log; do [ -s "$log" ] && { echo "---- $log"; tail -n 12 "$log"; }; done >&2
+        for log in "$D"/*.log; do [ -s "$log" ] && { echo "---- $log"; tail -n 40 "$log"; }; done >&2
     fi
     exit 1
 }
@@ -200,6 +200,19 @@ on_primary() {  # psql args...: on whichever node is writable, waiting up to 60 
     echo "no writable node for 60 s: $(states)" >&2
     return 1
 }
+no_write_diagnosis() {  # killed_at: what the writer and each node see (CI saw this once, unexplained)
+    local port
+    {
+        echo "---- no write after the kill at $1 ms; writer alive: $(kill -0 "$WRITER" 2>/dev/null && echo yes || echo no)"
+        echo "last acknowledged: $(tail -n 3 "$D/acked" | tr '\n' ';')"
+        echo "one insert now: $(timeout 10 psql -X -At -c "INSERT INTO public.acked (id) VALUES (-1) RETURNING inet_server_port()" "$BOTH" 2>&1 | tr '\n' ' ')"
+        for port in "$P1" "$P2"; do
+            echo "port $port: $(timeout 5 psql -X -At -h 127.0.0.1 -p "$port" -U postgres -d app -c "SELECT pg_is_in_recovery(), current_setting('synchronous_standby_names'), (SELECT string_agg(application_name || ' ' || state || ' ' || sync_state, ', ') FROM pg_stat_replication), (SELECT string_agg(wait_event_type || '/' || wait_event || ': ' || left(query, 40), ', ') FROM pg_stat_activity WHERE backend_type = 'client backend' AND state = 'active' AND pid <> pg_backend_pid())" 2>&1 | tr '\n' ' ')"
+        done
+        echo "monitor events:"
+        monitor -c "SELECT eventtime::time(0) || ' ' || nodename || ' ' || reportedstate || ' -> ' || goalstate || ': ' || left(description, 120) FROM pgautofailover.event ORDER BY eventid DESC LIMIT 25" 2>&1 | tac || true
+    } >&2
+}
 port_of() { if [ "$1" = node1 ]; then echo "$P1"; else echo "$P2"; fi; }
 settle() {  # until one node is primary and the other secondary; prints the primary
     local i
@@ -228,7 +241,7 @@ failure() {  # label kill-command...: load, the failure, the time until an inser
         sleep 0.1
     done
     first_after=$(awk -v k="$killed_at" '$2 > k { print $3; exit }' "$D/acked")
-    [ -n "$first_after" ] || fail "$label: no write succeeded within 60 s; states: $(states)"
+    [ -n "$first_after" ] || { no_write_diagnosis "$killed_at"; fail "$label: no write succeeded within 60 s; states: $(states)"; }
     sleep 1
     kill "$PGBENCH_PID" 2>/dev/null || true
     wait "$PGBENCH_PID" 2>/dev/null || true
