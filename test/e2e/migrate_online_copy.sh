@@ -141,7 +141,9 @@ sleep 2
 after=$(zc_psql -At -c "SELECT count(*) FROM e2e_src WHERE v = 'new'")
 # (zc_as_owner runs pgbench a few processes below $WRITER: stop them all)
 descendants() { local child; for child in $(ps -o pid= --ppid "$1"); do echo "$child"; descendants "$child"; done; }
-kill -INT $(descendants "$WRITER") 2>/dev/null || true
+# TERM, not INT: a command started with & by a non-interactive shell
+# ignores SIGINT, and pgbench would run out its 600 s (CI saw that).
+kill -TERM $(descendants "$WRITER") 2>/dev/null || true
 wait $WRITER || true
 if grep -Eq "aborted|ERROR" "$ZC_DIR/writer2.log"; then echo "writer errors:"; cat "$ZC_DIR/writer2.log"; exit 1; fi
 [ "$after" -gt "$inserted" ] || { echo "the writer's inserts did not reach the new table after the swap"; exit 1; }
