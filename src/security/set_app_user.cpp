@@ -11,12 +11,33 @@
 // LOCAL's does; like SET LOCAL we then say so with a WARNING (25P01), since
 // a following statement would run with no user.  Inside a multi-statement
 // query string (an implicit block) or an explicit BEGIN it lasts until the
-// end of the transaction, without a warning.
+// end of the transaction, without a warning.  So it does, without a
+// warning, in an extended-protocol pipeline without BEGIN: its statements
+// up to the Sync are one transaction (the cheapest pool-safe form, one
+// round trip and one commit; docs/isolation.md "Pools").
 #include <cstdio>
 #include <string>
 
 #include "core/app_user.hpp"
 #include "pg/boundary.hpp"
+
+extern "C" {
+#include "tcop/pquery.h"  // ActivePortal
+}
+
+namespace {
+
+// True when this statement came as a simple query, whose implicit
+// transaction (outside a block) ends with it.  exec_simple_query runs its
+// statement in a portal hidden from pg_cursors; the extended protocol's
+// Bind makes a visible one, and its transaction lasts until the Sync,
+// which may carry more statements: we cannot tell, so we do not warn.
+bool ends_with_this_statement()
+{
+    return !IsTransactionBlock() && (ActivePortal == nullptr || !ActivePortal->visible);
+}
+
+}  // namespace
 
 ZC_FUNCTION(zc_set_app_user)
 {
@@ -35,7 +56,7 @@ ZC_FUNCTION(zc_set_app_user)
         // gets exactly what it could SET LOCAL itself.
         (void)set_config_option(zc::core::app_user_setting, text, superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION,
                                 GUC_ACTION_LOCAL, true, 0, false);
-        if (!IsTransactionBlock())
+        if (ends_with_this_statement())
             ereport(WARNING, (errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
                               errmsg("zerocut.set_app_user() outside a transaction block lasts only until the "
                                      "end of the statement"),
