@@ -32,8 +32,8 @@ extern "C" {
 namespace zc::archive {
 
 using pg::Param;
+using pg::Row;
 using pg::SpiSession;
-using Row = std::vector<std::optional<std::string>>;
 
 namespace {
 
@@ -56,37 +56,6 @@ Param oid_param(Oid value)
 Param bool_param(bool value)
 {
     return Param{BOOLOID, BoolGetDatum(value), false};
-}
-
-// SPI with a run-time number of parameters; returns the rows (as text).
-// Never read_only: a read-only SPI call would not see the DDL we just ran.
-std::vector<Row> query(SpiSession& spi, const std::string& sql, const std::vector<Param>& params, bool = false)
-{
-    const bool read_only = false;
-    std::vector<Oid> types;
-    std::vector<Datum> values;
-    std::vector<char> nulls;
-    for (const Param& p : params) {
-        types.push_back(p.type);
-        values.push_back(p.value);
-        nulls.push_back(p.is_null ? 'n' : ' ');
-    }
-    const char* text = sql.c_str();
-    int count = static_cast<int>(types.size());
-    Oid* type_ptr = types.data();
-    Datum* value_ptr = values.data();
-    const char* null_ptr = nulls.data();
-    int rc = pg::guard([=] {
-        return count == 0 ? SPI_execute(text, read_only, 0)
-                          : SPI_execute_with_args(text, count, type_ptr, value_ptr, null_ptr, read_only, 0);
-    });
-    if (rc < 0)
-        throw Error(sqlstate::internal_error, "SPI failed (" + std::string(SPI_result_code_string(rc)) + ")",
-                    "statement: " + sql.substr(0, 200));
-    std::vector<Row> rows = spi.rows_text();
-    SPITupleTable* table = SPI_tuptable;
-    if (table != nullptr) pg::guard([=] { SPI_freetuptable(table); });
-    return rows;
 }
 
 std::string text_of(const Row& row, size_t i)
@@ -133,7 +102,7 @@ Rel load_rel(SpiSession& spi, Oid oid, const char* argument)
                       "pg_catalog.obj_description(c.oid, 'pg_class') "
                       "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
                       "WHERE c.oid = $1",
-                      {oid_param(oid)}, true);
+                      {oid_param(oid)});
     if (rows.empty())
         throw Error(sqlstate::undefined_table,
                     std::string(argument) + ": relation with OID " + std::to_string(oid) + " does not exist");
@@ -158,7 +127,7 @@ std::vector<Column> load_columns(SpiSession& spi, Oid oid)
               "SELECT a.attname, pg_catalog.quote_ident(a.attname), pg_catalog.format_type(a.atttypid, a.atttypmod), "
               "a.attgenerated <> '' FROM pg_catalog.pg_attribute a "
               "WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-              {oid_param(oid)}, true);
+              {oid_param(oid)});
     std::vector<Column> columns;
     for (const Row& row : rows)
         columns.push_back({text_of(row, 0), text_of(row, 1), text_of(row, 2), text_of(row, 3) == "t"});
@@ -174,7 +143,7 @@ std::vector<Column> primary_key(SpiSession& spi, Oid oid)
               "CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::pg_catalog.int2[]) WITH ORDINALITY AS k(attnum, ord) "
               "JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
               "WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord",
-              {oid_param(oid)}, true);
+              {oid_param(oid)});
     std::vector<Column> key;
     for (const Row& row : rows) key.push_back({text_of(row, 0), text_of(row, 1), text_of(row, 2), false});
     return key;
@@ -243,7 +212,7 @@ struct Child {
 int64_t epoch_of(SpiSession& spi, const std::string& literal, const std::string& type)
 {
     auto rows = query(spi, "SELECT (EXTRACT(epoch FROM CAST($1 AS " + type + ")) * 1000000)::pg_catalog.int8",
-                      {pg::text_param(literal)}, true);
+                      {pg::text_param(literal)});
     return int_of(rows.at(0), 0);
 }
 
@@ -254,7 +223,7 @@ std::vector<Child> children_of(SpiSession& spi, Oid parent, const std::string& t
                       "SELECT c.oid, c.relkind, pg_catalog.pg_get_expr(c.relpartbound, c.oid) "
                       "FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
                       "WHERE i.inhparent = $1 AND NOT i.inhdetachpending ORDER BY c.oid",
-                      {oid_param(parent)}, true);
+                      {oid_param(parent)});
     std::vector<Child> children;
     for (const Row& row : rows) {
         Child child;
@@ -286,7 +255,7 @@ std::optional<Oid> relation_named(SpiSession& spi, const std::string& schema, co
     auto found = query(spi,
                        "SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
                        "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
-                       {pg::text_param(schema), pg::text_param(table)}, true);
+                       {pg::text_param(schema), pg::text_param(table)});
     if (found.empty()) return std::nullopt;
     return oid_of(found[0], 0);
 }
@@ -372,7 +341,7 @@ void check_archive_schema(SpiSession& spi, const Rel& source, const std::string&
                       "THEN d.datdba ELSE s.nspowner END "
                       "FROM pg_catalog.pg_namespace t, pg_catalog.pg_namespace s, pg_catalog.pg_database d "
                       "WHERE t.nspname = $1 AND s.nspname = $2 AND d.datname = pg_catalog.current_database()",
-                      {pg::text_param(schema), pg::text_param(source.schema)}, true);
+                      {pg::text_param(schema), pg::text_param(source.schema)});
     if (rows.empty()) return;
     Oid schema_owner = oid_of(rows[0], 0);
     Oid source_schema_owner = oid_of(rows[0], 1);
@@ -412,7 +381,7 @@ void create_archive_schema(SpiSession& spi, const Rel& source, const std::string
                       "SELECT CASE WHEN n.nspowner = 'pg_database_owner'::pg_catalog.regrole "
                       "THEN d.datdba ELSE n.nspowner END FROM pg_catalog.pg_namespace n, pg_catalog.pg_database d "
                       "WHERE n.nspname = $1 AND d.datname = pg_catalog.current_database()",
-                      {pg::text_param(source.schema)}, true);
+                      {pg::text_param(source.schema)});
     Oid schema_owner = oid_of(rows.at(0), 0);
     std::string quoted = pg::quote_ident(schema);
     pg::AsExtensionOwner as_extension_owner;
@@ -422,14 +391,14 @@ void create_archive_schema(SpiSession& spi, const Rel& source, const std::string
                         "ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END, a.is_grantable "
                         "FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) a "
                         "WHERE n.nspname = $1 AND a.grantee <> n.nspowner ORDER BY 1, 2",
-                        {pg::text_param(source.schema)}, true);
+                        {pg::text_param(source.schema)});
     for (const Row& row : grants)
         query(spi,
               "GRANT " + text_of(row, 0) + " ON SCHEMA " + quoted + " TO " + text_of(row, 1) +
                   (text_of(row, 2) == "t" ? " WITH GRANT OPTION" : ""),
               {});
     auto may_create = query(spi, "SELECT pg_catalog.has_schema_privilege($1, $2, 'CREATE')",
-                            {oid_param(table_owner), pg::text_param(schema)}, true);
+                            {oid_param(table_owner), pg::text_param(schema)});
     if (text_of(may_create.at(0), 0) != "t")
         query(spi, "GRANT USAGE, CREATE ON SCHEMA " + quoted + " TO " + pg::quote_ident(role_name(table_owner)), {});
 }
@@ -448,7 +417,7 @@ void make_isolation_policy_read_only(SpiSession& spi, Oid archive, const std::st
                       "FROM pg_catalog.unnest(p.polroles) r), pg_catalog.pg_get_expr(p.polqual, p.polrelid) "
                       "FROM pg_catalog.pg_policy p "
                       "WHERE p.polrelid = $1 AND p.polname = 'zerocut_isolation' AND p.polcmd = '*'",
-                      {oid_param(archive)}, true);
+                      {oid_param(archive)});
     if (rows.empty()) return;
     query(spi, "DROP POLICY zerocut_isolation ON " + name, {});
     query(spi,
@@ -472,14 +441,14 @@ Rel ensure_target(SpiSession& spi, const Rel& source, const std::string& schema,
     // table, its grants and policies (docs/archive.md, Privileges).
     pg::AsTableOwner as_owner(source.oid);
     auto exists = query(spi, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)",
-                        {pg::text_param(schema)}, true);
+                        {pg::text_param(schema)});
     if (text_of(exists.at(0), 0) != "t") {
         create_archive_schema(spi, source, schema);
     } else {
         check_archive_schema(spi, source, schema, table, who);
         Oid owner = pg::relation_owner(source.oid);
         auto may_create = query(spi, "SELECT pg_catalog.has_schema_privilege($1, $2, 'CREATE')",
-                                {oid_param(owner), pg::text_param(schema)}, true);
+                                {oid_param(owner), pg::text_param(schema)});
         if (text_of(may_create.at(0), 0) != "t")
             throw Error(sqlstate::insufficient_privilege,
                         who + ": role \"" + role_name(owner) + "\", the owner of " + source.qname +
@@ -500,7 +469,7 @@ Rel ensure_target(SpiSession& spi, const Rel& source, const std::string& schema,
                          "SELECT pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_attrdef d "
                          "JOIN pg_catalog.pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum "
                          "WHERE d.adrelid = $1 AND pg_catalog.pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%'",
-                         {oid_param(created)}, true);
+                         {oid_param(created)});
     for (const Row& row : serials)
         query(spi, "ALTER TABLE " + name + " ALTER COLUMN " + text_of(row, 0) + " DROP DEFAULT", {});
     query(spi, "COMMENT ON TABLE " + name + " IS " + pg::quote_literal(archive_comment(source)), {});
@@ -573,7 +542,7 @@ int64_t count_rows(SpiSession& spi, const Rel& rel, bool* estimated)
         *estimated = true;
         return rel.reltuples;
     }
-    return int_of(query(spi, "SELECT pg_catalog.count(*) FROM " + rel.qname, {}, true).at(0), 0);
+    return int_of(query(spi, "SELECT pg_catalog.count(*) FROM " + rel.qname, {}).at(0), 0);
 }
 
 // Detach `part` (a leaf range partition of `parent`) and attach it to `target`,
@@ -582,14 +551,14 @@ void move_partition(SpiSession& spi, const Rel& part, const Rel& parent, const R
                     const std::string& bound_text)
 {
     auto existing = query(spi, "SELECT oid FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND conname = $2",
-                          {oid_param(part.oid), pg::text_param(bound_constraint)}, true);
+                          {oid_param(part.oid), pg::text_param(bound_constraint)});
     if (!existing.empty()) query(spi, "ALTER TABLE " + part.qname + " DROP CONSTRAINT " + bound_constraint, {});
-    std::string check = text_of(
-        query(spi, "SELECT pg_catalog.pg_get_partition_constraintdef($1)", {oid_param(part.oid)}, true).at(0), 0);
+    std::string check =
+        text_of(query(spi, "SELECT pg_catalog.pg_get_partition_constraintdef($1)", {oid_param(part.oid)}).at(0), 0);
     query(spi, "ALTER TABLE " + part.qname + " ADD CONSTRAINT " + bound_constraint + " CHECK (" + check + ") NOT VALID",
           {});
     Oid con = oid_of(query(spi, "SELECT oid FROM pg_catalog.pg_constraint WHERE conrelid = $1 AND conname = $2",
-                           {oid_param(part.oid), pg::text_param(bound_constraint)}, true)
+                           {oid_param(part.oid), pg::text_param(bound_constraint)})
                          .at(0),
                      0);
     validate_check_by_partition_bound(part.oid, con);
@@ -653,7 +622,7 @@ std::string free_name(SpiSession& spi, const std::string& schema, const std::str
         auto taken = query(spi,
                            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
                            "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)",
-                           {pg::text_param(schema), pg::text_param(candidate)}, true);
+                           {pg::text_param(schema), pg::text_param(candidate)});
         if (text_of(taken.at(0), 0) == "f") return pg::quote_ident(schema) + "." + pg::quote_ident(candidate);
         candidate = fit_name(base, suffix + "_" + std::to_string(oid));
     }
@@ -663,8 +632,8 @@ std::string free_name(SpiSession& spi, const std::string& schema, const std::str
 // The OID of the relation `qualified` (quoted, as free_name returns it).
 Oid oid_of_name(SpiSession& spi, const std::string& qualified)
 {
-    return oid_of(
-        query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", {pg::text_param(qualified)}, true).at(0), 0);
+    return oid_of(query(spi, "SELECT pg_catalog.to_regclass($1)::pg_catalog.oid", {pg::text_param(qualified)}).at(0),
+                  0);
 }
 
 // True when a valid, non-partial btree index of `rel` starts with `column`.
@@ -682,8 +651,8 @@ bool time_indexed(SpiSession& spi, Oid rel, const std::string& column)
 
 std::optional<Oid> default_partition_of(SpiSession& spi, Oid parent)
 {
-    auto rows = query(spi, "SELECT partdefid FROM pg_catalog.pg_partitioned_table WHERE partrelid = $1",
-                      {oid_param(parent)}, true);
+    auto rows =
+        query(spi, "SELECT partdefid FROM pg_catalog.pg_partitioned_table WHERE partrelid = $1", {oid_param(parent)});
     if (rows.empty() || oid_of(rows[0], 0) == InvalidOid) return std::nullopt;
     return oid_of(rows[0], 0);
 }
@@ -794,13 +763,13 @@ std::optional<Policy> find_policy(SpiSession& spi, Oid source)
     auto names = query(spi,
                        "SELECT n.nspname, c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
                        "ON n.oid = c.relnamespace WHERE c.oid = $1",
-                       {oid_param(source)}, true);
+                       {oid_param(source)});
     if (names.empty()) return std::nullopt;
     std::vector<Row> rows;
     {
         pg::AsExtensionOwner as_extension_owner;  // zerocut's table: no grant on it needed
         rows = query(spi, std::string(policy_columns) + "WHERE source_schema = $1 AND source_table = $2",
-                     {pg::text_param(text_of(names[0], 0)), pg::text_param(text_of(names[0], 1))}, true);
+                     {pg::text_param(text_of(names[0], 0)), pg::text_param(text_of(names[0], 1))});
     }
     if (rows.empty()) return std::nullopt;
     return policy_of(spi, rows[0]);
@@ -820,7 +789,7 @@ std::vector<Policy> load_policies(SpiSession& spi, std::optional<Oid> source)
     std::vector<Row> rows;
     {
         pg::AsExtensionOwner as_extension_owner;
-        rows = query(spi, std::string(policy_columns) + "ORDER BY source_schema, source_table", {}, true);
+        rows = query(spi, std::string(policy_columns) + "ORDER BY source_schema, source_table", {});
     }
     // A caller who is not superuser runs the policies of the tables it owns
     // (or whose owner role it is a member of); a policy whose table is gone
@@ -994,8 +963,7 @@ RunResult Runner::run_isolated(const Policy& policy, const std::string& log_mess
                   "'error', $3, 'sqlstate', $4, 'detail', NULLIF($5, ''), 'archived_count', "
                   "$6::pg_catalog.int8)::pg_catalog.text",
                   {pg::text_param(result_.source_name), pg::text_param(result_.status), pg::text_param(result_.error),
-                   pg::text_param(sqlstate), pg::text_param(detail), pg::int8_param(result_.rows_moved)},
-                  true);
+                   pg::text_param(sqlstate), pg::text_param(detail), pg::int8_param(result_.rows_moved)});
         pg::write_system_log(
             spi_, result_.status == "error" ? "ERROR" : "WARNING",
             (result_.status == "error" ? "Archive policy failed: " : "Archive policy skipped: ") + result_.source_name,
@@ -1099,7 +1067,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
                                 ")::pg_catalog.text, "
                                 "(EXTRACT(epoch FROM CAST(CURRENT_DATE - $1::pg_catalog.interval AS " +
                                 type + ")) * 1000000)::pg_catalog.int8",
-                            {pg::text_param(policy.keep)}, true);
+                            {pg::text_param(policy.keep)});
     std::string cutoff = text_of(cutoff_row.at(0), 0);
     int64_t cutoff_epoch = int_of(cutoff_row.at(0), 1);
     bool nothing_moves = false;
@@ -1148,8 +1116,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
                           "SELECT EXISTS (SELECT 1 FROM " + def.qname + " WHERE " + time_col + " >= CAST($1 AS " +
                               type + ") AND " + time_col + " < CAST($2 AS " + type + "))",
                           {pg::text_param(c.bound.lower.value_or("-infinity")),
-                           pg::text_param(c.bound.upper.value_or("infinity"))},
-                          true);
+                           pg::text_param(c.bound.upper.value_or("infinity"))});
                 can_attach = text_of(conflict.at(0), 0) == "f";
             }
             if (can_attach)
@@ -1176,7 +1143,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
                  query(spi_,
                        "SELECT t.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree($1::pg_catalog.regclass) t "
                        "JOIN pg_catalog.pg_class c ON c.oid = t.relid WHERE t.isleaf AND c.relkind = 'r'",
-                       {oid_param(unit.rel)}, true))
+                       {oid_param(unit.rel)}))
                 leaves.push_back(oid_of(row, 0));
         }
         for (Oid leaf_oid : leaves) {
@@ -1188,7 +1155,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
             auto any_old = query(spi_,
                                  "SELECT EXISTS (SELECT 1 FROM ONLY " + leaf.qname + " WHERE " + time_col +
                                      " < CAST($1 AS " + type + "))",
-                                 {pg::text_param(cutoff)}, true);
+                                 {pg::text_param(cutoff)});
             if (text_of(any_old.at(0), 0) != "t") continue;
             // Make sure the archive can take these rows: in an archive
             // partitioned like the source, a partition with the source
@@ -1335,7 +1302,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
         locks.release();
         auto still =
             query(spi_, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits WHERE inhrelid = $1 AND inhparent = $2)",
-                  {oid_param(c.oid), oid_param(source.oid)}, true);
+                  {oid_param(c.oid), oid_param(source.oid)});
         if (text_of(still.at(0), 0) != "t") continue;  // somebody else moved it
         Rel part = load_rel(spi_, c.oid, "source partition");
         bool estimated = false;
@@ -1367,8 +1334,7 @@ void Runner::run_unit(const Policy& policy, const std::string& log_message)
                pg::text_param(std::to_string(result.duration_ms)), pg::text_param(result.source_name),
                pg::text_param(result.target_name), pg::int4_param(result.partitions_moved),
                pg::int8_param(result.rows_by_batch), pg::int4_param(result.batches), bool_param(result.finished),
-               bool_param(result.counts_estimated), pg::text_param(result.status), pg::text_param(result.error)},
-              true);
+               bool_param(result.counts_estimated), pg::text_param(result.status), pg::text_param(result.error)});
     pg::write_system_log(spi_, "INFO", log_message, text_of(metadata.at(0), 0));
 }
 
@@ -1385,7 +1351,7 @@ std::string archive_partition(SpiSession& spi, Oid partition)
                     "archive_partition: partition " + part.qname + " is itself partitioned or not a plain table", "",
                     "Archive its leaf partitions, or use zerocut.archive() to move its rows.");
     auto parent_row =
-        query(spi, "SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid = $1", {oid_param(partition)}, true);
+        query(spi, "SELECT inhparent FROM pg_catalog.pg_inherits WHERE inhrelid = $1", {oid_param(partition)});
     // docs/locking.md: job lock, then the parent, then the partition (the
     // partition manager's retention calls this holding all three already).
     Oid parent_oid = oid_of(parent_row.at(0), 0);
@@ -1402,7 +1368,7 @@ std::string archive_partition(SpiSession& spi, Oid partition)
     Rel parent = load_rel(spi, parent_oid, "archive_partition");
     auto bound_row =
         query(spi, "SELECT pg_catalog.pg_get_expr(relpartbound, oid) FROM pg_catalog.pg_class WHERE oid = $1",
-              {oid_param(partition)}, true);
+              {oid_param(partition)});
     std::string bound_text = text_of(bound_row.at(0), 0);
     if (bound_text == "DEFAULT")
         throw Error(sqlstate::feature_not_supported,
@@ -1413,7 +1379,7 @@ std::string archive_partition(SpiSession& spi, Oid partition)
     auto key_row = query(spi,
                          "SELECT a.attname FROM pg_catalog.pg_partitioned_table p JOIN pg_catalog.pg_attribute a "
                          "ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0] WHERE p.partrelid = $1",
-                         {oid_param(parent.oid)}, true);
+                         {oid_param(parent.oid)});
     if (key_row.empty() || !key_row[0][0])
         throw Error(sqlstate::feature_not_supported,
                     "archive_partition: " + parent.qname + " is not range-partitioned on a column");
@@ -1432,7 +1398,7 @@ std::string archive_partition(SpiSession& spi, Oid partition)
     auto limit_row = query(
         spi,
         "SELECT (EXTRACT(epoch FROM " + limit_sql + ") * 1000000)::pg_catalog.int8, " + limit_sql + "::pg_catalog.text",
-        {pg::text_param(policy ? policy->keep : "0")}, true);
+        {pg::text_param(policy ? policy->keep : "0")});
     if (!span.upper || *span.upper > int_of(limit_row.at(0), 0))
         throw Error(
             sqlstate::invalid_parameter_value,
@@ -1475,8 +1441,7 @@ std::string archive_partition(SpiSession& spi, Oid partition)
               "SELECT pg_catalog.jsonb_build_object('partition', $1, 'source', $2, 'target', $3, 'bounds', $4, "
               "'method', 'partition', 'duration_ms', pg_catalog.round($5::pg_catalog.numeric, 1))::pg_catalog.text",
               {pg::text_param(moved), pg::text_param(parent.qname), pg::text_param(target.qname),
-               pg::text_param(bound_text), pg::text_param(std::to_string(elapsed_ms(start)))},
-              true);
+               pg::text_param(bound_text), pg::text_param(std::to_string(elapsed_ms(start)))});
     pg::write_system_log(spi, "INFO", "Archived partition " + moved, text_of(metadata.at(0), 0));
     return moved;
 }
@@ -1535,8 +1500,7 @@ int64_t restore_archived(SpiSession& spi, Oid source_oid, const std::string& fro
         "SELECT pg_catalog.jsonb_build_object('restored_count', $1::pg_catalog.int8, 'source', $2, 'archive', $3, "
         "'from', $4, 'to', $5, 'duration_ms', pg_catalog.round($6::pg_catalog.numeric, 1))::pg_catalog.text",
         {pg::int8_param(moved), pg::text_param(source.qname), pg::text_param(target.qname), pg::text_param(from_ts),
-         pg::text_param(to_ts), pg::text_param(std::to_string(elapsed_ms(start)))},
-        true);
+         pg::text_param(to_ts), pg::text_param(std::to_string(elapsed_ms(start)))});
     pg::write_system_log(spi, "INFO", "Restored archived rows of " + source.qname, text_of(metadata.at(0), 0));
     return moved;
 }
@@ -1563,7 +1527,7 @@ void check_keep_against_retention(SpiSession& spi, const Rel& source, const std:
               "                           AND (x.d - $1::pg_catalog.interval)::pg_catalog.time = '00:00' "
               "                      THEN pg_catalog.interval '0' ELSE pg_catalog.interval '1 day' END AS margin) m "
               "WHERE c.parent = $2::pg_catalog.regclass AND c.retention IS NOT NULL",
-              {pg::text_param(keep), oid_param(source.oid)}, true);
+              {pg::text_param(keep), oid_param(source.oid)});
     if (rows.empty() || text_of(rows[0], 2) != "t") return;
     bool utc = text_of(rows[0], 1) == "00:00:00";
     throw Error(sqlstate::invalid_parameter_value,
@@ -1613,7 +1577,7 @@ void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
                          "<= 12000 AND pg_catalog.abs(pg_catalog.date_part('day', i)) <= 366000 "
                          "AND pg_catalog.abs(pg_catalog.date_part('hour', i)) <= 8784000 "
                          "FROM (SELECT $1::pg_catalog.interval AS i) k",
-                         {pg::text_param(policy.keep)}, true);
+                         {pg::text_param(policy.keep)});
     if (text_of(keep_ok.at(0), 0) != "t")
         throw Error(sqlstate::invalid_parameter_value,
                     "set_archive_policy: keep must be a positive interval of at most 1000 years, not " + policy.keep);
@@ -1645,7 +1609,7 @@ void store_policy(SpiSession& spi, const Policy& policy, Oid given_target)
             "SELECT $1 = $2 OR EXISTS (SELECT 1 FROM pg_catalog.pg_partition_ancestors($2::pg_catalog.regclass) a "
             "WHERE a.relid = $1::pg_catalog.regclass) OR EXISTS (SELECT 1 FROM "
             "pg_catalog.pg_partition_ancestors($1::pg_catalog.regclass) a WHERE a.relid = $2::pg_catalog.regclass)",
-            {oid_param(source.oid), oid_param(target.oid)}, true);
+            {oid_param(source.oid), oid_param(target.oid)});
         if (text_of(related.at(0), 0) == "t")
             throw Error(sqlstate::invalid_parameter_value,
                         "set_archive_policy: target " + target.qname + " is the source or one of its partitions");

@@ -13,7 +13,6 @@
 
 extern "C" {
 #include "catalog/namespace.h"
-#include "catalog/partition.h"
 #include "nodes/pg_list.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -61,19 +60,7 @@ std::vector<ProtectedColumn> load(Oid relid)
     if (registry == InvalidOid) return result;
     registry_relid = registry;
     // The relation and the partitioned tables above it.
-    std::string oids = "{" + std::to_string(relid);
-    bool partition = zc::pg::guard([=] { return get_rel_relispartition(relid); });
-    if (partition) {
-        std::vector<Oid> ancestors;
-        zc::pg::guard([&ancestors, relid] {
-            List* list = get_partition_ancestors(relid);
-            ListCell* cell;
-            foreach (cell, list) ancestors.push_back(lfirst_oid(cell));
-            list_free(list);
-        });
-        for (Oid ancestor : ancestors) oids += "," + std::to_string(ancestor);
-    }
-    oids += "}";
+    std::string oids = zc::pg::self_and_ancestors_oid_array(relid);
     std::vector<std::vector<std::optional<std::string>>> rows;
     {
         zc::pg::PinnedSearchPath path;

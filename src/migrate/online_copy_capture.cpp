@@ -29,7 +29,6 @@
 
 extern "C" {
 #include "access/htup_details.h"
-#include "catalog/partition.h"
 #include "nodes/pg_list.h"
 #include "utils/datum.h"
 #include "utils/inval.h"
@@ -70,18 +69,7 @@ Capture load(Relation rel, int copy_id)
     Capture capture;
     capture.copy_id = copy_id;
     Oid relid = RelationGetRelid(rel);
-    std::string oids = "{" + std::to_string(relid);
-    if (zc::pg::guard([=] { return get_rel_relispartition(relid); })) {
-        std::vector<Oid> ancestors;
-        zc::pg::guard([&ancestors, relid] {
-            List* list = get_partition_ancestors(relid);
-            ListCell* cell;
-            foreach (cell, list) ancestors.push_back(lfirst_oid(cell));
-            list_free(list);
-        });
-        for (Oid ancestor : ancestors) oids += "," + std::to_string(ancestor);
-    }
-    oids += "}";
+    std::string oids = zc::pg::self_and_ancestors_oid_array(relid);
     std::vector<std::vector<std::optional<std::string>>> rows;
     {
         zc::pg::PinnedSearchPath path;

@@ -32,7 +32,6 @@ extern "C" {
 #include "parser/parser.h"
 #include "storage/latch.h"
 #include "utils/lsyscache.h"
-#include "utils/resowner.h"
 #include "access/xact.h"
 #include "utils/wait_event.h"
 }
@@ -40,8 +39,8 @@ extern "C" {
 namespace zc::migrate {
 
 using pg::Param;
+using pg::Row;
 using pg::SpiSession;
-using Row = std::vector<std::optional<std::string>>;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -76,36 +75,6 @@ Param null_param(Oid type)
 Param opt_text(const std::optional<std::string>& value)
 {
     return value ? pg::text_param(*value) : null_param(TEXTOID);
-}
-
-// SPI with a run-time number of parameters; the rows as text.  Read-write,
-// so that it sees what this transaction did before.
-std::vector<Row> query(SpiSession& spi, const std::string& sql, const std::vector<Param>& params = {})
-{
-    std::vector<Oid> types;
-    std::vector<Datum> values;
-    std::vector<char> nulls;
-    for (const Param& p : params) {
-        types.push_back(p.type);
-        values.push_back(p.value);
-        nulls.push_back(p.is_null ? 'n' : ' ');
-    }
-    const char* text = sql.c_str();
-    int count = static_cast<int>(types.size());
-    Oid* type_ptr = types.data();
-    Datum* value_ptr = values.data();
-    const char* null_ptr = nulls.data();
-    int rc = pg::guard([=] {
-        return count == 0 ? SPI_execute(text, false, 0)
-                          : SPI_execute_with_args(text, count, type_ptr, value_ptr, null_ptr, false, 0);
-    });
-    if (rc < 0)
-        throw Error(sqlstate::internal_error, "SPI failed (" + std::string(SPI_result_code_string(rc)) + ")",
-                    "statement: " + sql.substr(0, 200));
-    std::vector<Row> rows = spi.rows_text();
-    SPITupleTable* table = SPI_tuptable;
-    if (table != nullptr) pg::guard([=] { SPI_freetuptable(table); });
-    return rows;
 }
 
 std::string text_of(const Row& row, size_t i)
@@ -464,49 +433,15 @@ void take_job_lock(const Rel& src)
                     "Retry when that job is done.");
 }
 
-void roll_back_subtransaction(MemoryContext caller, ResourceOwner owner)
-{
-    pg::clear_pg_error_in_flight();
-    MemoryContextSwitchTo(caller);
-    pg::guard([] { RollbackAndReleaseCurrentSubTransaction(); });
-    MemoryContextSwitchTo(caller);
-    CurrentResourceOwner = owner;
-}
-
 // Runs `work` in a subtransaction.  A lock not granted in time (55P03) or a
 // deadlock (40P01) rolls it back and returns false with the message in
 // `why`; any other error rolls it back and is raised again as it was.
 bool lock_attempt(const std::function<void()>& work, std::string& why)
 {
-    MemoryContext caller = CurrentMemoryContext;
-    ResourceOwner owner = CurrentResourceOwner;
-    pg::guard([] { BeginInternalSubTransaction(nullptr); });
-    MemoryContextSwitchTo(caller);
-    try {
-        work();
-    } catch (const pg::PgError& error) {
-        int code = error.sqlerrcode();
-        std::string message = error.what();
-        std::string detail = error.data()->detail ? error.data()->detail : "";
-        std::string hint = error.data()->hint ? error.data()->hint : "";
-        roll_back_subtransaction(caller, owner);
-        if (code == ERRCODE_LOCK_NOT_AVAILABLE || code == ERRCODE_T_R_DEADLOCK_DETECTED) {
-            why = message;
-            return false;
-        }
-        const char *m = message.c_str(), *d = detail.c_str(), *h = hint.c_str();
-        pg::guard([=] {
-            ereport(ERROR, (errcode(code), errmsg_internal("%s", m), *d ? errdetail_internal("%s", d) : 0,
-                            *h ? errhint("%s", h) : 0));
-        });
-    } catch (...) {
-        roll_back_subtransaction(caller, owner);
-        throw;
-    }
-    pg::guard([] { ReleaseCurrentSubTransaction(); });
-    MemoryContextSwitchTo(caller);
-    CurrentResourceOwner = owner;
-    return true;
+    std::optional<std::string> failure = pg::in_subtransaction_expecting(
+        work, [](int code) { return code == ERRCODE_LOCK_NOT_AVAILABLE || code == ERRCODE_T_R_DEADLOCK_DETECTED; });
+    if (failure) why = *failure;
+    return !failure;
 }
 
 // Exponential back-off with jitter: 25 ms doubling, at most 2 s; wakes for

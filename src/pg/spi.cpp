@@ -1,6 +1,7 @@
 #include "pg/spi.hpp"
 
 #include <exception>
+#include <span>
 #include <string>
 #include <unordered_map>
 
@@ -9,6 +10,7 @@
 
 extern "C" {
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "utils/lsyscache.h"
 }
 
@@ -16,14 +18,14 @@ namespace zc::pg {
 
 namespace {
 
-std::vector<Oid> param_types(std::initializer_list<Param> params)
+std::vector<Oid> param_types(std::span<const Param> params)
 {
     std::vector<Oid> types;
     for (const Param& p : params) types.push_back(p.type);
     return types;
 }
 
-void fill_values(std::initializer_list<Param> params, std::vector<Datum>& values, std::vector<char>& nulls)
+void fill_values(std::span<const Param> params, std::vector<Datum>& values, std::vector<char>& nulls)
 {
     for (const Param& p : params) {
         values.push_back(p.value);
@@ -36,6 +38,29 @@ void check_spi_result(int rc, const std::string& sql)
     if (rc < 0)
         throw Error(sqlstate::internal_error, "SPI failed (" + std::string(SPI_result_code_string(rc)) + ")",
                     "statement: " + sql.substr(0, 200));
+}
+
+// SPI_execute, or SPI_execute_with_args when there are parameters; returns
+// the number of rows processed.
+uint64 run(const std::string& sql, std::span<const Param> params, bool read_only)
+{
+    const char* text = sql.c_str();
+    int rc;
+    if (params.empty()) {
+        rc = guard([=] { return SPI_execute(text, read_only, 0); });
+    } else {
+        std::vector<Oid> types = param_types(params);
+        std::vector<Datum> values;
+        std::vector<char> nulls;
+        fill_values(params, values, nulls);
+        int count = static_cast<int>(types.size());
+        Oid* type_ptr = types.data();
+        Datum* value_ptr = values.data();
+        const char* null_ptr = nulls.data();
+        rc = guard([=] { return SPI_execute_with_args(text, count, type_ptr, value_ptr, null_ptr, read_only, 0); });
+    }
+    check_spi_result(rc, sql);
+    return SPI_processed;
 }
 
 }  // namespace
@@ -73,23 +98,16 @@ SpiSession::~SpiSession()
 
 uint64 SpiSession::execute(const std::string& sql, std::initializer_list<Param> params, bool read_only)
 {
-    const char* text = sql.c_str();
-    int rc;
-    if (params.size() == 0) {
-        rc = guard([=] { return SPI_execute(text, read_only, 0); });
-    } else {
-        std::vector<Oid> types = param_types(params);
-        std::vector<Datum> values;
-        std::vector<char> nulls;
-        fill_values(params, values, nulls);
-        int count = static_cast<int>(types.size());
-        Oid* type_ptr = types.data();
-        Datum* value_ptr = values.data();
-        const char* null_ptr = nulls.data();
-        rc = guard([=] { return SPI_execute_with_args(text, count, type_ptr, value_ptr, null_ptr, read_only, 0); });
-    }
-    check_spi_result(rc, sql);
-    return SPI_processed;
+    return run(sql, std::span<const Param>(params.begin(), params.size()), read_only);
+}
+
+std::vector<Row> query(SpiSession& spi, const std::string& sql, const std::vector<Param>& params)
+{
+    run(sql, params, false);
+    std::vector<Row> rows = spi.rows_text();
+    SPITupleTable* table = SPI_tuptable;
+    if (table != nullptr) guard([=] { SPI_freetuptable(table); });
+    return rows;
 }
 
 uint64 SpiSession::execute_cached(const std::string& sql, std::initializer_list<Param> params, bool read_only)
@@ -205,6 +223,21 @@ std::string qualified_relation_name(Oid relid)
     Oid namespace_oid = guard([=] { return get_rel_namespace(relid); });
     char* schema = guard([=] { return get_namespace_name(namespace_oid); });
     return quote_ident(schema ? schema : "") + "." + quote_ident(name);
+}
+
+std::string self_and_ancestors_oid_array(Oid relid)
+{
+    std::string oids = "{" + std::to_string(relid);
+    std::vector<Oid> ancestors;
+    guard([&ancestors, relid] {
+        if (!get_rel_relispartition(relid)) return;
+        List* list = get_partition_ancestors(relid);
+        ListCell* cell;
+        foreach (cell, list) ancestors.push_back(lfirst_oid(cell));
+        list_free(list);
+    });
+    for (Oid ancestor : ancestors) oids += "," + std::to_string(ancestor);
+    return oids + "}";
 }
 
 }  // namespace zc::pg

@@ -56,6 +56,14 @@ private:
     int entry_exceptions_;
 };
 
+// One result row: its columns as text, nullopt for NULL.
+using Row = std::vector<std::optional<std::string>>;
+
+// Runs `sql` with a run-time list of $n parameters and returns its rows as
+// text (the SPI result is freed).  Read-write: it sees the rows and DDL
+// this transaction wrote before (a read-only SPI call would not).
+std::vector<Row> query(SpiSession& spi, const std::string& sql, const std::vector<Param>& params = {});
+
 // Sets search_path to `pg_catalog, pg_temp` for the life of the object, so
 // our internal SQL cannot be redirected by objects in the caller's schemas.
 // set() changes further settings (e.g. client_min_messages) in the same scope.
@@ -77,5 +85,9 @@ std::string quote_ident(const std::string& name);
 std::string quote_literal(const std::string& value);
 // "schema"."name" of a relation, by OID; throws zc::Error if it is gone.
 std::string qualified_relation_name(Oid relid);
+// The relation and, for a partition, the partitioned tables above it
+// (nearest first) as an oid[] literal, "{relid,parent,...}": a text $n
+// for `... = ANY ($1::text::oid[])`, so a registry row of a parent matches.
+std::string self_and_ancestors_oid_array(Oid relid);
 
 }  // namespace zc::pg

@@ -21,6 +21,29 @@ void roll_back(MemoryContext caller, ResourceOwner owner)
     CurrentResourceOwner = owner;
 }
 
+// A PostgreSQL error copied out of its ErrorData, which goes with the
+// subtransaction, to be raised again after the rollback.
+struct ErrorCopy {
+    int code;
+    std::string message, detail, hint;
+    explicit ErrorCopy(const PgError& error)
+        : code(error.sqlerrcode()),
+          message(error.what()),
+          detail(error.data()->detail ? error.data()->detail : ""),
+          hint(error.data()->hint ? error.data()->hint : "")
+    {
+    }
+    void raise() const
+    {
+        int c = code;
+        const char *m = message.c_str(), *d = detail.c_str(), *h = hint.c_str();
+        guard([=] {
+            ereport(ERROR, (errcode(c), errmsg_internal("%s", m), *d ? errdetail_internal("%s", d) : 0,
+                            *h ? errhint("%s", h) : 0));
+        });
+    }
+};
+
 }  // namespace
 
 std::optional<std::string> in_subtransaction(const std::function<void()>& work, std::string* sqlstate)
@@ -60,6 +83,30 @@ std::optional<std::string> in_subtransaction(const std::function<void()>& work, 
     return failure;
 }
 
+std::optional<std::string> in_subtransaction_expecting(const std::function<void()>& work,
+                                                       const std::function<bool(int sqlerrcode)>& expected)
+{
+    MemoryContext caller = CurrentMemoryContext;
+    ResourceOwner owner = CurrentResourceOwner;
+    guard([] { BeginInternalSubTransaction(nullptr); });
+    MemoryContextSwitchTo(caller);
+    try {
+        work();
+    } catch (const PgError& error) {
+        ErrorCopy copy(error);
+        roll_back(caller, owner);
+        if (expected(copy.code)) return copy.message;
+        copy.raise();
+    } catch (...) {
+        roll_back(caller, owner);
+        throw;
+    }
+    guard([] { ReleaseCurrentSubTransaction(); });
+    MemoryContextSwitchTo(caller);
+    CurrentResourceOwner = owner;
+    return std::nullopt;
+}
+
 void in_rolled_back_subtransaction(const std::function<void()>& work)
 {
     MemoryContext caller = CurrentMemoryContext;
@@ -69,18 +116,9 @@ void in_rolled_back_subtransaction(const std::function<void()>& work)
     try {
         work();
     } catch (const PgError& error) {
-        // Its ErrorData may go with the subtransaction: copied, then raised
-        // again after the rollback with its SQLSTATE, detail and hint.
-        int code = error.sqlerrcode();
-        std::string message = error.what();
-        std::string detail = error.data()->detail ? error.data()->detail : "";
-        std::string hint = error.data()->hint ? error.data()->hint : "";
+        ErrorCopy copy(error);
         roll_back(caller, owner);
-        const char *m = message.c_str(), *d = detail.c_str(), *h = hint.c_str();
-        guard([=] {
-            ereport(ERROR, (errcode(code), errmsg_internal("%s", m), *d ? errdetail_internal("%s", d) : 0,
-                            *h ? errhint("%s", h) : 0));
-        });
+        copy.raise();
     } catch (...) {
         roll_back(caller, owner);
         throw;

@@ -18,6 +18,14 @@ namespace zc::pg {
 // zc::Error without one).
 std::optional<std::string> in_subtransaction(const std::function<void()>& work, std::string* sqlstate = nullptr);
 
+// Like in_subtransaction(), for work that may fail in a few known ways
+// (e.g. a lock not granted): a PostgreSQL error whose SQLSTATE `expected`
+// accepts rolls the subtransaction back and its message is returned; any
+// other error is raised again after the rollback as it was (SQLSTATE,
+// detail and hint), and a C++ exception is rethrown.
+std::optional<std::string> in_subtransaction_expecting(const std::function<void()>& work,
+                                                       const std::function<bool(int sqlerrcode)>& expected);
+
 // A look that must leave nothing behind: `work` runs in an internal
 // subtransaction that is always rolled back, so every lock its queries took
 // is released (a plain UnlockRelation cannot release the executor's own
