@@ -2926,7 +2926,9 @@ BEGIN
                     ELSE format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s;', w.relid::regclass, con.conname,
                                 con.conname, regexp_replace(pg_get_constraintdef(con.oid), '\(', '(workspace_id, ')) END
         FROM workspace_scoped w
-        JOIN pg_index i ON i.indrelid = w.relid AND i.indisunique AND NOT i.indisprimary
+        -- the table's indexes by an index lookup, not a scan of every index
+        CROSS JOIN LATERAL (SELECT x.* FROM pg_index x
+                            WHERE x.indrelid = w.relid AND x.indisunique AND NOT x.indisprimary OFFSET 0) i
         JOIN pg_class ic ON ic.oid = i.indexrelid AND NOT ic.relispartition
         LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = w.relid AND con.contype = 'u'
         WHERE NOT (w.workspace_attnum = ANY (i.indkey[0:i.indnkeyatts - 1]))
@@ -3008,10 +3010,12 @@ BEGIN
                     THEN format('REVOKE SELECT ON %s FROM PUBLIC;', c.oid::regclass)
                     ELSE format('REVOKE SELECT ON %s FROM %I;', c.oid::regclass, a.rolname) END
         FROM app_role a
-        -- Views and materialized views found through their one _RETURN rule:
-        -- pg_rewrite is small, pg_class has a row per partition and index.
+        -- Views and materialized views found through their one _RETURN rule,
+        -- each looked up by OID (OFFSET 0 keeps it a lookup): pg_rewrite is
+        -- small, pg_class has a row per partition and index.
         CROSS JOIN pg_rewrite rw
-        JOIN pg_class c ON c.oid = rw.ev_class
+        CROSS JOIN LATERAL (SELECT k.oid, k.relkind, k.relnamespace, k.reloptions FROM pg_class k
+                            WHERE k.oid = rw.ev_class OFFSET 0) c
         JOIN managed_schema s ON s.oid = c.relnamespace
         WHERE rw.rulename = '_RETURN'
           AND ((c.relkind = 'v'
