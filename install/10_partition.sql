@@ -129,3 +129,15 @@ SELECT c.parent,
 FROM zerocut.partition_config c;
 COMMENT ON VIEW zerocut.partition_health IS
     'Per managed parent: partitions, partitions starting after now, rows waiting in the default partition, oldest and newest bounds, partitions due for retention, last maintenance time and outcome';
+
+-- Each partition's bounds as instants, parsed from the catalog instead of
+-- deparsed with pg_get_expr (which opens and locks every partition): what
+-- zerocut.alerts reads on every poll (src/partition/partition_bounds.cpp).
+CREATE FUNCTION zerocut.partition_bounds(parent regclass, time_zone text DEFAULT 'UTC')
+    RETURNS TABLE(partition regclass, is_default boolean, lower_at timestamptz, upper_at timestamptz)
+    LANGUAGE c STABLE
+    AS 'MODULE_PATHNAME', 'zc_partition_bounds';
+COMMENT ON FUNCTION zerocut.partition_bounds(regclass, text) IS
+    'The direct partitions of a table partitioned by RANGE on one date, timestamp or timestamptz column, with is_default and their bounds as instants (date and timestamp bounds read as local times in time_zone; NULL for MINVALUE, MAXVALUE and the default partition), read from the catalog without locks; NULL arguments 22004, an unknown time zone 22023, not a partitioned table 42809, another partitioning 0A000, a dropped table no rows; runs as its caller, reads only catalogs; pg_monitor members and superusers';
+REVOKE ALL ON FUNCTION zerocut.partition_bounds(regclass, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION zerocut.partition_bounds(regclass, text) TO pg_monitor;

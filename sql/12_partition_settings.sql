@@ -146,6 +146,60 @@ SELECT count(*) AS partitions FROM pg_inherits WHERE inhparent = 'ps.r'::regclas
 SELECT count(*) AS indexes_on_partitions FROM pg_index x JOIN pg_inherits i ON i.inhrelid = x.indrelid
 WHERE i.inhparent = 'ps.r'::regclass;
 
+-- 6. partition_bounds(): each partition's bounds as instants, read from the
+-- catalog; the same as deparsing them with pg_get_expr() (what
+-- partition_health does); date and timestamp bounds are local times in
+-- the time zone given, timestamptz bounds do not depend on it.
+CREATE TABLE ps.bz (t timestamptz NOT NULL) PARTITION BY RANGE (t);
+CREATE TABLE ps.bz_a PARTITION OF ps.bz FOR VALUES FROM ('2024-01-01 00:00+00') TO ('2024-02-01 00:00+00');
+CREATE TABLE ps.bz_lo PARTITION OF ps.bz FOR VALUES FROM (MINVALUE) TO ('2024-01-01 00:00+00');
+CREATE TABLE ps.bz_hi PARTITION OF ps.bz FOR VALUES FROM ('2024-02-01 00:00+00') TO (MAXVALUE);
+CREATE TABLE ps.bz_d PARTITION OF ps.bz DEFAULT;
+CREATE TABLE ps.bl (t timestamp NOT NULL) PARTITION BY RANGE (t);
+CREATE TABLE ps.bl_a PARTITION OF ps.bl FOR VALUES FROM ('2024-03-31') TO ('2024-04-01');
+CREATE TABLE ps.bl_b PARTITION OF ps.bl FOR VALUES FROM ('1999-12-31 23:00') TO ('2024-03-31');
+CREATE TABLE ps.bd (d date NOT NULL) PARTITION BY RANGE (d);
+CREATE TABLE ps.bd_a PARTITION OF ps.bd FOR VALUES FROM ('1969-07-20') TO ('2024-07-01');
+CREATE TABLE ps.bd_b PARTITION OF ps.bd FOR VALUES FROM ('2024-07-01') TO ('9999-01-01');
+SELECT b.partition, b.is_default, b.lower_at AT TIME ZONE 'UTC' AS lower_utc, b.upper_at AT TIME ZONE 'UTC' AS upper_utc
+FROM (VALUES ('ps.bz'::regclass), ('ps.bl'), ('ps.bd')) t(parent)
+CROSS JOIN zerocut.partition_bounds(t.parent, 'Europe/Berlin') b
+ORDER BY b.partition::text;
+SELECT count(*) AS partitions,
+       count(*) FILTER (WHERE b.lower_at IS NOT DISTINCT FROM
+                              CASE WHEN t.zoned THEN substring(e.bound, $re$^FOR VALUES FROM \('([^']*)'\)$re$)::timestamptz
+                                   ELSE substring(e.bound, $re$^FOR VALUES FROM \('([^']*)'\)$re$)::timestamp
+                                        AT TIME ZONE 'America/Sao_Paulo' END
+                          AND b.upper_at IS NOT DISTINCT FROM
+                              CASE WHEN t.zoned THEN substring(e.bound, $re$ TO \('([^']*)'\)$$re$)::timestamptz
+                                   ELSE substring(e.bound, $re$ TO \('([^']*)'\)$$re$)::timestamp
+                                        AT TIME ZONE 'America/Sao_Paulo' END) AS as_pg_get_expr
+FROM (VALUES ('ps.bz'::regclass, true), ('ps.bl', false), ('ps.bd', false)) t(parent, zoned)
+CROSS JOIN zerocut.partition_bounds(t.parent, 'America/Sao_Paulo') b
+CROSS JOIN LATERAL (SELECT pg_get_expr(k.relpartbound, k.oid) AS bound FROM pg_class k WHERE k.oid = b.partition) e;
+-- A table without partitions, one dropped meanwhile (a bare OID): no rows.
+CREATE TABLE ps.bn (d date NOT NULL) PARTITION BY RANGE (d);
+SELECT count(*) AS no_partitions FROM zerocut.partition_bounds('ps.bn');
+SELECT count(*) AS dropped FROM zerocut.partition_bounds(4294967295::oid::regclass);
+-- Bad arguments, named.
+CREATE TABLE ps.bplain (d date);
+CREATE TABLE ps.blist (d date NOT NULL) PARTITION BY LIST (d);
+CREATE TABLE ps.bint (n int NOT NULL) PARTITION BY RANGE (n);
+CREATE TABLE ps.btwo (d date NOT NULL, e date NOT NULL) PARTITION BY RANGE (d, e);
+CREATE TABLE ps.bexpr (t timestamp NOT NULL) PARTITION BY RANGE ((t::date));
+SELECT ps.try('SELECT zerocut.partition_bounds(NULL)');
+SELECT ps.try('SELECT zerocut.partition_bounds(''ps.bz'', NULL)');
+SELECT ps.try('SELECT zerocut.partition_bounds(''ps.bz'', ''Mars/Olympus'')');
+SELECT ps.try('SELECT zerocut.partition_bounds(''ps.bplain'')');
+SELECT ps.try('SELECT zerocut.partition_bounds(''ps.bz_a'')');
+SELECT ps.try('SELECT zerocut.partition_bounds(''ps.blist'')');
+SELECT ps.try('SELECT zerocut.partition_bounds(''ps.bint'')');
+SELECT ps.try('SELECT zerocut.partition_bounds(''ps.btwo'')');
+SELECT ps.try('SELECT zerocut.partition_bounds(''ps.bexpr'')');
+-- pg_monitor's (and superusers'), not PUBLIC's.
+SELECT has_function_privilege('public', 'zerocut.partition_bounds(regclass,text)', 'EXECUTE') AS public_may,
+       has_function_privilege('pg_monitor', 'zerocut.partition_bounds(regclass,text)', 'EXECUTE') AS pg_monitor_may;
+
 -- Clean up.
 DELETE FROM zerocut.archive_policy WHERE source_schema = 'ps';
 DELETE FROM zerocut.partition_config WHERE parent::text LIKE 'ps.%';

@@ -2685,3 +2685,742 @@ COMMENT ON FUNCTION zerocut.capacity_forecast(integer) IS
     'Per managed table partitioned by month: bytes_per_month (the mean total size of its last three complete monthly partitions), projected_bytes (its size now plus months of that growth) and months_until_full (whole months until the free space of the data directory''s file system is used up by the growth of all these tables together; NULL when that space cannot be read or nothing grows); months 1..1200, else 22023; runs as its caller';
 REVOKE ALL ON FUNCTION zerocut.capacity_forecast(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION zerocut.capacity_forecast(integer) TO pg_monitor;
+
+-- issue 18: monitoring speed (zerocut.alerts and metrics() under 50 ms with
+-- 4 000 partitions): check_security() in PL/pgSQL with cheaper joins,
+-- v_cache_hit_ratio from the counters, monitor_facts() without opening
+-- every partition (zerocut.partition_bounds(), new).  Same results.
+-- Each partition's bounds as instants, parsed from the catalog instead of
+-- deparsed with pg_get_expr (which opens and locks every partition): what
+-- zerocut.alerts reads on every poll (src/partition/partition_bounds.cpp).
+CREATE FUNCTION zerocut.partition_bounds(parent regclass, time_zone text DEFAULT 'UTC')
+    RETURNS TABLE(partition regclass, is_default boolean, lower_at timestamptz, upper_at timestamptz)
+    LANGUAGE c STABLE
+    AS 'MODULE_PATHNAME', 'zc_partition_bounds';
+COMMENT ON FUNCTION zerocut.partition_bounds(regclass, text) IS
+    'The direct partitions of a table partitioned by RANGE on one date, timestamp or timestamptz column, with is_default and their bounds as instants (date and timestamp bounds read as local times in time_zone; NULL for MINVALUE, MAXVALUE and the default partition), read from the catalog without locks; NULL arguments 22004, an unknown time zone 22023, not a partitioned table 42809, another partitioning 0A000, a dropped table no rows; runs as its caller, reads only catalogs; pg_monitor members and superusers';
+REVOKE ALL ON FUNCTION zerocut.partition_bounds(regclass, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION zerocut.partition_bounds(regclass, text) TO pg_monitor;
+
+CREATE OR REPLACE FUNCTION zerocut.check_security()
+    RETURNS TABLE(severity text, object text, problem text, fix text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    -- The planner's estimates for the recursive role walks are huge, so JIT
+    -- would compile the query for ~0.4 s of an ~0.1 s run.
+    SET jit = off
+    AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH RECURSIVE
+    -- The schemas the domain installer makes, and zerocut's own.
+    managed_schema AS (
+        SELECT n.oid, n.nspname
+        FROM pg_namespace n
+        WHERE n.nspname IN ('user_management', 'workspace_domain', 'financial_management', 'api_management',
+                            'data_statistics', 'audit_log', 'archive', 'zerocut')
+    ),
+    -- Every tenant table and every partition of one (any level), with the
+    -- kind of key its policies filter by and its owner.
+    tenant_relation AS (
+        SELECT t.relation AS root, t.tenant_key, tree.relid, c.relkind, c.relrowsecurity, c.relforcerowsecurity,
+               c.relowner
+        FROM zerocut.tenant_tables() t
+        -- pg_partition_tree() of a table that is not partitioned is empty
+        CROSS JOIN LATERAL (SELECT t.relation AS relid
+                            UNION SELECT pt.relid FROM pg_partition_tree(t.relation) pt) tree
+        -- One index lookup per relation (OFFSET 0 keeps the subquery apart):
+        -- the planner guesses 1000 rows per function and would rather hash
+        -- all of pg_class (thousands of partitions) for a few dozen rows.
+        CROSS JOIN LATERAL (SELECT k.relkind, k.relrowsecurity, k.relforcerowsecurity, k.relowner
+                            FROM pg_class k WHERE k.oid = tree.relid AND k.relkind IN ('r', 'p') OFFSET 0) c
+    ),
+    -- Workspace-scoped tables (tenant key 'workspace_id') and their
+    -- partitions, with the attribute number of workspace_id in each (a
+    -- partition's may differ from its parent's).
+    workspace_scoped AS (
+        SELECT r.root, r.relid, a.attnum AS workspace_attnum
+        FROM tenant_relation r
+        JOIN pg_attribute a ON a.attrelid = r.relid AND a.attname = 'workspace_id' AND NOT a.attisdropped
+        WHERE r.tenant_key = 'workspace_id'
+    ),
+    app_role AS (
+        SELECT r.oid, r.rolname, r.rolsuper, r.rolbypassrls FROM pg_roles r WHERE r.rolname = 'application_user'
+    ),
+    -- Every role that is a member of application_user, directly or through
+    -- other roles, with the role it was granted on the way ("via").  Not
+    -- pg_has_role(): it says a superuser is a member of every role.
+    app_member(member, via) AS (
+        SELECT m.member, m.roleid FROM pg_auth_members m JOIN app_role a ON m.roleid = a.oid
+        UNION
+        SELECT m.member, m.roleid FROM pg_auth_members m JOIN app_member am ON m.roleid = am.member
+    ),
+    -- Every role that is a member of readonly_user, the same way.
+    readonly_member(member, via) AS (
+        SELECT m.member, m.roleid FROM pg_auth_members m JOIN pg_roles r ON m.roleid = r.oid
+        WHERE r.rolname = 'readonly_user'
+        UNION
+        SELECT m.member, m.roleid FROM pg_auth_members m JOIN readonly_member rm ON m.roleid = rm.member
+    ),
+    -- The roles the application's sessions may act as: application_user and
+    -- its members (superusers are check 4's).
+    app_subject AS (
+        SELECT a.oid FROM app_role a WHERE NOT a.rolsuper
+        UNION
+        SELECT m.member FROM app_member m JOIN pg_roles r ON r.oid = m.member WHERE NOT r.rolsuper
+    ),
+    -- The owners of tenant tables and partitions, and every role that is a
+    -- member of one (it can SET ROLE to the owner), with the role it was
+    -- granted on the way.
+    tenant_owner AS (
+        SELECT DISTINCT r.relowner AS owner FROM tenant_relation r
+    ),
+    owner_member(owner, member, via) AS (
+        SELECT o.owner, m.member, m.roleid FROM pg_auth_members m JOIN tenant_owner o ON m.roleid = o.owner
+        UNION
+        SELECT om.owner, m.member, m.roleid FROM pg_auth_members m JOIN owner_member om ON m.roleid = om.member
+    ),
+    -- Check 3's exceptions: zerocut functions PUBLIC may execute although
+    -- they are VOLATILE or use keys, each with the reason (the same reasons
+    -- as sql/zz_catalog.sql's list of what PUBLIC may execute).
+    public_exception(signature, why) AS (
+        VALUES ('zerocut.refresh_analytics_views()', 'refreshes only the views the caller owns (checked in the function)'),
+               ('zerocut.set_app_user(integer)', 'only sets app.current_user_id, which the caller could SET itself'),
+               ('zerocut.encrypt_sensitive_data(text,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key, no zerocut key is read'),
+               ('zerocut.decrypt_sensitive_data(bytea,text)', 'seed-compatible pgcrypto wrapper: the caller supplies the key, no zerocut key is read')
+    ),
+    -- Check 2: a SECURITY DEFINER function's search_path entries (names
+    -- unquoted, unquoted ones folded to lower case as PostgreSQL does).
+    definer AS (
+        SELECT p.oid, p.prokind,
+               (SELECT substr(c, length('search_path=') + 1) FROM unnest(p.proconfig) c
+                WHERE c LIKE 'search\_path=%' LIMIT 1) AS path
+        FROM pg_proc p
+        JOIN managed_schema s ON s.oid = p.pronamespace
+        WHERE p.prosecdef
+    ),
+    definer_path AS (
+        SELECT d.oid, e.ord,
+               CASE WHEN e.name LIKE '"%"' THEN replace(substr(e.name, 2, length(e.name) - 2), '""', '"')
+                    ELSE lower(e.name) END AS schema
+        FROM definer d
+        CROSS JOIN LATERAL (SELECT btrim(x) AS name, ord FROM regexp_split_to_table(d.path, ',') WITH ORDINALITY AS s(x, ord)
+                            WHERE btrim(x) <> '') e
+    ),
+    definer_problem AS (
+        SELECT d.oid, d.prokind,
+               CASE WHEN d.path IS NULL THEN 'no search_path is set'
+                    ELSE concat_ws('; ',
+                        (SELECT 'search_path names ' || string_agg(quote_ident(dp.schema), ', ' ORDER BY dp.ord)
+                                || ', where other roles can create objects'
+                         FROM definer_path dp
+                         WHERE dp.oid = d.oid
+                           AND (dp.schema IN ('public', '$user')
+                                OR has_schema_privilege('public', (SELECT n.oid FROM pg_namespace n
+                                                                   WHERE n.nspname = dp.schema), 'CREATE')
+                                OR (to_regnamespace(quote_ident(dp.schema)) IS NULL AND dp.schema NOT IN ('pg_temp', 'pg_catalog')
+                                    AND has_database_privilege('public', current_database(), 'CREATE')))),
+                        (SELECT 'search_path does not end with pg_temp (the caller''s temporary tables would come first)'
+                         WHERE coalesce((SELECT dp.schema FROM definer_path dp WHERE dp.oid = d.oid
+                                         ORDER BY dp.ord DESC LIMIT 1), '') <> 'pg_temp'))
+               END AS problem
+        FROM definer d
+    ),
+    -- Check 3: the functions that read keys, whatever their volatility.
+    key_function(name) AS (
+        VALUES ('encrypt'), ('decrypt'), ('decrypt_bytea'), ('reencrypt'), ('blind_index'), ('create_key'),
+               ('rotate_key'), ('grant_key'), ('revoke_key'), ('encrypt_sensitive_data'), ('decrypt_sensitive_data'),
+               ('protect_column'), ('protect_column_trigger'), ('encrypt_column_batch'), ('encrypt_column_backfill')
+    ),
+    finding(severity, object, problem, fix) AS (
+        -- Check 1 (high): a tenant table or a partition of one without
+        -- row-level security, or with it but not FORCEd (its owner, who the
+        -- application may log in as, would bypass every policy).
+        SELECT 'high', r.relid::regclass::text,
+               CASE WHEN r.relid = r.root THEN 'tenant table' ELSE format('partition of tenant table %s', r.root) END
+               || CASE WHEN NOT r.relrowsecurity THEN ': row-level security is not enabled'
+                       ELSE ': row-level security is enabled but not forced, so its owner bypasses it' END,
+               'SELECT zerocut.enable_workspace_isolation();'
+        FROM tenant_relation r
+        WHERE NOT (r.relrowsecurity AND r.relforcerowsecurity)
+
+        UNION ALL
+        -- Check 2 (high): a SECURITY DEFINER function in a domain schema or
+        -- zerocut whose search_path is not pinned to schemas only trusted
+        -- roles can create objects in, ending with pg_temp.
+        SELECT 'high', d.oid::regprocedure::text,
+               'SECURITY DEFINER without a pinned search_path: ' || d.problem,
+               format('ALTER %s %s SET search_path = pg_catalog, pg_temp;  -- then qualify every name in its body',
+                      CASE d.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, d.oid::regprocedure)
+        FROM definer_problem d
+        WHERE d.problem <> ''
+
+        UNION ALL
+        -- Check 3 (high): a zerocut function PUBLIC may execute (no ACL yet,
+        -- or an entry for grantee 0) that is VOLATILE (can change data;
+        -- trigger and event-trigger functions cannot be called) or that uses
+        -- keys, unless public_exception lists it.
+        SELECT 'high', p.oid::regprocedure::text,
+               CASE WHEN p.proname IN (SELECT name FROM key_function)
+                    THEN 'PUBLIC may execute it and it uses zerocut''s encryption keys'
+                    ELSE 'PUBLIC may execute it and it is VOLATILE (it can change data)' END,
+               format('REVOKE EXECUTE ON %s %s FROM PUBLIC;',
+                      CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, p.oid::regprocedure)
+        FROM pg_proc p
+        WHERE p.pronamespace = (SELECT oid FROM managed_schema WHERE nspname = 'zerocut')
+          AND p.prokind IN ('f', 'p')
+          AND (p.proacl IS NULL
+               OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))
+          AND (p.proname IN (SELECT name FROM key_function)
+               OR (p.provolatile = 'v' AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)))
+          AND p.oid::regprocedure::text NOT IN (SELECT signature FROM public_exception)
+
+        UNION ALL
+        -- Check 4a (high): application_user itself with SUPERUSER or
+        -- BYPASSRLS (LOGIN is fine: policies apply to it).
+        SELECT 'high', quote_ident(a.rolname),
+               format('the application role has %s: every application session bypasses row-level security',
+                      concat_ws(' and ', CASE WHEN a.rolsuper THEN 'SUPERUSER' END,
+                                         CASE WHEN a.rolbypassrls THEN 'BYPASSRLS' END)),
+               format('ALTER ROLE %I%s%s;', a.rolname, CASE WHEN a.rolsuper THEN ' NOSUPERUSER' END,
+                      CASE WHEN a.rolbypassrls THEN ' NOBYPASSRLS' END)
+        FROM app_role a
+        WHERE a.rolsuper OR a.rolbypassrls
+
+        UNION ALL
+        -- Check 4b (high): a LOGIN role with SUPERUSER or BYPASSRLS that is
+        -- a member of application_user, directly or not: the application
+        -- logging in as it bypasses row-level security.
+        SELECT 'high', quote_ident(r.rolname),
+               format('LOGIN role with %s is a member of %s: sessions of it bypass row-level security',
+                      CASE WHEN r.rolsuper THEN 'SUPERUSER' ELSE 'BYPASSRLS' END, a.rolname),
+               CASE WHEN r.rolsuper
+                    THEN format('REVOKE %s FROM %I;  -- the application logs in as a role without SUPERUSER',
+                                (SELECT string_agg(quote_ident(v.rolname), ', ' ORDER BY v.rolname)
+                                 FROM app_member m JOIN pg_roles v ON v.oid = m.via WHERE m.member = r.oid),
+                                r.rolname)
+                    ELSE format('ALTER ROLE %I NOBYPASSRLS;', r.rolname) END
+        FROM app_role a
+        JOIN pg_roles r ON r.oid IN (SELECT member FROM app_member)
+        WHERE r.rolcanlogin AND (r.rolsuper OR r.rolbypassrls)
+
+        UNION ALL
+        -- Check 5a (medium): a unique constraint or unique index, other than
+        -- the primary key, on a workspace-scoped table or a partition of one,
+        -- whose key does not include workspace_id: inserting a value another
+        -- workspace holds fails, so a tenant can probe the others' values.
+        -- Exempt: a key with a column whose name ends in _hash (a hash of a
+        -- secret cannot be guessed without the secret; api_key.key_hash).
+        -- Indexes attached to a parent's index are checked on the parent.
+        SELECT 'medium',
+               CASE WHEN con.oid IS NULL THEN i.indexrelid::regclass::text
+                    ELSE format('constraint %I on %s', con.conname, w.relid::regclass) END,
+               format('unique %s on %s (%s) does not include workspace_id: one workspace can probe another''s values through unique violations',
+                      CASE WHEN con.oid IS NULL THEN 'index' ELSE 'constraint' END, w.relid::regclass,
+                      (SELECT string_agg(pg_get_indexdef(i.indexrelid, k.n::integer, true), ', ' ORDER BY k.n)
+                       FROM generate_series(1, i.indnkeyatts) AS k(n))),
+               CASE WHEN con.oid IS NULL
+                    THEN format('DROP INDEX %s; %s;', i.indexrelid::regclass,
+                                regexp_replace(pg_get_indexdef(i.indexrelid), ' USING (\w+) \(', ' USING \1 (workspace_id, '))
+                    ELSE format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s;', w.relid::regclass, con.conname,
+                                con.conname, regexp_replace(pg_get_constraintdef(con.oid), '\(', '(workspace_id, ')) END
+        FROM workspace_scoped w
+        -- the table's indexes by an index lookup, not a scan of every index
+        CROSS JOIN LATERAL (SELECT x.* FROM pg_index x
+                            WHERE x.indrelid = w.relid AND x.indisunique AND NOT x.indisprimary OFFSET 0) i
+        JOIN pg_class ic ON ic.oid = i.indexrelid AND NOT ic.relispartition
+        LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = w.relid AND con.contype = 'u'
+        WHERE NOT (w.workspace_attnum = ANY (i.indkey[0:i.indnkeyatts - 1]))
+          AND NOT EXISTS (SELECT 1 FROM pg_attribute a
+                          WHERE a.attrelid = w.relid AND a.attnum = ANY (i.indkey[0:i.indnkeyatts - 1])
+                            AND a.attname LIKE '%\_hash')
+
+        UNION ALL
+        -- Check 5b (medium): a foreign key from one workspace-scoped table to
+        -- another that does not pair workspace_id with workspace_id: a tenant
+        -- could point a row at another workspace's row, or probe whether it
+        -- exists.  (Keys to workspace or "USER" are not workspace-scoped.)
+        SELECT 'medium', format('constraint %I on %s', con.conname, con.conrelid::regclass),
+               format('foreign key from %s to %s does not match workspace_id to workspace_id: a row can reference another workspace''s row',
+                      con.conrelid::regclass, con.confrelid::regclass),
+               concat(
+                   -- the referenced table needs a unique key with workspace_id first
+                   (SELECT format('ALTER TABLE %s ADD UNIQUE (workspace_id, %s); ', con.confrelid::regclass,
+                                  string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord))
+                    FROM unnest(con.confkey) WITH ORDINALITY k(attnum, ord)
+                    JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum
+                    HAVING NOT EXISTS (
+                        SELECT 1 FROM pg_index ri
+                        WHERE ri.indrelid = con.confrelid AND ri.indisunique AND ri.indpred IS NULL
+                          AND ri.indnkeyatts = cardinality(con.confkey) + 1
+                          AND (ri.indkey[0:ri.indnkeyatts - 1])::int2[] @> (con.confkey || wr.workspace_attnum)
+                    )),
+                   format('ALTER TABLE %s DROP CONSTRAINT %I, ADD CONSTRAINT %I %s;', con.conrelid::regclass, con.conname,
+                          con.conname,
+                          -- workspace_id first on both sides; ON DELETE SET NULL/DEFAULT
+                          -- limited to the old columns (workspace_id stays)
+                          regexp_replace(
+                              replace(regexp_replace(pg_get_constraintdef(con.oid), '^FOREIGN KEY \(', 'FOREIGN KEY (workspace_id, '),
+                                      format('REFERENCES %s(', con.confrelid::regclass),
+                                      format('REFERENCES %s(workspace_id, ', con.confrelid::regclass)),
+                              'ON DELETE SET (NULL|DEFAULT)(?! \()',
+                              format('ON DELETE SET \1 (%s)',
+                                     (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY k.ord)
+                                      FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
+                                      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum)))))
+        FROM pg_constraint con
+        JOIN workspace_scoped w ON w.relid = con.conrelid
+        JOIN workspace_scoped wr ON wr.relid = con.confrelid
+        WHERE con.contype = 'f' AND con.conparentid = 0
+          AND NOT EXISTS (SELECT 1 FROM unnest(con.conkey, con.confkey) AS k(attnum, refattnum)
+                          WHERE k.attnum = w.workspace_attnum AND k.refattnum = wr.workspace_attnum)
+
+        UNION ALL
+        -- Check 6 (medium): app.current_user_id set for this database, for a
+        -- role, or for a role in this database: every such session starts as
+        -- that application user.
+        SELECT 'medium',
+               CASE WHEN s.setrole = 0 THEN format('database %I', db.datname)
+                    WHEN s.setdatabase = 0 THEN quote_ident(r.rolname)
+                    ELSE format('%s in database %I', quote_ident(r.rolname), db.datname) END,
+               format('%s sets %s: every session starts as that application user',
+                      CASE WHEN s.setrole = 0 THEN 'the database' ELSE 'the role' END, c.setting),
+               CASE WHEN s.setrole = 0 THEN format('ALTER DATABASE %I RESET app.current_user_id;', db.datname)
+                    WHEN s.setdatabase = 0 THEN format('ALTER ROLE %I RESET app.current_user_id;', r.rolname)
+                    ELSE format('ALTER ROLE %I IN DATABASE %I RESET app.current_user_id;', r.rolname, db.datname) END
+        FROM pg_db_role_setting s
+        CROSS JOIN LATERAL unnest(s.setconfig) AS c(setting)
+        LEFT JOIN pg_database db ON db.oid = s.setdatabase
+        LEFT JOIN pg_roles r ON r.oid = s.setrole
+        WHERE c.setting LIKE 'app.current\_user\_id=%'
+          AND s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+
+        UNION ALL
+        -- Check 7 (high): a view application_user may use that reads its
+        -- tables with its owner's rights (not security_invoker), or a
+        -- materialized view it may read (those cannot have row-level
+        -- security): either shows rows of every workspace.
+        SELECT 'high', c.oid::regclass::text,
+               CASE c.relkind
+                   WHEN 'v' THEN format('%s may use this view, which is not security_invoker: it reads its tables with its owner''s rights, past their policies', a.rolname)
+                   ELSE format('%s may read this materialized view, which cannot have row-level security', a.rolname) END,
+               CASE WHEN c.relkind = 'v' THEN format('ALTER VIEW %s SET (security_invoker = true);', c.oid::regclass)
+                    WHEN has_table_privilege('public', c.oid, 'SELECT')
+                    THEN format('REVOKE SELECT ON %s FROM PUBLIC;', c.oid::regclass)
+                    ELSE format('REVOKE SELECT ON %s FROM %I;', c.oid::regclass, a.rolname) END
+        FROM app_role a
+        -- Views and materialized views found through their one _RETURN rule,
+        -- each looked up by OID (OFFSET 0 keeps it a lookup): pg_rewrite is
+        -- small, pg_class has a row per partition and index.
+        CROSS JOIN pg_rewrite rw
+        CROSS JOIN LATERAL (SELECT k.oid, k.relkind, k.relnamespace, k.reloptions FROM pg_class k
+                            WHERE k.oid = rw.ev_class OFFSET 0) c
+        JOIN managed_schema s ON s.oid = c.relnamespace
+        WHERE rw.rulename = '_RETURN'
+          AND ((c.relkind = 'v'
+                AND NOT EXISTS (SELECT 1 FROM unnest(c.reloptions) o
+                                WHERE lower(o) IN ('security_invoker=true', 'security_invoker=on', 'security_invoker=1',
+                                                   'security_invoker=yes'))
+                AND (has_table_privilege(a.oid, c.oid, 'SELECT, INSERT, UPDATE, DELETE')
+                     OR has_any_column_privilege(a.oid, c.oid, 'SELECT, INSERT, UPDATE')))
+               OR (c.relkind = 'm' AND has_any_column_privilege(a.oid, c.oid, 'SELECT')))
+
+        UNION ALL
+        -- Check 8 (high): a permissive policy other than zerocut's on a
+        -- tenant table or partition that applies to the application's
+        -- roles: permissive policies are ORed, so every row it lets
+        -- through is visible (or writable) whatever the workspace.
+        SELECT 'high', format('policy %I on %s', p.polname, p.polrelid::regclass),
+               format('permissive policy for %s is ORed with zerocut''s isolation policy: the rows it allows are open to the application in every workspace',
+                      CASE WHEN 0 = ANY (p.polroles) THEN 'PUBLIC'
+                           ELSE (SELECT string_agg(quote_ident(r.rolname), ', ' ORDER BY r.rolname)
+                                 FROM pg_roles r WHERE r.oid = ANY (p.polroles)) END),
+               format('DROP POLICY %I ON %s;  -- or create it AS RESTRICTIVE, or for roles the application does not use',
+                      p.polname, p.polrelid::regclass)
+        FROM pg_policy p
+        JOIN tenant_relation r ON r.relid = p.polrelid
+        WHERE p.polpermissive AND EXISTS (SELECT 1 FROM app_role)
+          AND p.polname NOT IN ('zerocut_isolation', 'zerocut_isolation_members', 'zerocut_readonly')
+          AND (0 = ANY (p.polroles)
+               OR EXISTS (SELECT 1 FROM app_subject s, unnest(p.polroles) AS pr(role)
+                          WHERE pg_has_role(s.oid, pr.role, 'MEMBER')))
+
+        UNION ALL
+        -- Check 9 (high): a role of the application that is also a member
+        -- of readonly_user: readonly_user's policies (USING (true)) are ORed
+        -- with the application's, so its sessions read every workspace.
+        SELECT 'high', quote_ident(r.rolname),
+               format('member of %s and of readonly_user: readonly_user''s policies let its sessions read every workspace',
+                      CASE WHEN r.rolname = 'application_user' THEN 'the application role' ELSE 'application_user' END),
+               format('REVOKE %s FROM %I;',
+                      (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                       FROM readonly_member m JOIN pg_roles v ON v.oid = m.via WHERE m.member = r.oid),
+                      r.rolname)
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        WHERE s.oid IN (SELECT member FROM readonly_member)
+
+        UNION ALL
+        -- Check 10 (high): a role of the application that owns a tenant
+        -- table or can SET ROLE to its owner: the owner may turn the table's
+        -- row-level security off (ALTER TABLE ... NO FORCE / DISABLE).
+        SELECT 'high', quote_ident(r.rolname),
+               CASE WHEN r.oid = o.owner
+                    THEN format('%s owns tenant tables: it can turn their row-level security off',
+                                CASE WHEN r.rolname = 'application_user' THEN 'the application role'
+                                     ELSE 'a member of application_user' END)
+                    ELSE format('member of application_user and of %I, which owns tenant tables: it can SET ROLE %I and turn their row-level security off',
+                                (SELECT rolname FROM pg_roles WHERE oid = o.owner),
+                                (SELECT rolname FROM pg_roles WHERE oid = o.owner)) END,
+               CASE WHEN r.oid <> o.owner
+                    THEN format('REVOKE %s FROM %I;',
+                                (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                                 FROM owner_member m JOIN pg_roles v ON v.oid = m.via
+                                 WHERE m.owner = o.owner AND m.member = r.oid),
+                                r.rolname)
+                    WHEN r.rolname = 'application_user'
+                    THEN format('REASSIGN OWNED BY %I TO %s;', r.rolname,
+                                (SELECT e.extowner::regrole::text FROM pg_extension e WHERE e.extname = 'zerocut'))
+                    ELSE format('REVOKE %s FROM %I;',
+                                (SELECT string_agg(DISTINCT quote_ident(v.rolname), ', ')
+                                 FROM app_member m JOIN pg_roles v ON v.oid = m.via WHERE m.member = r.oid),
+                                r.rolname) END
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        JOIN tenant_owner o ON o.owner = r.oid
+                            OR EXISTS (SELECT 1 FROM owner_member m WHERE m.owner = o.owner AND m.member = r.oid)
+
+        UNION ALL
+        -- Check 11 (high, PostgreSQL 15 and older): a role of the
+        -- application with CREATEROLE: before 16 it may grant itself any
+        -- non-superuser role, the tables' owners included.
+        SELECT 'high', quote_ident(r.rolname),
+               'has CREATEROLE and acts for the application: before PostgreSQL 16 it can grant itself the tables'' owner and turn row-level security off',
+               format('ALTER ROLE %I NOCREATEROLE;', r.rolname)
+        FROM app_subject s
+        JOIN pg_roles r ON r.oid = s.oid
+        WHERE r.rolcreaterole AND current_setting('server_version_num')::integer < 160000
+    )
+    SELECT f.severity, f.object, f.problem, f.fix
+    FROM finding f
+    ORDER BY CASE f.severity WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, f.object COLLATE "C", f.problem COLLATE "C";
+END
+$$;
+
+CREATE OR REPLACE VIEW zerocut.v_cache_hit_ratio AS
+    -- What pg_statio_user_tables and pg_statio_user_indexes sum, read from
+    -- the same counters in one pass over pg_class, without those views'
+    -- per-table work (each table's indexes summed, joins per row), with two
+    -- counter reads per relation (read = fetched - hit, summed once): a
+    -- third of the time with 4 000 partitions.  An index lives in its
+    -- table's schema, and the user tables' indexes are exactly the user
+    -- schemas' relkind 'i'.  A table without TOAST reads no TOAST counters.
+    WITH counts AS (
+        SELECT coalesce(sum(pg_catalog.pg_stat_get_blocks_hit(c.oid)
+                            + CASE WHEN c.reltoastrelid <> 0 THEN pg_catalog.pg_stat_get_blocks_hit(c.reltoastrelid) ELSE 0 END)
+                            FILTER (WHERE c.relkind <> 'i'), 0)::bigint AS table_hit,
+               coalesce(sum(pg_catalog.pg_stat_get_blocks_fetched(c.oid)
+                            + CASE WHEN c.reltoastrelid <> 0 THEN pg_catalog.pg_stat_get_blocks_fetched(c.reltoastrelid) ELSE 0 END)
+                            FILTER (WHERE c.relkind <> 'i'), 0)::bigint AS table_fetched,
+               coalesce(sum(pg_catalog.pg_stat_get_blocks_hit(c.oid)) FILTER (WHERE c.relkind = 'i'), 0)::bigint AS index_hit,
+               coalesce(sum(pg_catalog.pg_stat_get_blocks_fetched(c.oid)) FILTER (WHERE c.relkind = 'i'), 0)::bigint
+                   AS index_fetched
+        FROM pg_catalog.pg_class c
+        WHERE c.relkind IN ('r', 't', 'm', 'i')
+          AND c.relnamespace IN (SELECT n.oid FROM pg_catalog.pg_namespace n
+                                 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast')
+    )
+    SELECT b.kind, b.blocks_hit, b.blocks_read,
+           (100.0 * b.blocks_hit / nullif(b.blocks_hit + b.blocks_read, 0))::double precision AS hit_percent,
+           85::double precision AS target_percent,
+           100.0 * b.blocks_hit / nullif(b.blocks_hit + b.blocks_read, 0) >= 85 AS meets_target
+    FROM (
+        SELECT 'database'::text AS kind, 1 AS ord, d.blks_hit AS blocks_hit, d.blks_read AS blocks_read
+        FROM pg_catalog.pg_stat_database d WHERE d.datname = pg_catalog.current_database()
+        UNION ALL
+        SELECT 'tables', 2, k.table_hit, k.table_fetched - k.table_hit FROM counts k
+        UNION ALL
+        SELECT 'indexes', 3, k.index_hit, k.index_fetched - k.index_hit FROM counts k
+    ) b
+    ORDER BY b.ord;
+
+CREATE OR REPLACE FUNCTION zerocut.monitor_facts(long_transaction interval DEFAULT '15 minutes',
+                                      replication_lag interval DEFAULT '60 seconds',
+                                      cache_hit_percent double precision DEFAULT 85,
+                                      cache_min_blocks bigint DEFAULT 100000,
+                                      unused_index_bytes bigint DEFAULT 104857600,
+                                      partitions_ahead integer DEFAULT 2)
+    RETURNS TABLE(kind text, object text, severity text, problem text, fix text, metric text, labels jsonb,
+                  value double precision)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    -- A monitoring read never queues behind a lock (the archive backlog's
+    -- query is the only one that takes a table lock): it skips instead.
+    SET lock_timeout = '100ms'
+    SET jit = off
+    -- Each counter is read once per call, so the statistics snapshot cache
+    -- (stats_fetch_consistency = cache: an entry copied per relation) only
+    -- costs: reading thousands of partitions' counters directly is a third
+    -- faster.
+    SET stats_fetch_consistency = none
+    AS $$
+#variable_conflict use_column
+DECLARE
+    policy record;
+    source regclass;
+    cutoff timestamp;
+    oldest timestamptz;
+    backlog double precision;
+BEGIN
+    IF long_transaction IS NULL OR replication_lag IS NULL OR cache_hit_percent IS NULL OR cache_min_blocks IS NULL
+       OR unused_index_bytes IS NULL OR partitions_ahead IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('argument "%s" must not be NULL',
+                             CASE WHEN long_transaction IS NULL THEN 'long_transaction'
+                                  WHEN replication_lag IS NULL THEN 'replication_lag'
+                                  WHEN cache_hit_percent IS NULL THEN 'cache_hit_percent'
+                                  WHEN cache_min_blocks IS NULL THEN 'cache_min_blocks'
+                                  WHEN unused_index_bytes IS NULL THEN 'unused_index_bytes'
+                                  ELSE 'partitions_ahead' END);
+    END IF;
+    IF long_transaction < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = 'argument "long_transaction" must not be negative';
+    ELSIF replication_lag < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = 'argument "replication_lag" must not be negative';
+    ELSIF cache_hit_percent = 'NaN'::double precision OR cache_hit_percent < 0 OR cache_hit_percent > 100 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('argument "cache_hit_percent" must be between 0 and 100 (%s given)', cache_hit_percent);
+    ELSIF cache_min_blocks < 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = 'argument "cache_min_blocks" must not be negative';
+    ELSIF unused_index_bytes < 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = 'argument "unused_index_bytes" must not be negative';
+    ELSIF partitions_ahead < 0 OR partitions_ahead > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('argument "partitions_ahead" must be between 0 and 1000 (%s given)', partitions_ahead);
+    END IF;
+
+    -- 1. zerocut's pg_cron jobs (none without pg_cron): the last run failed
+    -- (critical) or no success within two intervals (warning).
+    IF has_function_privilege('zerocut.job_status()', 'EXECUTE') THEN
+        RETURN QUERY
+        SELECT 'job', j.jobname,
+               CASE WHEN j.problem = m.problem THEN CASE m.problem WHEN 'failed' THEN 'critical' ELSE 'warning' END END,
+               CASE WHEN j.problem = m.problem THEN
+                   CASE m.problem
+                       WHEN 'failed' THEN format('pg_cron job %s failed (last run started %s): %s', j.jobname,
+                                                 j.last_start, coalesce(j.last_error, 'no message'))
+                       ELSE format('pg_cron job %s has not succeeded for over two intervals (%s) since %s',
+                                   j.jobname, 2 * j.run_interval, coalesce(j.last_success::text, 'it was scheduled'))
+                   END END,
+               CASE WHEN j.problem = m.problem THEN
+                   CASE m.problem
+                       WHEN 'failed' THEN format('Read the error (SELECT last_error FROM zerocut.jobs WHERE jobname = %L), fix its cause and run the command once by hand: %s', j.jobname, j.command)
+                       ELSE 'Check that pg_cron runs (the server log, SELECT * FROM cron.job_run_details ORDER BY start_time DESC LIMIT 20) and that the job is not stuck (zerocut.v_long_transactions)'
+                   END END,
+               'zerocut_job_' || m.problem, jsonb_build_object('job', j.jobname),
+               (j.problem IS NOT DISTINCT FROM m.problem)::integer::double precision
+        FROM zerocut.job_status() j
+        CROSS JOIN (VALUES ('failed'), ('overdue')) m(problem)
+        WHERE j.state = 'scheduled';
+    END IF;
+
+    -- 2. and 3. Managed partitioned tables (the partition registry): fewer
+    -- partitions made ahead than wanted (the smaller of partitions_ahead and
+    -- the table's premake; none: critical), and rows in the default
+    -- partition (live tuples of the statistics: no lock, no read of the
+    -- table).  Bounds come from zerocut.partition_bounds(), which parses
+    -- the catalog's bound: pg_get_expr() would open and lock every
+    -- partition and print text to parse back (4 000 partitions: ~60 ms).
+    RETURN QUERY
+    WITH managed AS (
+        SELECT c.parent::oid AS parent, c.premake, c.time_zone, c.granularity
+        FROM zerocut.partition_config c
+        JOIN pg_class p ON p.oid = c.parent AND p.relkind = 'p'
+        JOIN pg_attribute a ON a.attrelid = c.parent AND a.attname = c.control_column AND NOT a.attisdropped
+    ), ahead AS (
+        SELECT m.parent, m.premake, m.granularity, count(*) FILTER (WHERE b.lower_at > now()) AS n
+        FROM managed m
+        LEFT JOIN LATERAL zerocut.partition_bounds(m.parent::regclass, m.time_zone) b ON true
+        GROUP BY m.parent, m.premake, m.granularity
+    )
+    SELECT 'partitions_ahead', a.parent::regclass::text,
+           CASE WHEN a.n < least(partitions_ahead, a.premake) THEN CASE WHEN a.n = 0 THEN 'critical' ELSE 'warning' END END,
+           CASE WHEN a.n < least(partitions_ahead, a.premake) THEN
+               format('%s %s partition(s) made ahead (starting after now), fewer than %s: rows of the coming %ss go to the default partition (or fail without one)',
+                      a.n, a.granularity, least(partitions_ahead, a.premake), a.granularity) END,
+           CASE WHEN a.n < least(partitions_ahead, a.premake) THEN
+               format('SELECT * FROM zerocut.run_maintenance(%L::regclass);  -- then check zerocut.jobs (zerocut-partition-maintenance) and partition_health.last_outcome',
+                      a.parent::regclass::text) END,
+           'zerocut_partitions_ahead', jsonb_build_object('table', a.parent::regclass::text), a.n::double precision
+    FROM ahead a
+    UNION ALL
+    SELECT 'default_partition_rows', m.parent::regclass::text,
+           CASE WHEN d.live > 0 THEN 'warning' END,
+           CASE WHEN d.live > 0 THEN
+               format('about %s row(s) in the default partition %s (statistics): they block creating the partitions they belong to',
+                      d.live, pt.partdefid::regclass) END,
+           CASE WHEN d.live > 0 THEN
+               format('SELECT * FROM zerocut.run_maintenance(%L::regclass);  -- moves them into their partitions',
+                      m.parent::regclass::text) END,
+           'zerocut_default_partition_rows', jsonb_build_object('table', m.parent::regclass::text),
+           d.live::double precision
+    FROM managed m
+    JOIN pg_partitioned_table pt ON pt.partrelid = m.parent AND pt.partdefid <> 0
+    CROSS JOIN LATERAL (SELECT pg_stat_get_live_tuples(pt.partdefid) AS live) d;
+
+    -- 4. Archive policies: rows older than the policy's cutoff (CURRENT_DATE
+    -- - keep, as archive() computes it) by more than a day are still in the
+    -- source: the daily archive job has missed them.  Read as the caller
+    -- (its rights, its row-level security), only where it may SELECT the
+    -- time column (and use its schema), and skipped when the table is
+    -- locked.  The table is found in the catalogs, not by name lookup, which
+    -- fails on a schema the caller may not use.
+    FOR policy IN SELECT c.oid AS relid, p.time_column, p.keep
+                  FROM zerocut.archive_policy p
+                  JOIN pg_namespace n ON n.nspname = p.source_schema
+                  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.source_table
+                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = p.time_column AND a.attnum > 0
+                                     AND NOT a.attisdropped
+                  WHERE has_schema_privilege(n.oid, 'USAGE') AND has_column_privilege(c.oid, a.attnum, 'SELECT')
+                  ORDER BY p.source_schema, p.source_table LOOP
+        source := policy.relid;
+        cutoff := current_date - policy.keep;
+        BEGIN
+            EXECUTE format('SELECT pg_catalog.min(%1$I)::pg_catalog.timestamptz FROM %2$s WHERE %1$I < $1',
+                           policy.time_column, source)
+                INTO oldest USING cutoff;
+        EXCEPTION WHEN lock_not_available THEN
+            CONTINUE;
+        END;
+        backlog := coalesce(greatest(extract(epoch FROM cutoff::timestamptz - oldest), 0), 0);
+        kind := 'archive_backlog';
+        object := source::text;
+        severity := CASE WHEN backlog > 86400 THEN 'warning' END;
+        problem := CASE WHEN backlog > 86400 THEN
+            format('rows older than the archive policy''s %s are still in the table (the oldest from %s): the daily archive job has not moved them',
+                   policy.keep, oldest) END;
+        fix := CASE WHEN backlog > 86400 THEN
+            format('CALL zerocut.archive_proc(%L::regclass);  -- then check zerocut.jobs (zerocut-archive)', source::text) END;
+        metric := 'zerocut_archive_backlog_seconds';
+        labels := jsonb_build_object('table', source::text);
+        value := backlog;
+        RETURN NEXT;
+    END LOOP;
+
+    -- 5. Shared-buffer hit ratio under the target, once the counters have
+    -- seen cache_min_blocks block accesses (since the last statistics reset).
+    RETURN QUERY
+    SELECT 'cache_hit_ratio', r.kind,
+           CASE WHEN r.alert THEN 'warning' END,
+           CASE WHEN r.alert THEN
+               format('%s cache hit ratio %s %% is under %s %% (%s block accesses since the statistics were reset)',
+                      r.kind, round(r.hit_percent::numeric, 1), cache_hit_percent, r.blocks_hit + r.blocks_read) END,
+           CASE WHEN r.alert THEN
+               'Compare shared_buffers with SELECT * FROM zerocut.config_advice(); look for large sequential scans in zerocut.v_slow_queries; SELECT pg_stat_reset(); restarts the count after a change' END,
+           r.name, jsonb_build_object('scope', r.kind), r.value
+    FROM (SELECT c.kind, c.blocks_hit, c.blocks_read, c.hit_percent,
+                 m.first AND c.blocks_hit + c.blocks_read >= cache_min_blocks AND c.hit_percent < cache_hit_percent AS alert,
+                 m.name, m.value
+          FROM zerocut.v_cache_hit_ratio c
+          CROSS JOIN LATERAL (VALUES ('zerocut_cache_hit_percent', c.hit_percent, true),
+                                     ('zerocut_cache_blocks_hit', c.blocks_hit::double precision, false),
+                                     ('zerocut_cache_blocks_read', c.blocks_read::double precision, false))
+              m(name, value, first)) r
+    WHERE r.value IS NOT NULL;
+
+    -- 6. Transactions open longer than long_transaction (every database;
+    -- not this session's own); critical from four times the threshold.
+    RETURN QUERY
+    WITH t AS (SELECT * FROM zerocut.long_transactions(interval '0') l WHERE l.pid IS DISTINCT FROM pg_backend_pid())
+    SELECT 'long_transaction', coalesce('pid ' || t.pid, 'prepared ' || quote_literal(t.gid)),
+           CASE WHEN t.duration >= 4 * long_transaction THEN 'critical' ELSE 'warning' END,
+           format('transaction open for %s by %s in database %s (%s%s), holding back VACUUM by %s transactions',
+                  date_trunc('second', t.duration), coalesce(t.usename::text, '?'), coalesce(t.datname::text, '?'),
+                  coalesce(t.state, 'state unknown'),
+                  CASE WHEN t.wait_event_type IS NOT NULL THEN ', waiting for ' || t.wait_event_type || ' ' || t.wait_event ELSE '' END,
+                  coalesce(t.xmin_age::text, '?')),
+           CASE WHEN t.kind = 'prepared'
+                THEN format('ROLLBACK PREPARED %L;  -- or COMMIT PREPARED, in database %I, if its work must stay', t.gid, t.datname)
+                ELSE format('SELECT pg_terminate_backend(%s);  -- after finding out why (SELECT * FROM zerocut.v_long_transactions)', t.pid) END,
+           NULL::text, NULL::jsonb, NULL::double precision
+    FROM t WHERE t.duration > long_transaction
+    UNION ALL
+    SELECT 'long_transaction', NULL, NULL, NULL, NULL, 'zerocut_long_transactions', jsonb_build_object(),
+           count(*) FILTER (WHERE t.duration > long_transaction)::double precision
+    FROM t
+    UNION ALL
+    SELECT 'long_transaction', NULL, NULL, NULL, NULL, 'zerocut_oldest_transaction_seconds', jsonb_build_object(),
+           coalesce(extract(epoch FROM max(t.duration)), 0)::double precision
+    FROM t;
+
+    -- 7. Replication lag over replication_lag: standbys of this server, and
+    -- this server's own upstream when it is a standby.
+    RETURN QUERY
+    SELECT 'replication_lag', r.kind || ' ' || coalesce(r.name, ''),
+           CASE WHEN r.alert THEN 'warning' END,
+           CASE WHEN r.alert THEN
+               format('%s %s replays %s s (%s bytes) behind', r.kind, coalesce(r.name, ''), round(r.lag_seconds::numeric),
+                      r.lag_bytes) END,
+           CASE WHEN r.alert THEN
+               'Look at the standby''s load and its network (SELECT * FROM zerocut.v_replication_status), long queries on it (max_standby_streaming_delay) and its disk' END,
+           r.name2, jsonb_build_object('kind', r.kind, 'name', coalesce(r.name, '')), r.value
+    FROM (SELECT s.kind, s.name, s.lag_seconds, s.lag_bytes, m.name AS name2, m.value,
+                 m.first AND s.kind <> 'slot' AND s.lag_seconds > extract(epoch FROM replication_lag) AS alert
+          FROM zerocut.v_replication_status s
+          CROSS JOIN LATERAL (VALUES ('zerocut_replication_lag_seconds', coalesce(s.lag_seconds, 0), true),
+                                     ('zerocut_replication_lag_bytes', coalesce(s.lag_bytes, 0)::double precision, false))
+              m(name, value, first)
+          WHERE s.kind <> 'slot' OR NOT m.first) r;
+
+    -- 8. Unused large indexes: no scan since the statistics were reset, at
+    -- least unused_index_bytes (relpages: the size at the last VACUUM,
+    -- ANALYZE or CREATE INDEX; no file is read), valid, and enforcing no
+    -- constraint (unique, primary key, exclusion, replica identity).  The
+    -- indexes of a partitioned table's partitions count as its one index.
+    RETURN QUERY
+    -- The size filter comes first: the scan counters (pg_stat_get_numscans,
+    -- what pg_stat_user_indexes.idx_scan reads) are read only for the few
+    -- large enough, so thousands of partition indexes cost little.
+    WITH leaf AS (
+        SELECT coalesce(h.inhparent, i.indexrelid) AS top, i.indexrelid, c.relpages,
+               (i.indisunique OR i.indisprimary OR i.indisexclusion OR i.indisreplident) AS enforces, i.indisvalid
+        FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid AND c.relkind = 'i'
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        LEFT JOIN pg_inherits h ON h.inhrelid = i.indexrelid
+        WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'
+    ), grouped AS (
+        SELECT l.top, sum(l.relpages)::bigint * current_setting('block_size')::bigint AS bytes,
+               array_agg(l.indexrelid) AS leaves
+        FROM leaf l
+        GROUP BY l.top
+        HAVING NOT bool_or(l.enforces) AND bool_and(l.indisvalid)
+           AND sum(l.relpages)::bigint * current_setting('block_size')::bigint >= unused_index_bytes
+    )
+    SELECT 'unused_index', g.top::regclass::text, 'warning',
+           format('index on %s has not been scanned since the statistics were reset (%s) and takes about %s',
+                  (SELECT x.indrelid::regclass FROM pg_index x WHERE x.indexrelid = g.top),
+                  coalesce((SELECT d.stats_reset::text FROM pg_stat_database d WHERE d.datname = current_database()), 'never'),
+                  pg_size_pretty(g.bytes)),
+           format('DROP INDEX %s%s;  -- if no query needs it (keep its definition: SELECT pg_get_indexdef(%L::regclass))',
+                  CASE WHEN (SELECT x.relkind FROM pg_class x WHERE x.oid = g.top) = 'i' THEN 'CONCURRENTLY ' ELSE '' END,
+                  g.top::regclass, g.top::regclass::text),
+           'zerocut_unused_index_bytes', jsonb_build_object('index', g.top::regclass::text), g.bytes::double precision
+    FROM grouped g
+    WHERE (SELECT sum(pg_stat_get_numscans(x)) FROM unnest(g.leaves) x) = 0;
+
+    -- 9. The security linter's findings: high is critical, the rest warning.
+    IF has_function_privilege('zerocut.check_security()', 'EXECUTE') THEN
+        RETURN QUERY
+        WITH f AS (SELECT * FROM zerocut.check_security())
+        SELECT 'security', f.object, CASE f.severity WHEN 'high' THEN 'critical' ELSE 'warning' END,
+               f.problem, f.fix, NULL::text, NULL::jsonb, NULL::double precision
+        FROM f
+        UNION ALL
+        SELECT 'security', NULL, NULL, NULL, NULL, 'zerocut_security_findings', jsonb_build_object('severity', s.severity),
+               (SELECT count(*) FROM f WHERE f.severity = s.severity)::double precision
+        FROM (VALUES ('high'), ('medium'), ('low')) s(severity);
+    END IF;
+END
+$$;
