@@ -12,4 +12,4 @@ CREATE FUNCTION zerocut.set_app_user(user_id integer) RETURNS void
     LANGUAGE c VOLATILE PARALLEL UNSAFE
     AS 'MODULE_PATHNAME', 'zc_set_app_user';
 COMMENT ON FUNCTION zerocut.set_app_user(integer) IS
-    'Sets app.current_user_id for the current transaction only (as SET LOCAL: gone at COMMIT or ROLLBACK, so pool-safe); NULL clears it for the transaction; a zero or negative user_id is an error (22023). Outside a transaction block it lasts until that implicit transaction ends: the end of the statement for a lone simple query (with a WARNING, 25P01), the Sync of an extended-protocol pipeline';
+    'Sets app.current_user_id for the current transaction only (as SET LOCAL: gone at COMMIT or ROLLBACK, so pool-safe); NULL clears it for the transaction; a zero or negative user_id is an error (22023). Outside a transaction block it lasts as long as that implicit transaction: a lone statement, or an extended-protocol pipeline up to its Sync; a WARNING (25P01) when it commits with no statement after this call';

@@ -132,6 +132,17 @@ script scan_b "$usage_b" "$consumption_b"
 script scan_b_tx BEGIN\; "$usage_b" "$consumption_b" END\;
 script scan_b_set BEGIN\; 'SELECT zerocut.set_app_user(:uid);' "$usage_b" "$consumption_b" END\;
 
+# The target form must really run as the user: one transaction in its shape
+# (set_app_user and the scan in one pipeline, one Sync) that fails, division
+# by zero, when the scan sees no row of workspace 100's owner.
+printf '%s\n' '\startpipeline' 'SELECT zerocut.set_app_user(298);' \
+    'SELECT 1 / (count(*) > 0)::int FROM data_statistics.usage_stats WHERE date >= CURRENT_DATE - 30;' \
+    '\endpipeline' >"$SCRIPTS/implicit_sees_rows.pgb"
+implicit_ok=0
+"$PGBENCH" -h "$ZC_SOCK" -p "$ZC_PORT" -U bench_isolation_app -n -M prepared -t 1 -f "$SCRIPTS/implicit_sees_rows.pgb" $DB \
+    >"$SCRIPTS/implicit_sees_rows.log" 2>&1 && ! grep -qE "ERROR|WARNING|aborted" "$SCRIPTS/implicit_sees_rows.log" && implicit_ok=1
+echo "  one implicit transaction (pipeline, one Sync) sees its user's rows: $([ $implicit_ok = 1 ] && echo yes || echo NO)"
+
 declare -A runs cpu
 measure() {  # measure ROLE SCRIPT: one pgbench run; appends its TPS and server CPU µs per transaction
     local role=$1 name=$2 out before after processed
@@ -236,6 +247,7 @@ bench_ratio "isolation: 30-day usage scan TPS, app user with isolation (one impl
 bench_ratio "isolation: dashboard TPS, row security alone (A / B with set_app_user)" "$(bench_div ${tps[dashboard_a]} ${tps[dashboard_b_set]})" ">=" 0.9
 bench_ratio "isolation: 30-day usage scan TPS, row security alone (A / B with set_app_user)" "$(bench_div ${tps[scan_a]} ${tps[scan_b_set]})" ">=" 0.9
 bench_ratio "isolation: identical results, workspaces / $WORKSPACES" "$(bench_div $same $WORKSPACES)" ">=" 1.0
+bench_ratio "isolation: the one-implicit-transaction form sees its user's rows (1 = yes)" "$implicit_ok" ">=" 1
 plan_ok=$([ "$initplans" = 1 ] && [ "$index_scans" -ge 1 ] && echo 1 || echo 0)
 bench_ratio "isolation: app user's usage scan has one InitPlan and a workspace_id index scan (1 = yes)" "$plan_ok" ">=" 1
 zc_psql -q -c "DROP DATABASE $DB"

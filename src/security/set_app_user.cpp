@@ -7,35 +7,47 @@
 // NULL clears it for the transaction (''; current_app_user_id() is then
 // NULL).  A zero or negative id is refused: it could never match a user.
 //
-// Outside a transaction block the setting ends with the statement, as SET
-// LOCAL's does; like SET LOCAL we then say so with a WARNING (25P01), since
-// a following statement would run with no user.  Inside a multi-statement
-// query string (an implicit block) or an explicit BEGIN it lasts until the
-// end of the transaction, without a warning.  So it does, without a
-// warning, in an extended-protocol pipeline without BEGIN: its statements
-// up to the Sync are one transaction (the cheapest pool-safe form, one
-// round trip and one commit; docs/isolation.md "Pools").
+// Outside a transaction block the setting lasts as long as the implicit
+// transaction: to the end of a lone statement, or to the Sync of an
+// extended-protocol pipeline (its statements up to the Sync are one
+// transaction: the cheapest pool-safe form, docs/isolation.md "Pools").
+// When that transaction commits with no statement after ours, the user was
+// gone before anything could use it: like SET LOCAL we then say so with a
+// WARNING (25P01).  Inside a multi-statement query string (an implicit
+// block) or an explicit BEGIN there is nothing to warn about.
 #include <cstdio>
 #include <string>
 
 #include "core/app_user.hpp"
 #include "pg/boundary.hpp"
+#include "pg/module.hpp"
 
 extern "C" {
-#include "tcop/pquery.h"  // ActivePortal
+#include "access/xact.h"
 }
 
 namespace {
 
-// True when this statement came as a simple query, whose implicit
-// transaction (outside a block) ends with it.  exec_simple_query runs its
-// statement in a portal hidden from pg_cursors; the extended protocol's
-// Bind makes a visible one, and its transaction lasts until the Sync,
-// which may carry more statements: we cannot tell, so we do not warn.
-bool ends_with_this_statement()
+// The statement start time of a set_app_user() call outside a transaction
+// block, until its transaction ends; 0 otherwise.  PostgreSQL stamps every
+// Query, Parse, Bind and Execute message with a new start time and Sync
+// with none, so an unchanged time at commit means no statement came after.
+TimestampTz set_outside_block_at = 0;
+
+// C frames only (called by PostgreSQL): ereport(WARNING) returns.
+void warn_if_unused(XactEvent event, void*)
 {
-    return !IsTransactionBlock() && (ActivePortal == nullptr || !ActivePortal->visible);
+    if (set_outside_block_at == 0) return;
+    if (event == XACT_EVENT_PRE_COMMIT && GetCurrentStatementStartTimestamp() == set_outside_block_at)
+        ereport(WARNING, (errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+                          errmsg("zerocut.set_app_user() outside a transaction block lasts only until the "
+                                 "end of the statement"),
+                          errhint("Call it after BEGIN, in the transaction it is for, or in the same pipeline "
+                                  "before the Sync.")));
+    set_outside_block_at = 0;
 }
+
+zc::pg::OnLoad register_warning([] { RegisterXactCallback(warn_if_unused, nullptr); });
 
 }  // namespace
 
@@ -56,11 +68,7 @@ ZC_FUNCTION(zc_set_app_user)
         // gets exactly what it could SET LOCAL itself.
         (void)set_config_option(zc::core::app_user_setting, text, superuser() ? PGC_SUSET : PGC_USERSET, PGC_S_SESSION,
                                 GUC_ACTION_LOCAL, true, 0, false);
-        if (ends_with_this_statement())
-            ereport(WARNING, (errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
-                              errmsg("zerocut.set_app_user() outside a transaction block lasts only until the "
-                                     "end of the statement"),
-                              errhint("Call it after BEGIN, in the transaction it is for.")));
+        if (!IsTransactionBlock()) set_outside_block_at = GetCurrentStatementStartTimestamp();
     });
     PG_RETURN_VOID();
 }

@@ -5,6 +5,8 @@
 # different app users over them, for 15 s:
 #   user     sets a random user, then sees exactly that user's workspaces in
 #            every tenant table (nothing before it set the user)
+#   piped    as user, in one extended-protocol pipeline with one Sync and no
+#            BEGIN/END (one implicit transaction)
 #   nobody   sets no user: sees no row in any tenant table
 #   writer   sets a random user, writes usage and consumption rows into one
 #            of its workspaces; writing into, or moving a row to, a foreign
@@ -15,8 +17,11 @@
 # raises, which aborts that pgbench client and fails the run.  Passes when
 # pgbench reports no failed or aborted transaction and the backend pids
 # logged by the transactions are at most the pool's size while the users
-# are many (the pool really interleaved them).  Informational: a
-# session-level SET through the same kind of pool leaks to the next client.
+# are many (the pool really interleaved them).  Then the BEGIN/END scripts
+# over the simple protocol for 4 s, and set_app_user() with no statement
+# after it in its transaction must warn (extended protocol, alone and last
+# in a pipeline).  Informational: a session-level SET through the same kind
+# of pool leaks to the next client.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/test/lib/cluster.sh"
@@ -319,6 +324,30 @@ if [ "$pids" -gt "$POOL_SIZE" ] || [ "$pids" -lt 1 ] || [ "$users" -lt $((POOL_S
     || [ "$max_users_per_pid" -lt $((POOL_SIZE * 3)) ]; then
     echo "FAIL: the pool did not interleave users over at most $POOL_SIZE server connections"; status=1
 fi
+# The simple protocol through the pool too (the run above is -M extended):
+# the BEGIN/END scripts, a few seconds.
+"$PGBENCH" -n -M simple -h "$ZC_SOCK" -p "$BOUNCER_PORT" -U e2e_app -c "$CLIENTS" -j 2 -T 4 \
+    -f "$ZC_DIR/user.pgb@3" -f "$ZC_DIR/nobody.pgb@2" -f "$ZC_DIR/writer.pgb@2" e2e >"$ZC_DIR/pgbench-simple.log" 2>&1 \
+    && ! grep -qE "ERROR|WARNING|aborted" "$ZC_DIR/pgbench-simple.log" \
+    && echo "pgbench -M simple: $(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$ZC_DIR/pgbench-simple.log") transactions, none failed" \
+    || { echo "FAIL: pgbench -M simple through the pool:"; grep -E "ERROR|WARNING|error|aborted" "$ZC_DIR/pgbench-simple.log" | head -n 10; status=1; }
+# A user set for nothing is still reported: set_app_user() as a lone
+# statement outside a block, over the extended protocol (Parse, Bind,
+# Execute, Sync: its transaction ends with it), warns; so does a pipeline
+# that ends with it.  The piped script above (queries after it) did not.
+printf '%s\n' 'SELECT zerocut.set_app_user(7);' >"$ZC_DIR/lone.pgb"
+printf '%s\n' '\startpipeline' 'SELECT 1;' 'SELECT zerocut.set_app_user(7);' '\endpipeline' >"$ZC_DIR/last.pgb"
+chmod a+r "$ZC_DIR"/*.pgb
+for script in lone last; do
+    warnings=$("$PGBENCH" -n -M extended -h "$ZC_SOCK" -p "$BOUNCER_PORT" -U e2e_app -t 2 -f "$ZC_DIR/$script.pgb" e2e 2>&1 \
+        | grep -c "WARNING:  zerocut.set_app_user() outside a transaction block")
+    if [ "$warnings" = 2 ]; then
+        echo "set_app_user() with no statement after it ($script, extended protocol): warned 2 of 2 times"
+    else
+        echo "FAIL: set_app_user() with no statement after it ($script, extended protocol): $warnings warnings in 2 transactions"; status=1
+    fi
+done
+
 # PgBouncer's own view of the pool (its admin console).
 bouncer -U postgres -d pgbouncer -A -F '|' -c "SHOW POOLS" | awk -F '|' '
     NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
