@@ -114,14 +114,22 @@ BEGIN
     -- partition and print text to parse back (4 000 partitions: ~60 ms).
     RETURN QUERY
     WITH managed AS (
-        SELECT c.parent::oid AS parent, c.premake, c.time_zone, c.granularity
+        -- readable: RANGE on the control column alone, the only shape
+        -- partition_bounds() reads (it raises for any other); a registry row
+        -- whose table is not (edited by hand) counts no partition ahead and
+        -- so alerts, instead of failing the whole view.
+        SELECT c.parent::oid AS parent, c.premake, c.time_zone, c.granularity,
+               (pt.partstrat = 'r' AND pt.partnatts = 1 AND pt.partattrs[0] = a.attnum) IS TRUE AS readable
         FROM zerocut.partition_config c
         JOIN pg_class p ON p.oid = c.parent AND p.relkind = 'p'
         JOIN pg_attribute a ON a.attrelid = c.parent AND a.attname = c.control_column AND NOT a.attisdropped
+        LEFT JOIN pg_partitioned_table pt ON pt.partrelid = c.parent
     ), ahead AS (
         SELECT m.parent, m.premake, m.granularity, count(*) FILTER (WHERE b.lower_at > now()) AS n
         FROM managed m
-        LEFT JOIN LATERAL zerocut.partition_bounds(m.parent::regclass, m.time_zone) b ON true
+        -- OFFSET 0 keeps the subquery, so its WHERE gates the call.
+        LEFT JOIN LATERAL (SELECT * FROM zerocut.partition_bounds(m.parent::regclass, m.time_zone)
+                           WHERE m.readable OFFSET 0) b ON true
         GROUP BY m.parent, m.premake, m.granularity
     )
     SELECT 'partitions_ahead', a.parent::regclass::text,

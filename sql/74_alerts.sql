@@ -194,6 +194,16 @@ SELECT * FROM zerocut.capacity_forecast();
 RESET ROLE;
 REVOKE USAGE ON SCHEMA zerocut FROM zc74_nobody;
 
+-- A registry row edited by hand to a table partitioned otherwise (LIST):
+-- partition_bounds() cannot read it, so it counts no partition ahead and
+-- alerts, and the view still answers for every other table.
+CREATE TABLE zc74_listed (ts timestamptz NOT NULL) PARTITION BY LIST (ts);
+INSERT INTO zerocut.partition_config (parent, control_column) VALUES ('zc74_listed', 'ts');
+SELECT severity, kind, object FROM zerocut.alerts WHERE object = 'public.zc74_listed';
+SELECT count(*) > 0 AS others_still_read FROM zerocut.metrics() WHERE name = 'zerocut_partitions_ahead';
+DELETE FROM zerocut.partition_config WHERE parent = 'zc74_listed'::regclass;
+DROP TABLE zc74_listed;
+
 -- Leave the database as we found it.
 SELECT count(*) AS removed FROM zerocut.unschedule_jobs();
 DELETE FROM zerocut.job_schedule;
