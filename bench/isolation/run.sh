@@ -105,9 +105,11 @@ SQL
 )
 usage_plan=$(echo "$plans" | awk '/^====$/ { n++; next } n == 1')
 consumption_plan=$(echo "$plans" | awk '/^====$/ { n++; next } n == 2')
-initplans=$(echo "$usage_plan" | grep -c "InitPlan")
+# InitPlan nodes only: PostgreSQL 17 also names the InitPlan in the
+# conditions that use it ("(InitPlan 1).col1" where 15 prints "$0").
+initplans=$(echo "$usage_plan" | grep -cE "^ *(->  )?InitPlan [0-9]+")
 index_scans=$(echo "$usage_plan" | grep -c "Index Cond: .*workspace_id = ANY")
-echo "  usage scan plan as the app user: $initplans InitPlan, $index_scans index conditions on workspace_id = ANY (\$0)"
+echo "  usage scan plan as the app user: $initplans InitPlan, $index_scans index conditions on workspace_id = ANY (its list)"
 
 # The pgbench scripts.  A's queries carry no workspace filter; B's do.
 usage_a="SELECT sum(api_calls), sum(cost_amount) FROM data_statistics.usage_stats WHERE date >= CURRENT_DATE - 30;"
@@ -224,7 +226,7 @@ bench_note "mode (or one multi-statement simple query). A pipelined with BEGIN a
 bench_note "by statement adds the round trips."
 bench_note ""
 bench_note "The app user's 30-day usage scan (\`SELECT zerocut.set_app_user(298)\`, owner of workspace 100; second run in the"
-bench_note "session): $initplans InitPlan, the membership list computed once, and the index condition \`workspace_id = ANY (\$0)\`:"
+bench_note "session): $initplans InitPlan, the membership list computed once, and the index condition \`workspace_id = ANY (\$0)\` (\`(InitPlan 1).col1\` on PostgreSQL 17):"
 bench_note ""
 bench_note '```'
 bench_note "$usage_plan"
