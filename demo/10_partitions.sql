@@ -13,6 +13,12 @@ SELECT tableoid::regclass AS partition, count(*) AS rows, min(date), max(date)
 FROM data_statistics.usage_stats GROUP BY 1 ORDER BY min(date) NULLS LAST;
 
 \echo
+\echo '== partition_bounds: the newest partitions'' bounds as instants, read from the catalog without locks (what zerocut.alerts polls)'
+SELECT partition, is_default, lower_at, upper_at
+FROM zerocut.partition_bounds('data_statistics.usage_stats')
+ORDER BY lower_at DESC NULLS FIRST LIMIT 4;
+
+\echo
 \echo '== a late row for a month that has no partition lands in the default partition ...'
 BEGIN;
 INSERT INTO data_statistics.usage_stats (workspace_id, date, api_calls) VALUES (1, DATE '2019-05-17', 42);
