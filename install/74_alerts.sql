@@ -114,12 +114,14 @@ BEGIN
     -- partition and print text to parse back (4 000 partitions: ~60 ms).
     RETURN QUERY
     WITH managed AS (
-        -- readable: RANGE on the control column alone, the only shape
+        -- readable: RANGE on the control column alone, of type date, timestamp
+        -- or timestamptz: the only shape
         -- partition_bounds() reads (it raises for any other); a registry row
         -- whose table is not (edited by hand) counts no partition ahead and
         -- so alerts, instead of failing the whole view.
         SELECT c.parent::oid AS parent, c.premake, c.time_zone, c.granularity,
-               (pt.partstrat = 'r' AND pt.partnatts = 1 AND pt.partattrs[0] = a.attnum) IS TRUE AS readable
+               (pt.partstrat = 'r' AND pt.partnatts = 1 AND pt.partattrs[0] = a.attnum
+                AND a.atttypid IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype)) IS TRUE AS readable
         FROM zerocut.partition_config c
         JOIN pg_class p ON p.oid = c.parent AND p.relkind = 'p'
         JOIN pg_attribute a ON a.attrelid = c.parent AND a.attname = c.control_column AND NOT a.attisdropped
