@@ -77,15 +77,16 @@ COMMENT ON FUNCTION zerocut.log_row_workspace(jsonb) IS
 -- The workspaces the current app user (zerocut.current_app_user_id()) is an
 -- active member of, active workspaces only; empty without a user.  In C++
 -- (src/security/current_workspace_ids.cpp): it reads user_workspace and
--- workspace as user_workspace's owner past their policies (which call it),
--- and keeps its answer while the caller's snapshot is unchanged, so the
--- several initplans of one transaction read the memberships once.  STABLE:
+-- workspace by index scans, past their privileges and policies (which call
+-- it), and keeps its answers per user while snapshots see the same rows,
+-- so the initplans of a transaction, and of the read-only transactions
+-- after it, read the memberships once.  STABLE:
 -- a policy writes it as an initplan, `(SELECT ...)`, run once per statement.
 CREATE FUNCTION zerocut.current_workspace_ids() RETURNS integer[]
     LANGUAGE C STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'zc_current_workspace_ids';
 COMMENT ON FUNCTION zerocut.current_workspace_ids() IS
-    'The workspaces the current app user (app.current_user_id) is an active member of, active workspaces only; empty without a user; reads as user_workspace''s owner, answer kept while the snapshot is unchanged; executable by the roles isolation is enabled for';
+    'The workspaces the current app user (app.current_user_id) is an active member of, active workspaces only; empty without a user; read by index scans past the tables'' privileges and policies, answers kept per user while snapshots see the same rows; executable by the roles isolation is enabled for';
 REVOKE ALL ON FUNCTION zerocut.current_workspace_ids() FROM PUBLIC;
 
 -- The users the current app user may see: themself and the active members

@@ -219,6 +219,57 @@ SELECT zerocut.current_workspace_ids() AS no_user;
 ROLLBACK;
 SELECT zerocut.set_app_user(9001);  -- a new transaction, nothing kept from the last
 SELECT zerocut.current_workspace_ids() AS next_transaction;
+-- Kept across transactions only while nothing that wrote has ended: a
+-- committed change shows in the next transaction.
+BEGIN;
+SELECT zerocut.set_app_user(9001);
+SELECT zerocut.current_workspace_ids() AS before_revoke;
+COMMIT;
+UPDATE workspace_domain.user_workspace SET status = 'inactive' WHERE user_id = 9001 AND workspace_id = 902;
+BEGIN;
+SELECT zerocut.set_app_user(9001);
+SELECT zerocut.current_workspace_ids() AS after_committed_revoke;
+COMMIT;
+UPDATE workspace_domain.user_workspace SET status = 'active' WHERE user_id = 9001 AND workspace_id = 902;
+UPDATE workspace_domain.workspace SET status = 'suspended' WHERE id = 901;
+BEGIN;
+SELECT zerocut.set_app_user(9001);
+SELECT zerocut.current_workspace_ids() AS workspace_901_suspended;
+COMMIT;
+UPDATE workspace_domain.workspace SET status = 'active' WHERE id = 901;
+BEGIN;
+SELECT zerocut.set_app_user(9001);
+SELECT zerocut.current_workspace_ids() AS both_again;
+COMMIT;
+
+-- The memberships are read straight from the tables: by an index on
+-- user_id when there is one, else by a heap scan (same answers); a column
+-- of another type is refused (42804), a missing table is 42P01.  (The
+-- analytics views depend on the columns; dropped and back by the rollback.)
+BEGIN;
+ALTER TABLE workspace_domain.user_workspace DROP CONSTRAINT user_workspace_user_id_workspace_id_key;
+SELECT zerocut.set_app_user(9001);
+SELECT zerocut.current_workspace_ids() AS without_user_id_index;
+ROLLBACK;
+BEGIN;
+SET LOCAL client_min_messages = warning;
+DROP MATERIALIZED VIEW data_statistics.mv_workspace_analytics CASCADE;
+DROP VIEW workspace_domain.v_user_workspace_optimized CASCADE;
+ALTER TABLE workspace_domain.user_workspace ALTER COLUMN status TYPE text;
+SELECT zerocut.set_app_user(9001);
+SELECT zerocut.current_workspace_ids() AS status_as_text;
+ALTER TABLE workspace_domain.user_workspace ALTER COLUMN user_id TYPE bigint;
+SELECT zerocut.current_workspace_ids() AS user_id_as_bigint;
+ROLLBACK;
+BEGIN;
+ALTER TABLE workspace_domain.workspace RENAME TO workspace_renamed;
+SELECT zerocut.set_app_user(9001);
+SELECT zerocut.current_workspace_ids() AS workspace_renamed;
+ROLLBACK;
+BEGIN;
+SELECT zerocut.set_app_user(9001);
+SELECT zerocut.current_workspace_ids() AS after_the_rollbacks;
+COMMIT;
 
 -- readonly_user reads everything, writes nothing, also in tables made
 -- later and in next month's partition (made after setup_roles()).

@@ -677,7 +677,7 @@ CREATE FUNCTION zerocut.current_workspace_ids() RETURNS integer[]
     LANGUAGE C STABLE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'zc_current_workspace_ids';
 COMMENT ON FUNCTION zerocut.current_workspace_ids() IS
-    'The workspaces the current app user (app.current_user_id) is an active member of, active workspaces only; empty without a user; reads as user_workspace''s owner, answer kept while the snapshot is unchanged; executable by the roles isolation is enabled for';
+    'The workspaces the current app user (app.current_user_id) is an active member of, active workspaces only; empty without a user; read by index scans past the tables'' privileges and policies, answers kept per user while snapshots see the same rows; executable by the roles isolation is enabled for';
 REVOKE ALL ON FUNCTION zerocut.current_workspace_ids() FROM PUBLIC;
 
 -- The users the current app user may see: themself and the active members

@@ -4,157 +4,292 @@
 // member of, active workspaces only, ascending; '{}' without a user.  Every
 // tenant table's policy calls it as an InitPlan, so the dashboard's one
 // statement calls it five times and a pooled transaction (BEGIN;
-// set_app_user; queries; END) more.  The answer is therefore kept for the
-// rest of the (sub)transaction while the caller's snapshot is the one it was
-// read under: equal snapshots see equal rows, so a kept answer is exactly
-// what a new read would return (docs/isolation.md, "Cost").
+// set_app_user; queries; END) more.  The answers are therefore kept, per
+// app user, while every snapshot sees the rows they were read under: in the
+// same transaction at the same command id, or, with no write of the
+// caller's own, for as long as no transaction that wrote anything ends
+// (ReadContext).  A kept answer is then exactly what a new read would
+// return (docs/isolation.md, "Cost").
 //
 // Whose rights: EXECUTE goes to the isolated role only (setup_roles).  The
-// membership query runs as user_workspace's owner past FORCE (AsTableOwner):
-// the caller may not read other users' memberships, and reading as the
-// caller would run user_workspace's own policy, which calls this function.
+// memberships are read straight from user_workspace and workspace (index
+// scans under the caller's snapshot, no SQL): past their privileges and
+// row security, as their owner past FORCE would read them.  The caller may
+// not read other users' memberships, and a query would run the tables' own
+// policies, which call this function.  No SQL also means no executor,
+// plan or search_path per read.
+#include <algorithm>
+#include <cstring>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "core/errors.hpp"
 #include "pg/boundary.hpp"
 #include "pg/guard.hpp"
 #include "pg/module.hpp"
-#include "pg/run_as.hpp"
-#include "pg/spi.hpp"
 #include "security/app_user.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 }
 
 namespace {
 
-// What decides which rows a query sees: two snapshots with equal fields
-// give every query the same rows (own writes through curcid).
-struct SnapshotKey {
+// What decides which rows a read sees.  Another transaction's rows are
+// visible when its xid is below xmax, not in xip and committed; an xid below
+// xmax and not in xip has ended, so its outcome is fixed.  Two snapshots
+// with equal xmax and xip (and subxip) therefore see exactly the same rows
+// of other transactions, in this transaction or a later one: nothing that
+// wrote has ended in between.  Own writes need an xid: a transaction that
+// has one sees them by command id, so its answers match only its own reads
+// at the same command id.
+struct ReadContext {
+    bool known = false;  // false: nothing read yet, or forgotten
     TransactionId xmin = InvalidTransactionId;
     TransactionId xmax = InvalidTransactionId;
-    CommandId curcid = InvalidCommandId;
     bool suboverflowed = false;
     bool taken_during_recovery = false;
     std::vector<TransactionId> xip;
     std::vector<TransactionId> subxip;
+    TransactionId own_xid = InvalidTransactionId;  // the reading transaction's, if it wrote
+    CommandId curcid = InvalidCommandId;           // only with own_xid
 
-    static SnapshotKey of(Snapshot snapshot)
+    bool matches(Snapshot snapshot, TransactionId own) const
     {
-        SnapshotKey key;
-        key.xmin = snapshot->xmin;
-        key.xmax = snapshot->xmax;
-        key.curcid = snapshot->curcid;
-        key.suboverflowed = snapshot->suboverflowed;
-        key.taken_during_recovery = snapshot->takenDuringRecovery;
-        key.xip.assign(snapshot->xip, snapshot->xip + snapshot->xcnt);
-        key.subxip.assign(snapshot->subxip, snapshot->subxip + snapshot->subxcnt);
-        return key;
+        return known && xmin == snapshot->xmin && xmax == snapshot->xmax && suboverflowed == snapshot->suboverflowed &&
+               taken_during_recovery == snapshot->takenDuringRecovery &&
+               std::equal(xip.begin(), xip.end(), snapshot->xip, snapshot->xip + snapshot->xcnt) &&
+               std::equal(subxip.begin(), subxip.end(), snapshot->subxip, snapshot->subxip + snapshot->subxcnt) &&
+               own_xid == own && (!TransactionIdIsValid(own) || curcid == snapshot->curcid);
     }
-    bool operator==(const SnapshotKey&) const = default;
+    void assign(Snapshot snapshot, TransactionId own)
+    {
+        known = true;
+        xmin = snapshot->xmin;
+        xmax = snapshot->xmax;
+        suboverflowed = snapshot->suboverflowed;
+        taken_during_recovery = snapshot->takenDuringRecovery;
+        xip.assign(snapshot->xip, snapshot->xip + snapshot->xcnt);
+        subxip.assign(snapshot->subxip, snapshot->subxip + snapshot->subxcnt);
+        own_xid = own;
+        curcid = snapshot->curcid;
+    }
 };
 
-struct Answer {
-    int32 user;
-    SnapshotKey snapshot;
-    std::vector<int32> workspace_ids;
-};
+// The answers read under `kept_context`, by app user.  A read-only stretch
+// of a pooled server connection (every snapshot alike, whichever client's
+// transaction) reads each user's memberships once; the first snapshot that
+// differs drops them all.  Bounded: a full map is emptied.
+ReadContext kept_context;
+std::unordered_map<int32, std::vector<int32>> kept;
+constexpr size_t max_kept_users = 4096;
 
-std::optional<Answer> kept;         // at most one, for one (sub)transaction
-Oid membership_relid = InvalidOid;  // workspace_domain.user_workspace
-Oid workspace_relid = InvalidOid;   // workspace_domain.workspace
-bool reading = false;               // a lookup is running (see read_memberships)
-
-// Forgotten at the end of every transaction, when a subtransaction aborts
-// (its writes become invisible under the same snapshot fields) and when
-// either table changes shape or is truncated (relcache invalidation).
-void forget_on_xact(XactEvent, void*)
+void forget_answers()
 {
-    kept.reset();
-    reading = false;
+    kept.clear();
+    kept_context.known = false;
 }
+
+// Where a membership read looks: a table of workspace_domain, the column it
+// is searched by, and a valid plain btree whose first column that is (an
+// index scan), or none (a heap scan with the same key).
+struct KeyedTable {
+    Oid table = InvalidOid;
+    Oid index = InvalidOid;
+    AttrNumber key = InvalidAttrNumber;
+    AttrNumber status = InvalidAttrNumber;
+    AttrNumber workspace_id = InvalidAttrNumber;  // user_workspace only
+};
+
+// Looked up once per session and again after any invalidation of either
+// table or of their indexes (forget_on_relcache).
+std::optional<KeyedTable> memberships_table;  // user_workspace by user_id
+std::optional<KeyedTable> workspaces_table;   // workspace by id
+
+// Forgotten when a subtransaction aborts (its writes become invisible under
+// the same command id) and when either table or one of its indexes changes
+// shape or is truncated (relcache invalidation): then where to read is
+// looked up again too.  A transaction's end needs nothing: if it wrote, its
+// end changes every later snapshot's xmax or xip.
 void forget_on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*)
 {
-    if (event == SUBXACT_EVENT_ABORT_SUB) kept.reset();
+    if (event == SUBXACT_EVENT_ABORT_SUB) forget_answers();
+}
+bool concerns(const std::optional<KeyedTable>& table, Oid relid)
+{
+    return table && (relid == table->table || relid == table->index);
 }
 void forget_on_relcache(Datum, Oid relid)
 {
-    if (relid == InvalidOid || relid == membership_relid || relid == workspace_relid) kept.reset();
+    if (relid != InvalidOid && !concerns(memberships_table, relid) && !concerns(workspaces_table, relid)) return;
+    forget_answers();
+    memberships_table.reset();
+    workspaces_table.reset();
 }
 
 zc::pg::OnLoad register_forgetting([] {
-    RegisterXactCallback(forget_on_xact, nullptr);
     RegisterSubXactCallback(forget_on_subxact, nullptr);
     CacheRegisterRelcacheCallback(forget_on_relcache, (Datum)0);
 });
 
-Oid domain_table(const char* name)
+// A column of `rel` that must be integer (`want_int4`) or text/varchar.
+// C frames only (inside guard): ereport(ERROR) is the boundary's to carry.
+AttrNumber column_of(Relation rel, const char* name, bool want_int4)
 {
-    return zc::pg::guard([name] {
-        Oid nsp = get_namespace_oid("workspace_domain", true);
-        return nsp == InvalidOid ? InvalidOid : get_relname_relid(name, nsp);
-    });
+    AttrNumber attnum = get_attnum(RelationGetRelid(rel), name);
+    if (attnum == InvalidAttrNumber)
+        ereport(ERROR,
+                (errcode(ERRCODE_UNDEFINED_COLUMN), errmsg("zerocut.current_workspace_ids() needs column \"%s\" of %s",
+                                                           name, RelationGetRelationName(rel))));
+    Oid type = TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid;
+    bool fits = want_int4 ? type == INT4OID : (type == TEXTOID || type == VARCHAROID);
+    if (!fits)
+        ereport(ERROR,
+                (errcode(ERRCODE_DATATYPE_MISMATCH),
+                 errmsg("zerocut.current_workspace_ids() needs %s.%s of type %s, not %s", RelationGetRelationName(rel),
+                        name, want_int4 ? "integer" : "text or varchar", format_type_be(type))));
+    return attnum;
 }
 
-// The memberships of `user`, read under the caller's active snapshot
-// (read-only SPI takes no new one), so the answer matches its key.
-std::vector<int32> read_memberships(int32 user)
+// A valid, non-partial btree of `rel` whose first column is `attnum`.
+Oid btree_on(Relation rel, AttrNumber attnum)
 {
-    membership_relid = domain_table("user_workspace");
-    workspace_relid = domain_table("workspace");
-    if (membership_relid == InvalidOid || workspace_relid == InvalidOid)
+    List* indexes = RelationGetIndexList(rel);
+    ListCell* cell;
+    Oid found = InvalidOid;
+    foreach (cell, indexes) {
+        Relation index = index_open(lfirst_oid(cell), AccessShareLock);
+        Form_pg_index form = index->rd_index;
+        bool usable = form->indisvalid && form->indkey.values[0] == attnum && index->rd_rel->relam == BTREE_AM_OID &&
+                      heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL);
+        index_close(index, AccessShareLock);
+        if (usable) {
+            found = lfirst_oid(cell);
+            break;
+        }
+    }
+    list_free(indexes);
+    return found;
+}
+
+KeyedTable describe(const char* name, const char* key, bool with_workspace_id)
+{
+    KeyedTable found;
+    KeyedTable* out = &found;
+    bool present = zc::pg::guard([=] {
+        Oid nsp = get_namespace_oid("workspace_domain", true);
+        Oid relid = nsp == InvalidOid ? InvalidOid : get_relname_relid(name, nsp);
+        if (relid == InvalidOid) return false;
+        Relation rel = table_open(relid, AccessShareLock);
+        if (rel->rd_rel->relkind != RELKIND_RELATION)
+            ereport(ERROR,
+                    (errcode(ERRCODE_WRONG_OBJECT_TYPE),
+                     errmsg("zerocut.current_workspace_ids() needs workspace_domain.%s to be a plain table", name)));
+        out->table = relid;
+        out->key = column_of(rel, key, true);
+        out->status = column_of(rel, "status", false);
+        if (with_workspace_id) out->workspace_id = column_of(rel, "workspace_id", true);
+        out->index = btree_on(rel, out->key);
+        table_close(rel, NoLock);
+        return true;
+    });
+    if (!present)
         throw zc::Error(zc::sqlstate::undefined_table,
                         "zerocut.current_workspace_ids() needs the domain tables workspace_domain.workspace and "
                         "user_workspace",
                         "", "Run SELECT zerocut.install_domain_schema();");
-    std::vector<std::vector<std::optional<std::string>>> rows;
-    {
-        zc::pg::PinnedSearchPath path;
-        zc::pg::AsTableOwner owner(membership_relid);
-        zc::pg::SpiSession spi;
-        spi.execute_cached(
-            "SELECT m.workspace_id FROM workspace_domain.user_workspace m"
-            " JOIN workspace_domain.workspace w ON w.id = m.workspace_id"
-            " WHERE m.user_id = $1 AND m.status = 'active' AND w.status = 'active'"
-            " ORDER BY m.workspace_id",
-            {zc::pg::int4_param(user)}, true);
-        rows = spi.rows_text();
-    }
+    return found;
+}
+
+// Calls `visit(tuple, descriptor)` for each row of `t` visible to `snapshot`
+// whose key column equals `value`; true from `visit` stops the scan.
+// C frames only (inside guard).
+template <typename Visit>
+void scan_equal(const KeyedTable& t, int32 value, Snapshot snapshot, Visit visit)
+{
+    Relation rel = table_open(t.table, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, t.key, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(value));
+    SysScanDesc scan = systable_beginscan(rel, t.index, OidIsValid(t.index), snapshot, 1, &key);
+    HeapTuple tuple;
+    while (HeapTupleIsValid(tuple = systable_getnext(scan)))
+        if (visit(tuple, RelationGetDescr(rel))) break;
+    systable_endscan(scan);
+    table_close(rel, NoLock);
+}
+
+bool is_active(HeapTuple tuple, TupleDesc descriptor, AttrNumber status)
+{
+    bool isnull;
+    Datum value = heap_getattr(tuple, status, descriptor, &isnull);
+    if (isnull) return false;
+    text* status_text = DatumGetTextPP(value);
+    return VARSIZE_ANY_EXHDR(status_text) == 6 && memcmp(VARDATA_ANY(status_text), "active", 6) == 0;
+}
+
+// The memberships of `user` that are active in active workspaces, read under
+// `snapshot` straight from the tables (index scans, no SQL): past their
+// privileges and row security, as an owner past FORCE would, and without
+// running their policies (which call this function).
+std::vector<int32> read_memberships(int32 user, Snapshot snapshot)
+{
+    if (!memberships_table) memberships_table = describe("user_workspace", "user_id", true);
+    if (!workspaces_table) workspaces_table = describe("workspace", "id", false);
+    const KeyedTable& members = *memberships_table;
+    const KeyedTable& workspaces = *workspaces_table;
     std::vector<int32> ids;
-    for (const auto& row : rows) ids.push_back(static_cast<int32>(std::stol(row[0].value())));
+    std::vector<int32>* out = &ids;
+    zc::pg::guard([=] {
+        scan_equal(members, user, snapshot, [=](HeapTuple tuple, TupleDesc descriptor) {
+            bool isnull;
+            Datum workspace = heap_getattr(tuple, members.workspace_id, descriptor, &isnull);
+            if (isnull || !is_active(tuple, descriptor, members.status)) return false;
+            int32 workspace_id = DatumGetInt32(workspace);
+            bool workspace_active = false;
+            scan_equal(workspaces, workspace_id, snapshot, [&](HeapTuple row, TupleDesc row_descriptor) {
+                workspace_active = is_active(row, row_descriptor, workspaces.status);
+                return workspace_active;  // as the join: any active row of that id
+            });
+            if (workspace_active) out->push_back(workspace_id);
+            return false;
+        });
+    });
+    std::sort(ids.begin(), ids.end());
     return ids;
 }
 
-// The kept answer when its key matches, else a new read.  A policy of a
-// table the read itself reads (workspace, when another role owns it) calls
-// back into this function: that nested call answers '{}' (no rows) instead
-// of recursing.
+// The kept answer when the read context is unchanged, else a new read under
+// the active snapshot (the one the caller's statement reads with).
 std::vector<int32> memberships(int32 user)
 {
-    if (reading) return {};
-    Snapshot active = zc::pg::guard([] { return ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr; });
-    std::optional<SnapshotKey> key;
-    if (active) key = SnapshotKey::of(active);
-    if (key && kept && kept->user == user && kept->snapshot == *key) return kept->workspace_ids;
-    kept.reset();
-    reading = true;
-    std::vector<int32> ids;
-    try {
-        ids = read_memberships(user);
-    } catch (...) {
-        reading = false;
-        throw;
+    Snapshot active =
+        zc::pg::guard([] { return ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(); });
+    TransactionId own_xid = zc::pg::guard([] { return GetTopTransactionIdIfAny(); });
+    if (!kept_context.matches(active, own_xid)) {
+        forget_answers();
+        kept_context.assign(active, own_xid);
     }
-    reading = false;
-    if (key) kept = Answer{user, std::move(*key), ids};
+    if (auto found = kept.find(user); found != kept.end()) return found->second;
+    std::vector<int32> ids = read_memberships(user, active);
+    if (kept.size() >= max_kept_users) kept.clear();
+    kept.emplace(user, ids);
     return ids;
 }
 
