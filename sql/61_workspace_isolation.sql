@@ -217,8 +217,10 @@ SELECT zerocut.current_workspace_ids() AS other_user;
 SELECT zerocut.set_app_user(NULL);
 SELECT zerocut.current_workspace_ids() AS no_user;
 ROLLBACK;
-SELECT zerocut.set_app_user(9001);  -- a new transaction, nothing kept from the last
+BEGIN;  -- a new transaction: nothing of the rolled-back one's writes is kept
+SELECT zerocut.set_app_user(9001);
 SELECT zerocut.current_workspace_ids() AS next_transaction;
+COMMIT;
 -- Kept across transactions only while nothing that wrote has ended: a
 -- committed change shows in the next transaction.
 BEGIN;

@@ -22,6 +22,7 @@
 #include <cstring>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/errors.hpp"
@@ -40,6 +41,7 @@ extern "C" {
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -244,16 +246,35 @@ bool is_active(HeapTuple tuple, TupleDesc descriptor, AttrNumber status)
     return VARSIZE_ANY_EXHDR(status_text) == 6 && memcmp(VARDATA_ANY(status_text), "active", 6) == 0;
 }
 
+// Where to read, with both tables locked as a query locks them (to the end
+// of the transaction).  Taking the lock takes in any invalidation sent
+// before it: a description from an earlier transaction that a DDL has
+// changed since is then forgotten (forget_on_relcache) and looked up again,
+// so the attribute numbers and types used below are the tables' own.
+std::pair<KeyedTable, KeyedTable> locked_tables()
+{
+    for (;;) {
+        if (!memberships_table) memberships_table = describe("user_workspace", "user_id", true);
+        if (!workspaces_table) workspaces_table = describe("workspace", "id", false);
+        KeyedTable members = *memberships_table;
+        KeyedTable workspaces = *workspaces_table;
+        zc::pg::guard([=] {
+            LockRelationOid(members.table, AccessShareLock);
+            LockRelationOid(workspaces.table, AccessShareLock);
+        });
+        if (memberships_table && workspaces_table) return {members, workspaces};
+    }
+}
+
 // The memberships of `user` that are active in active workspaces, read under
 // `snapshot` straight from the tables (index scans, no SQL): past their
 // privileges and row security, as an owner past FORCE would, and without
 // running their policies (which call this function).
 std::vector<int32> read_memberships(int32 user, Snapshot snapshot)
 {
-    if (!memberships_table) memberships_table = describe("user_workspace", "user_id", true);
-    if (!workspaces_table) workspaces_table = describe("workspace", "id", false);
-    const KeyedTable& members = *memberships_table;
-    const KeyedTable& workspaces = *workspaces_table;
+    const std::pair<KeyedTable, KeyedTable> tables = locked_tables();
+    const KeyedTable members = tables.first;
+    const KeyedTable workspaces = tables.second;
     std::vector<int32> ids;
     std::vector<int32>* out = &ids;
     zc::pg::guard([=] {
