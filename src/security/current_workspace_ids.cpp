@@ -50,6 +50,7 @@ extern "C" {
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 }
 
 namespace {
@@ -61,7 +62,9 @@ namespace {
 // of other transactions, in this transaction or a later one: nothing that
 // wrote has ended in between.  Own writes need an xid: a transaction that
 // has one sees them by command id, so its answers match only its own reads
-// at the same command id.
+// at the same command id.  A SERIALIZABLE transaction's reads must take its
+// predicate locks (a revoke racing its write is then a serialization
+// failure): it uses only answers it read itself.
 struct ReadContext {
     bool known = false;  // false: nothing read yet, or forgotten
     TransactionId xmin = InvalidTransactionId;
@@ -72,18 +75,20 @@ struct ReadContext {
     std::vector<TransactionId> subxip;
     TransactionId own_xid = InvalidTransactionId;  // the reading transaction's, if it wrote
     CommandId curcid = InvalidCommandId;           // only with own_xid
+    uint64 serializable = 0;                       // the SERIALIZABLE transaction's number, 0 otherwise
 
-    bool matches(Snapshot snapshot, TransactionId own) const
+    bool matches(Snapshot snapshot, TransactionId own, uint64 in_serializable) const
     {
-        return known && xmin == snapshot->xmin && xmax == snapshot->xmax && suboverflowed == snapshot->suboverflowed &&
-               taken_during_recovery == snapshot->takenDuringRecovery &&
+        return known && serializable == in_serializable && xmin == snapshot->xmin && xmax == snapshot->xmax &&
+               suboverflowed == snapshot->suboverflowed && taken_during_recovery == snapshot->takenDuringRecovery &&
                std::equal(xip.begin(), xip.end(), snapshot->xip, snapshot->xip + snapshot->xcnt) &&
                std::equal(subxip.begin(), subxip.end(), snapshot->subxip, snapshot->subxip + snapshot->subxcnt) &&
                own_xid == own && (!TransactionIdIsValid(own) || curcid == snapshot->curcid);
     }
-    void assign(Snapshot snapshot, TransactionId own)
+    void assign(Snapshot snapshot, TransactionId own, uint64 in_serializable)
     {
-        known = true;
+        known = false;  // until every field is set (the vectors may throw)
+        serializable = in_serializable;
         xmin = snapshot->xmin;
         xmax = snapshot->xmax;
         suboverflowed = snapshot->suboverflowed;
@@ -92,6 +97,7 @@ struct ReadContext {
         subxip.assign(snapshot->subxip, snapshot->subxip + snapshot->subxcnt);
         own_xid = own;
         curcid = snapshot->curcid;
+        known = true;
     }
 };
 
@@ -134,6 +140,14 @@ void forget_on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, v
 {
     if (event == SUBXACT_EVENT_ABORT_SUB) forget_answers();
 }
+// Numbers this session's transactions (ReadContext::serializable).
+uint64 transactions_ended = 0;
+void count_transaction_end(XactEvent event, void*)
+{
+    if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
+        event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+        ++transactions_ended;
+}
 bool concerns(const std::optional<KeyedTable>& table, Oid relid)
 {
     return table && (relid == table->table || relid == table->index);
@@ -145,10 +159,20 @@ void forget_on_relcache(Datum, Oid relid)
     memberships_table.reset();
     workspaces_table.reset();
 }
+// A renamed schema sends no invalidation for its tables: any schema change
+// sends the tables to be looked up by name again.
+void forget_on_namespace(Datum, int, uint32)
+{
+    forget_answers();
+    memberships_table.reset();
+    workspaces_table.reset();
+}
 
 zc::pg::OnLoad register_forgetting([] {
     RegisterSubXactCallback(forget_on_subxact, nullptr);
     CacheRegisterRelcacheCallback(forget_on_relcache, (Datum)0);
+    CacheRegisterSyscacheCallback(NAMESPACEOID, forget_on_namespace, (Datum)0);
+    RegisterXactCallback(count_transaction_end, nullptr);
 });
 
 // A column of `rel` that must be integer (`want_int4`) or text/varchar.
@@ -191,15 +215,32 @@ Oid btree_on(Relation rel, AttrNumber attnum)
     return found;
 }
 
+// workspace_domain.`name`, locked, or InvalidOid.  Looked up again after
+// the lock (which takes in invalidations) until the name still gives the
+// locked table, as RangeVarGetRelid does, but with no USAGE check on the
+// schema: the read is the table owner's, not the caller's.
+// C frames only (inside guard).
+Oid relation_by_name(const char* name)
+{
+    for (;;) {
+        Oid nsp = get_namespace_oid("workspace_domain", true);
+        Oid relid = nsp == InvalidOid ? InvalidOid : get_relname_relid(name, nsp);
+        if (relid == InvalidOid) return InvalidOid;
+        LockRelationOid(relid, AccessShareLock);
+        nsp = get_namespace_oid("workspace_domain", true);
+        if (nsp != InvalidOid && get_relname_relid(name, nsp) == relid) return relid;
+        UnlockRelationOid(relid, AccessShareLock);
+    }
+}
+
 KeyedTable describe(const char* name, const char* key, bool with_workspace_id)
 {
     KeyedTable found;
     KeyedTable* out = &found;
     bool present = zc::pg::guard([=] {
-        Oid nsp = get_namespace_oid("workspace_domain", true);
-        Oid relid = nsp == InvalidOid ? InvalidOid : get_relname_relid(name, nsp);
+        Oid relid = relation_by_name(name);
         if (relid == InvalidOid) return false;
-        Relation rel = table_open(relid, AccessShareLock);
+        Relation rel = table_open(relid, NoLock);
         if (rel->rd_rel->relkind != RELKIND_RELATION)
             ereport(ERROR,
                     (errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -256,6 +297,8 @@ std::pair<KeyedTable, KeyedTable> locked_tables()
     for (;;) {
         if (!memberships_table) memberships_table = describe("user_workspace", "user_id", true);
         if (!workspaces_table) workspaces_table = describe("workspace", "id", false);
+        // Describing one table may take in an invalidation of the other.
+        if (!memberships_table || !workspaces_table) continue;
         KeyedTable members = *memberships_table;
         KeyedTable workspaces = *workspaces_table;
         zc::pg::guard([=] {
@@ -270,11 +313,9 @@ std::pair<KeyedTable, KeyedTable> locked_tables()
 // `snapshot` straight from the tables (index scans, no SQL): past their
 // privileges and row security, as an owner past FORCE would, and without
 // running their policies (which call this function).
-std::vector<int32> read_memberships(int32 user, Snapshot snapshot)
+std::vector<int32> read_memberships(int32 user, Snapshot snapshot, const KeyedTable& members,
+                                    const KeyedTable& workspaces)
 {
-    const std::pair<KeyedTable, KeyedTable> tables = locked_tables();
-    const KeyedTable members = tables.first;
-    const KeyedTable workspaces = tables.second;
     std::vector<int32> ids;
     std::vector<int32>* out = &ids;
     zc::pg::guard([=] {
@@ -297,18 +338,26 @@ std::vector<int32> read_memberships(int32 user, Snapshot snapshot)
 }
 
 // The kept answer when the read context is unchanged, else a new read under
-// the active snapshot (the one the caller's statement reads with).
+// the active snapshot (the one the caller's statement reads with).  The
+// tables are locked first either way, as a query's would be (a DROP or
+// TRUNCATE waits for this transaction, a DDL committed before is taken in).
 std::vector<int32> memberships(int32 user)
 {
-    Snapshot active =
-        zc::pg::guard([] { return ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(); });
+    const std::pair<KeyedTable, KeyedTable> tables = locked_tables();
+    Snapshot active = zc::pg::guard([] { return ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr; });
+    // Only an ordinary statement snapshot is a key; any other is read under
+    // and nothing is kept.
+    if (!active || active->snapshot_type != SNAPSHOT_MVCC)
+        return read_memberships(user, zc::pg::guard([] { return GetTransactionSnapshot(); }), tables.first,
+                                tables.second);
     TransactionId own_xid = zc::pg::guard([] { return GetTopTransactionIdIfAny(); });
-    if (!kept_context.matches(active, own_xid)) {
+    uint64 serializable = IsolationIsSerializable() ? transactions_ended + 1 : 0;
+    if (!kept_context.matches(active, own_xid, serializable)) {
         forget_answers();
-        kept_context.assign(active, own_xid);
+        kept_context.assign(active, own_xid, serializable);
     }
     if (auto found = kept.find(user); found != kept.end()) return found->second;
-    std::vector<int32> ids = read_memberships(user, active);
+    std::vector<int32> ids = read_memberships(user, active, tables.first, tables.second);
     if (kept.size() >= max_kept_users) kept.clear();
     kept.emplace(user, ids);
     return ids;
