@@ -136,12 +136,19 @@ std::optional<KeyedTable> workspaces_table;   // workspace by id
 // shape or is truncated (relcache invalidation): then where to read is
 // looked up again too.  A transaction's end needs nothing: if it wrote, its
 // end changes every later snapshot's xmax or xip.
-void forget_on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*)
-{
-    if (event == SUBXACT_EVENT_ABORT_SUB) forget_answers();
-}
 // Numbers this session's transactions (ReadContext::serializable).
 uint64 transactions_ended = 0;
+// The transaction (its number) in which memberships() last locked both
+// tables: the locks last to its end, unless taken in a subtransaction that
+// aborts, or unless the tables are looked up again.
+uint64 locked_in = UINT64_MAX;
+
+void forget_on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*)
+{
+    if (event != SUBXACT_EVENT_ABORT_SUB) return;
+    forget_answers();
+    locked_in = UINT64_MAX;
+}
 void count_transaction_end(XactEvent event, void*)
 {
     if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
@@ -158,6 +165,7 @@ void forget_on_relcache(Datum, Oid relid)
     forget_answers();
     memberships_table.reset();
     workspaces_table.reset();
+    locked_in = UINT64_MAX;
 }
 // A renamed schema sends no invalidation for its tables: any schema change
 // sends the tables to be looked up by name again.
@@ -166,6 +174,7 @@ void forget_on_namespace(Datum, int, uint32)
     forget_answers();
     memberships_table.reset();
     workspaces_table.reset();
+    locked_in = UINT64_MAX;
 }
 
 zc::pg::OnLoad register_forgetting([] {
@@ -339,17 +348,23 @@ std::vector<int32> read_memberships(int32 user, Snapshot snapshot, const KeyedTa
 
 // The kept answer when the read context is unchanged, else a new read under
 // the active snapshot (the one the caller's statement reads with).  The
-// tables are locked first either way, as a query's would be (a DROP or
-// TRUNCATE waits for this transaction, a DDL committed before is taken in).
+// tables are locked first either way, once per transaction, as a query's
+// would be (a DROP or TRUNCATE waits for this transaction, a DDL committed
+// before is taken in).
 std::vector<int32> memberships(int32 user)
 {
-    const std::pair<KeyedTable, KeyedTable> tables = locked_tables();
+    if (locked_in != transactions_ended) {
+        (void)locked_tables();
+        locked_in = transactions_ended;
+    }
     Snapshot active = zc::pg::guard([] { return ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr; });
     // Only an ordinary statement snapshot is a key; any other is read under
     // and nothing is kept.
-    if (!active || active->snapshot_type != SNAPSHOT_MVCC)
+    if (!active || active->snapshot_type != SNAPSHOT_MVCC) {
+        const std::pair<KeyedTable, KeyedTable> tables = locked_tables();
         return read_memberships(user, zc::pg::guard([] { return GetTransactionSnapshot(); }), tables.first,
                                 tables.second);
+    }
     TransactionId own_xid = zc::pg::guard([] { return GetTopTransactionIdIfAny(); });
     uint64 serializable = IsolationIsSerializable() ? transactions_ended + 1 : 0;
     if (!kept_context.matches(active, own_xid, serializable)) {
@@ -357,6 +372,7 @@ std::vector<int32> memberships(int32 user)
         kept_context.assign(active, own_xid, serializable);
     }
     if (auto found = kept.find(user); found != kept.end()) return found->second;
+    const std::pair<KeyedTable, KeyedTable> tables = locked_tables();
     std::vector<int32> ids = read_memberships(user, active, tables.first, tables.second);
     if (kept.size() >= max_kept_users) kept.clear();
     kept.emplace(user, ids);
