@@ -243,6 +243,18 @@ BEGIN;
 SELECT zerocut.set_app_user(9001);
 SELECT zerocut.current_workspace_ids() AS both_again;
 COMMIT;
+-- PARALLEL SAFE: run in a parallel worker (forced, no leader share) it
+-- reads the leader's snapshot and user and answers the same, the policies
+-- as the app role too.
+BEGIN;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::integer >= 160000
+                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END,
+                  'regress', true) = 'regress' AS parallel_forced;
+SELECT zerocut.set_app_user(9001);
+SELECT zerocut.current_workspace_ids() AS in_a_worker;
+SET LOCAL ROLE regress_app;
+SELECT array_agg(workspace_id ORDER BY workspace_id) AS app_sees_keys_in_a_worker FROM api_management.api_key;
+COMMIT;
 
 -- The memberships are read straight from the tables: by an index on
 -- user_id when there is one, else by a heap scan (same answers); a column
