@@ -33,7 +33,8 @@ struct ErrorCopy {
           hint(error.data()->hint ? error.data()->hint : "")
     {
     }
-    void raise() const
+    // guard() turns the ERROR into a PgError exception: this never returns.
+    [[noreturn]] void raise() const
     {
         int c = code;
         const char *m = message.c_str(), *d = detail.c_str(), *h = hint.c_str();
@@ -41,6 +42,7 @@ struct ErrorCopy {
             ereport(ERROR, (errcode(c), errmsg_internal("%s", m), *d ? errdetail_internal("%s", d) : 0,
                             *h ? errhint("%s", h) : 0));
         });
+        pg_unreachable();
     }
 };
 
