@@ -82,17 +82,21 @@ COMMENT ON FUNCTION zerocut.log_row_workspace(jsonb) IS
 -- so the initplans of a transaction, and of the read-only transactions
 -- after it, read the memberships once.  STABLE:
 -- a policy writes it as an initplan, `(SELECT ...)`, run once per statement.
+-- PARALLEL RESTRICTED: the leader runs the initplan and hands its value to
+-- the workers (a parallel plan stays possible), so the tables are locked by
+-- the leader to the transaction's end and read once, not once per worker.
 CREATE FUNCTION zerocut.current_workspace_ids() RETURNS integer[]
-    LANGUAGE C STABLE PARALLEL SAFE
+    LANGUAGE C STABLE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'zc_current_workspace_ids';
 COMMENT ON FUNCTION zerocut.current_workspace_ids() IS
     'The workspaces the current app user (app.current_user_id) is an active member of, active workspaces only; empty without a user; read by index scans past the tables'' privileges and policies, answers kept per user while snapshots see the same rows; executable by the roles isolation is enabled for';
 REVOKE ALL ON FUNCTION zerocut.current_workspace_ids() FROM PUBLIC;
 
 -- The users the current app user may see: themself and the active members
--- of their workspaces.  The "USER" policy's list, for the same reasons.
+-- of their workspaces.  The "USER" policy's list, for the same reasons
+-- (PARALLEL RESTRICTED too).
 CREATE FUNCTION zerocut.visible_user_ids() RETURNS integer[]
-    LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE

@@ -243,17 +243,44 @@ BEGIN;
 SELECT zerocut.set_app_user(9001);
 SELECT zerocut.current_workspace_ids() AS both_again;
 COMMIT;
--- PARALLEL SAFE: run in a parallel worker (forced, no leader share) it
--- reads the leader's snapshot and user and answers the same, the policies
--- as the app role too.
+-- PARALLEL RESTRICTED (both lists): with parallel plans forced, the leader
+-- runs them and hands the value to the workers; the answers are the same
+-- and the leader holds both tables' locks to the end of the transaction.
+SELECT proname, proparallel FROM pg_proc
+WHERE oid IN ('zerocut.current_workspace_ids()'::regprocedure, 'zerocut.visible_user_ids()'::regprocedure)
+ORDER BY 1;
 BEGIN;
 SELECT set_config(CASE WHEN current_setting('server_version_num')::integer >= 160000
                        THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END,
                   'regress', true) = 'regress' AS parallel_forced;
 SELECT zerocut.set_app_user(9001);
-SELECT zerocut.current_workspace_ids() AS in_a_worker;
+SELECT zerocut.current_workspace_ids() AS parallel_forced_ids;
 SET LOCAL ROLE regress_app;
-SELECT array_agg(workspace_id ORDER BY workspace_id) AS app_sees_keys_in_a_worker FROM api_management.api_key;
+SELECT array_agg(workspace_id ORDER BY workspace_id) AS app_sees_keys_parallel_forced FROM api_management.api_key;
+RESET ROLE;
+SELECT set_config(CASE WHEN current_setting('server_version_num')::integer >= 160000
+                       THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END,
+                  'off', true) = 'off' AS parallel_not_forced;
+SELECT relation::regclass, mode FROM pg_locks
+WHERE pid = pg_backend_pid() AND locktype = 'relation'
+  AND relation IN ('workspace_domain.user_workspace'::regclass, 'workspace_domain.workspace'::regclass)
+ORDER BY relation::regclass::text;
+COMMIT;
+-- The tables are locked once per transaction, a kept answer or not; a
+-- rolled-back savepoint releases the locks taken in it and the next call
+-- takes them again.
+BEGIN;
+SELECT zerocut.set_app_user(9001);
+SAVEPOINT regress_locks;
+SELECT zerocut.current_workspace_ids() AS kept_in_savepoint;
+ROLLBACK TO SAVEPOINT regress_locks;
+SELECT count(*) AS locks_after_rollback_to_savepoint FROM pg_locks
+WHERE pid = pg_backend_pid() AND locktype = 'relation'
+  AND relation IN ('workspace_domain.user_workspace'::regclass, 'workspace_domain.workspace'::regclass);
+SELECT zerocut.current_workspace_ids() AS after_it;
+SELECT count(*) AS locks_again FROM pg_locks
+WHERE pid = pg_backend_pid() AND locktype = 'relation'
+  AND relation IN ('workspace_domain.user_workspace'::regclass, 'workspace_domain.workspace'::regclass);
 COMMIT;
 
 -- The memberships are read straight from the tables: by an index on

@@ -131,18 +131,20 @@ struct KeyedTable {
 std::optional<KeyedTable> memberships_table;  // user_workspace by user_id
 std::optional<KeyedTable> workspaces_table;   // workspace by id
 
-// Forgotten when a subtransaction aborts (its writes become invisible under
-// the same command id) and when either table or one of its indexes changes
-// shape or is truncated (relcache invalidation): then where to read is
-// looked up again too.  A transaction's end needs nothing: if it wrote, its
-// end changes every later snapshot's xmax or xip.
 // Numbers this session's transactions (ReadContext::serializable).
 uint64 transactions_ended = 0;
 // The transaction (its number) in which memberships() last locked both
-// tables: the locks last to its end, unless taken in a subtransaction that
-// aborts, or unless the tables are looked up again.
+// tables: the locks last to its end.  Matters only for a kept answer: every
+// event that can lose the locks or change the tables (a subtransaction
+// abort, an invalidation) also forgets the answers, so the next call reads
+// and locks again whatever this says; it is reset there all the same.
 uint64 locked_in = UINT64_MAX;
 
+// The answers are forgotten when a subtransaction aborts (its writes become
+// invisible under the same command id) and when either table or one of its
+// indexes changes shape or is truncated (relcache invalidation): then where
+// to read is looked up again too.  A transaction's end needs nothing: if it
+// wrote, its end changes every later snapshot's xmax or xip.
 void forget_on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*)
 {
     if (event != SUBXACT_EVENT_ABORT_SUB) return;
@@ -276,7 +278,7 @@ KeyedTable describe(const char* name, const char* key, bool with_workspace_id)
 template <typename Visit>
 void scan_equal(const KeyedTable& t, int32 value, Snapshot snapshot, Visit visit)
 {
-    Relation rel = table_open(t.table, AccessShareLock);
+    Relation rel = table_open(t.table, NoLock);  // locked by locked_tables()
     ScanKeyData key;
     ScanKeyInit(&key, t.key, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(value));
     SysScanDesc scan = systable_beginscan(rel, t.index, OidIsValid(t.index), snapshot, 1, &key);
@@ -353,17 +355,18 @@ std::vector<int32> read_memberships(int32 user, Snapshot snapshot, const KeyedTa
 // before is taken in).
 std::vector<int32> memberships(int32 user)
 {
+    std::optional<std::pair<KeyedTable, KeyedTable>> tables;
     if (locked_in != transactions_ended) {
-        (void)locked_tables();
+        tables = locked_tables();
         locked_in = transactions_ended;
     }
     Snapshot active = zc::pg::guard([] { return ActiveSnapshotSet() ? GetActiveSnapshot() : nullptr; });
     // Only an ordinary statement snapshot is a key; any other is read under
     // and nothing is kept.
     if (!active || active->snapshot_type != SNAPSHOT_MVCC) {
-        const std::pair<KeyedTable, KeyedTable> tables = locked_tables();
-        return read_memberships(user, zc::pg::guard([] { return GetTransactionSnapshot(); }), tables.first,
-                                tables.second);
+        if (!tables) tables = locked_tables();
+        return read_memberships(user, zc::pg::guard([] { return GetTransactionSnapshot(); }), tables->first,
+                                tables->second);
     }
     TransactionId own_xid = zc::pg::guard([] { return GetTopTransactionIdIfAny(); });
     uint64 serializable = IsolationIsSerializable() ? transactions_ended + 1 : 0;
@@ -372,8 +375,8 @@ std::vector<int32> memberships(int32 user)
         kept_context.assign(active, own_xid, serializable);
     }
     if (auto found = kept.find(user); found != kept.end()) return found->second;
-    const std::pair<KeyedTable, KeyedTable> tables = locked_tables();
-    std::vector<int32> ids = read_memberships(user, active, tables.first, tables.second);
+    if (!tables) tables = locked_tables();
+    std::vector<int32> ids = read_memberships(user, active, tables->first, tables->second);
     if (kept.size() >= max_kept_users) kept.clear();
     kept.emplace(user, ids);
     return ids;
